@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// cmdHealth is the container health check: it asks a part or the gateway over gRPC.
+func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("health [flags]", "Exits 0 when the gRPC health check of a part or the gateway answers SERVING.", stderr)
+	addr := fs.String("health-addr", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "gRPC address to check")
+	service := fs.String("service", "", "service to check; empty for the whole server")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: *service})
+	if err != nil {
+		return fmt.Errorf("health of %s: %w", *addr, err)
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health of %s: %s", *addr, resp.GetStatus())
+	}
+	fmt.Fprintln(stdout, "SERVING")
+	return nil
+}

@@ -1,0 +1,78 @@
+// Command lienthong runs the lienthong suite, or any part of it, and its tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `lienthong: interchange for provincial e-government systems.
+
+Usage:
+  lienthong up [--data-dir DIR] [--demo]          every part on this machine, gateway on 127.0.0.1:8080
+  lienthong serve PART [flags]                     one part: catalog or gateway
+  lienthong token issue --system ID --role ROLE [--unit CODE] [--ttl 24h]
+  lienthong keys init [--keys-dir DIR]             make the token signing key pair
+  lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
+  lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
+
+Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
+(--data-dir is LIENTHONG_DATA_DIR); a flag on the command line wins.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lienthong:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "up":
+		return cmdUp(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "token":
+		return cmdToken(rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "health":
+		return cmdHealth(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newFlags makes a flag set whose --help prints a summary, the flags and their variables.
+func newFlags(name, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nUsage: lienthong %s\n\nFlags (each also LIENTHONG_<NAME>):\n", summary, name)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	"github.com/lienthong/lienthong/gateway"
+	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	"github.com/lienthong/lienthong/services/catalog"
+	"github.com/lienthong/lienthong/services/platform"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// partEnv is what a part needs to start.
+type partEnv struct {
+	dataDir  string
+	lg       *zap.Logger
+	verifier *platform.TokenVerifier
+	metrics  *platform.Metrics
+	demo     bool
+	maxMsg   int
+}
+
+// part is one part of the suite: how to start it and how the gateway reaches it.
+type part struct {
+	name     string
+	port     int
+	services []string
+	rest     func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	start    func(ctx context.Context, env partEnv) (*platform.Server, func() error, error)
+}
+
+// parts are the services behind the gateway, in start order. A part that other parts call
+// starts before them.
+var parts = []part{
+	{
+		name:     catalog.Part,
+		port:     9101,
+		services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
+		rest:     catalogv1.RegisterCatalogServiceHandler,
+		start:    startCatalog,
+	},
+}
+
+const gatewayPort = 8080
+
+func findPart(name string) (part, bool) {
+	for _, p := range parts {
+		if p.name == name {
+			return p, true
+		}
+	}
+	return part{}, false
+}
+
+func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
+	db, err := platform.OpenDB(env.dataDir, catalog.Part)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := catalog.Open(ctx, db, env.lg.Named(catalog.Part))
+	if err == nil && env.demo {
+		err = c.LoadDemo(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("catalog: %w", err)
+	}
+	srv := platform.NewServer(platform.ServerOptions{
+		Part: catalog.Part, Logger: env.lg.Named(catalog.Part), Verifier: env.verifier,
+		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+	})
+	catalog.Register(srv, c)
+	platform.RegisterBackup(srv, catalog.Part, db)
+	return srv, db.Close, nil
+}
+
+// gatewayParts tells the gateway where each part is.
+func gatewayParts(addrs map[string]string) []gateway.Part {
+	out := make([]gateway.Part, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest})
+	}
+	return out
+}

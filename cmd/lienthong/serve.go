@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/platform"
+)
+
+func partNames() string {
+	names := make([]string, 0, len(parts)+1)
+	for _, p := range parts {
+		names = append(names, p.name)
+	}
+	return strings.Join(append(names, "gateway"), ", ")
+}
+
+// cmdServe runs one part in this process, for compose or a cluster. Parts need the token
+// public key (keys-dir/token-signing.pub); the gateway needs each part's address.
+func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "Usage: lienthong serve PART [flags]\nParts: %s\n", partNames())
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("serve needs a part")
+	}
+	name, args := args[0], args[1:]
+	p, isPart := findPart(name)
+	if !isPart && name != "gateway" {
+		return fmt.Errorf("unknown part %q (parts: %s)", name, partNames())
+	}
+	fs := newFlags("serve "+name+" [flags]", "Runs the "+name+" part alone.", stderr)
+	var c commonFlags
+	c.register(fs, "json")
+	defaultPort := gatewayPort
+	if isPart {
+		defaultPort = p.port
+	}
+	listen := fs.String("listen", fmt.Sprintf("127.0.0.1:%d", defaultPort), "address to listen on")
+	partAddr := map[string]*string{}
+	if !isPart {
+		for _, q := range parts {
+			partAddr[q.name] = fs.String(q.name+"-addr", fmt.Sprintf("127.0.0.1:%d", q.port), "gRPC address of the "+q.name+" part")
+		}
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lg, err := platform.NewLogger(c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	defer lg.Sync() //nolint:errcheck
+	metrics := platform.NewMetrics()
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	defer lis.Close()
+
+	if !isPart {
+		addrs := map[string]string{}
+		for n, a := range partAddr {
+			addrs[n] = *a
+		}
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+		if err != nil {
+			return err
+		}
+		return gw.Serve(ctx, lis, c.grace)
+	}
+
+	pub, err := platform.LoadPublicKey(filepath.Join(c.keys(), platform.PublicKeyFile))
+	if err != nil {
+		return fmt.Errorf("token public key: %w (run `lienthong keys init --keys-dir %s` first)", err, c.keys())
+	}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo, maxMsg: c.maxMsg}
+	srv, closeDB, err := p.start(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	return srv.Serve(ctx, lis, c.grace)
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/platform"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// commonFlags are the flags of up and serve.
+type commonFlags struct {
+	dataDir, keysDir    string
+	logLevel, logFormat string
+	grace               time.Duration
+	maxMsg              int
+	demo                bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "folder of the bbolt files (one per part)")
+	fs.StringVar(&c.keysDir, "keys-dir", "", "folder of the token signing keys (default DATA_DIR/keys)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", logFormat, "console or json")
+	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
+	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
+	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
+}
+
+func (c *commonFlags) keys() string {
+	if c.keysDir != "" {
+		return c.keysDir
+	}
+	return filepath.Join(c.dataDir, "keys")
+}
+
+// AdminTokenFile is written by up in the data folder, mode 0600.
+const AdminTokenFile = "admin.token"
+
+// adminTokenTTL is how long the token that up writes stays valid; up writes a new one at
+// every start.
+const adminTokenTTL = 30 * 24 * time.Hour
+
+func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("up [flags]", "Runs every part in one process: each on its own loopback gRPC port, the gateway (REST and gRPC) on one port.", stderr)
+	var c commonFlags
+	c.register(fs, "console")
+	listen := fs.String("listen", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "address of the gateway (REST and gRPC)")
+	partAddr := map[string]*string{}
+	for _, p := range parts {
+		partAddr[p.name] = fs.String(p.name+"-listen", fmt.Sprintf("127.0.0.1:%d", p.port), "gRPC address of the "+p.name+" part")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lg, err := platform.NewLogger(c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	defer lg.Sync() //nolint:errcheck
+	start := time.Now()
+
+	priv, err := platform.EnsureSigningKey(c.keys())
+	if err != nil {
+		return fmt.Errorf("token key: %w", err)
+	}
+	verifier := platform.NewTokenVerifier(priv.Public().(ed25519.PublicKey))
+	metrics := platform.NewMetrics()
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	partsGroup, pctx := errgroup.WithContext(ctx)
+	addrs := map[string]string{}
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](); err != nil {
+				lg.Error("close data file", zap.Error(err))
+			}
+		}
+	}()
+	for _, p := range parts {
+		lis, err := net.Listen("tcp", *partAddr[p.name])
+		if err != nil {
+			cancel()
+			_ = partsGroup.Wait()
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		srv, closeDB, err := p.start(ctx, env)
+		if err != nil {
+			lis.Close()
+			cancel()
+			_ = partsGroup.Wait()
+			return err
+		}
+		closers = append(closers, closeDB)
+		addrs[p.name] = lis.Addr().String()
+		partsGroup.Go(func() error { return srv.Serve(pctx, lis, c.grace) })
+	}
+
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+	if err != nil {
+		cancel()
+		_ = partsGroup.Wait()
+		return err
+	}
+	glis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		cancel()
+		_ = partsGroup.Wait()
+		return fmt.Errorf("gateway: %w", err)
+	}
+	tokenPath := filepath.Join(c.dataDir, AdminTokenFile)
+	token, err := platform.NewTokenIssuer(priv).Issue(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, adminTokenTTL, time.Now())
+	if err == nil {
+		err = platform.WriteFileAtomic(tokenPath, []byte(token+"\n"), 0o600)
+	}
+	if err != nil {
+		cancel()
+		_ = partsGroup.Wait()
+		return fmt.Errorf("admin token: %w", err)
+	}
+	gaddr := glis.Addr().String()
+	fmt.Fprintf(stdout, `lienthong is up (%s): REST and gRPC on http://%s
+  health:   curl http://%s/healthz
+  API docs: http://%s/docs
+  admin token (valid 30 days, renewed at every start) in %s:
+    TOKEN=$(cat %s)
+    curl -H "Authorization: Bearer $TOKEN" http://%s/v1/procedures?page_size=5
+  gRPC:     grpcurl -plaintext %s list
+Stop with Ctrl-C.
+`, time.Since(start).Round(time.Millisecond), gaddr, gaddr, gaddr, tokenPath, tokenPath, gaddr, gaddr)
+
+	gwErr := gw.Serve(pctx, glis, c.grace)
+	cancel()
+	perr := partsGroup.Wait()
+	if gwErr != nil {
+		return gwErr
+	}
+	return perr
+}
+
+// parseFlags parses args, then fills unset flags from LIENTHONG_* variables.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return platform.ApplyEnv(fs, os.LookupEnv)
+}

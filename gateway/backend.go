@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// Part describes one part behind the gateway.
+type Part struct {
+	// Name of the part (catalog, dossier, ...).
+	Name string
+	// Addr is the part's gRPC address, host:port.
+	Addr string
+	// Services are the full gRPC service names the part serves.
+	Services []string
+	// RegisterREST registers the part's grpc-gateway handlers on the mux.
+	RegisterREST func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+}
+
+// backend is a part with its connection.
+type backend struct {
+	Part
+	conn   *grpc.ClientConn
+	health healthpb.HealthClient
+}
+
+func dial(p Part, maxMsg int) (*backend, error) {
+	b := &backend{Part: p}
+	conn, err := grpc.NewClient(p.Addr,
+		grpc.WithUnaryInterceptor(b.unaryMapErr),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+		// Parts restart; reconnect fast so a part that comes back is used at once.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
+			BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second,
+		}, MinConnectTimeout: 2 * time.Second}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("part %s at %s: %w", p.Name, p.Addr, err)
+	}
+	b.conn, b.health = conn, healthpb.NewHealthClient(conn)
+	return b, nil
+}
+
+// mapErr hides transport details of a part that cannot be reached: the client learns which
+// part is down, not its address.
+func (b *backend) mapErr(err error) error {
+	if status.Code(err) != codes.Unavailable {
+		return err
+	}
+	return &platform.Error{
+		Code: codes.Unavailable, Reason: "PART_UNAVAILABLE",
+		Message:   fmt.Sprintf("part %s is unavailable; try again shortly", b.Name),
+		MessageVI: fmt.Sprintf("Dịch vụ %s tạm thời không sẵn sàng; vui lòng thử lại sau.", b.Name),
+		Metadata:  map[string]string{"part": b.Name},
+	}
+}
+
+// unaryMapErr is the client interceptor of the REST side's calls to the part.
+func (b *backend) unaryMapErr(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return b.mapErr(invoker(ctx, method, req, reply, cc, opts...))
+}
+
+// check asks the part's health service.
+func (b *backend) check(ctx context.Context, service string) healthpb.HealthCheckResponse_ServingStatus {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	resp, err := b.health.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		if status.Code(err) == codes.NotFound {
+			return healthpb.HealthCheckResponse_SERVICE_UNKNOWN
+		}
+		return healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	return resp.GetStatus()
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

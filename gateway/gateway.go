@@ -1,0 +1,289 @@
+// Package gateway is lienthong's single public edge: REST (grpc-gateway) and gRPC on one
+// port. REST calls are translated and sent to the part that owns the path; gRPC calls are
+// proxied as opaque frames to the part that owns the service, so one address serves every
+// service, with reflection and health answered by the gateway itself.
+package gateway
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	lienthongproto "github.com/lienthong/lienthong/proto"
+	"github.com/lienthong/lienthong/services/platform"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+//go:embed docs
+var docsFS embed.FS
+
+// DefaultMaxBodyBytes is the largest REST body accepted unless configured.
+const DefaultMaxBodyBytes = 8 << 20
+
+// Config configures the gateway.
+type Config struct {
+	Parts        []Part
+	Logger       *zap.Logger
+	Metrics      *platform.Metrics
+	MaxBodyBytes int64
+}
+
+// Gateway is the edge.
+type Gateway struct {
+	cfg      Config
+	lg       *zap.Logger
+	backends []*backend
+	routes   map[string]*backend
+	grpc     *grpc.Server
+	handler  http.Handler
+	openapi  []byte
+	requests *prometheus.CounterVec
+}
+
+// New connects to the parts (lazily: a part that is down does not stop the gateway) and
+// builds the handlers.
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}}
+	mux := newRESTMux()
+	for _, p := range cfg.Parts {
+		b, err := dial(p, int(cfg.MaxBodyBytes)+1<<20)
+		if err != nil {
+			return nil, err
+		}
+		g.backends = append(g.backends, b)
+		for _, s := range p.Services {
+			g.routes[s] = b
+		}
+		if p.RegisterREST != nil {
+			if err := p.RegisterREST(ctx, mux, b.conn); err != nil {
+				return nil, fmt.Errorf("register REST of %s: %w", p.Name, err)
+			}
+		}
+	}
+	doc, err := mergedOpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	g.openapi = doc
+
+	px := &proxy{routes: g.routes}
+	g.grpc = grpc.NewServer(
+		grpc.UnknownServiceHandler(px.handler),
+		grpc.ForceServerCodec(passthroughCodec{}),
+		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
+	)
+	healthpb.RegisterHealthServer(g.grpc, &healthServer{g: g})
+	ropts := reflection.ServerOptions{
+		Services:           serviceList{g},
+		DescriptorResolver: protoregistry.GlobalFiles,
+		ExtensionResolver:  protoregistry.GlobalTypes,
+	}
+	reflectionv1.RegisterServerReflectionServer(g.grpc, reflection.NewServerV1(ropts))
+	reflectionv1alpha.RegisterServerReflectionServer(g.grpc, reflection.NewServer(ropts))
+
+	if cfg.Metrics != nil {
+		g.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lienthong_gateway_requests_total",
+			Help: "Requests the gateway answered, by kind (rest, grpc, other) and HTTP status.",
+		}, []string{"kind", "code"})
+		if err := cfg.Metrics.Registry.Register(g.requests); err != nil {
+			return nil, err
+		}
+	}
+
+	docs, err := fs.Sub(docsFS, "docs")
+	if err != nil {
+		return nil, err
+	}
+	edge := http.NewServeMux()
+	edge.HandleFunc("GET /healthz", g.serveHealthz)
+	if cfg.Metrics != nil {
+		edge.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	edge.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(g.openapi)
+	})
+	edge.HandleFunc("GET /docs", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/docs/", http.StatusMovedPermanently)
+	})
+	edge.Handle("GET /docs/", http.StripPrefix("/docs/", http.FileServerFS(docs)))
+	edge.Handle("/", g.rest(mux))
+	g.handler = g.observe(cors(edge))
+	return g, nil
+}
+
+// rest adds the body limit and body adapters in front of grpc-gateway.
+func (g *Gateway) rest(mux http.Handler) http.Handler {
+	m := jsonMarshaler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > g.cfg.MaxBodyBytes {
+			writeStatus(w, r, m, withDetails(status.Newf(codes.ResourceExhausted,
+				"request body of %d bytes is larger than the limit of %d", r.ContentLength, g.cfg.MaxBodyBytes), w.Header().Get("X-Request-Id")))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
+		if err := adaptBody(r, g.cfg.MaxBodyBytes); err != nil {
+			writeStatus(w, r, m, withDetails(status.Convert(err), w.Header().Get("X-Request-Id")))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Handler answers everything on the gateway's port: gRPC (HTTP/2, content-type
+// application/grpc) goes to the proxy, the rest to REST and the edge endpoints.
+func (g *Gateway) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			g.grpc.ServeHTTP(w, r)
+			return
+		}
+		g.handler.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder keeps the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// observe gives each request an id, then logs and counts it. The Authorization header and
+// bodies are never logged.
+func (g *Gateway) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(canonicalRequestID)
+		if id == "" || len(id) > 64 {
+			id = newRequestID()
+			r.Header.Set(canonicalRequestID, id)
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		kind := "other"
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			kind = "rest"
+		}
+		if g.requests != nil {
+			g.requests.WithLabelValues(kind, strconv.Itoa(rec.code)).Inc()
+		}
+		g.lg.Debug("http request", zap.String("request_id", id), zap.String("method", r.Method),
+			zap.String("path", r.URL.Path), zap.Int("status", rec.code), zap.Duration("duration", time.Since(start)))
+	})
+}
+
+// Serve answers on lis (HTTP/1.1 and cleartext HTTP/2) until ctx ends, then shuts down,
+// giving open calls up to grace to finish.
+func (g *Gateway) Serve(ctx context.Context, lis net.Listener, grace time.Duration) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           g.Handler(),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          zap.NewStdLog(g.lg),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	g.lg.Info("gateway serving", zap.String("addr", lis.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("gateway: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	g.grpc.GracefulStop()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	for _, b := range g.backends {
+		_ = b.conn.Close()
+	}
+	g.lg.Info("gateway stopped")
+	return err
+}
+
+// serviceList tells reflection which services the gateway answers for.
+type serviceList struct{ g *Gateway }
+
+func (s serviceList) GetServiceInfo() map[string]grpc.ServiceInfo {
+	out := map[string]grpc.ServiceInfo{}
+	for name := range s.g.routes {
+		out[name] = grpc.ServiceInfo{}
+	}
+	for name, info := range s.g.grpc.GetServiceInfo() {
+		out[name] = info
+	}
+	return out
+}
+
+// mergedOpenAPI is the generated document with a title, the bearer scheme and the edge
+// endpoints' description.
+func mergedOpenAPI() ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(lienthongproto.OpenAPI, &doc); err != nil {
+		return nil, fmt.Errorf("openapi document: %w", err)
+	}
+	doc["info"] = map[string]any{
+		"title":   "lienthong API",
+		"version": "v1",
+		"description": "REST and gRPC on one port for provincial e-government data interchange. " +
+			"JSON uses proto field names; int64 travels as a string; errors are google.rpc.Status " +
+			"with ErrorInfo, BadRequest and a vi-VN LocalizedMessage. Write calls need " +
+			"`Authorization: Bearer <token>`. Health: GET /healthz; metrics: GET /metrics.",
+	}
+	doc["securityDefinitions"] = map[string]any{
+		"bearer": map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",
+			"description": "Bearer token: `Authorization: Bearer <token>` (lienthong token issue)."},
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}

@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// frame is a gRPC message passed through the proxy without being decoded.
+type frame struct{ payload []byte }
+
+// passthroughCodec hands frames through as bytes and encodes anything else (the gateway's
+// own health and reflection services) as protobuf. It is registered under the name "proto"
+// so clients see an ordinary gRPC server.
+type passthroughCodec struct{}
+
+func (passthroughCodec) Marshal(v any) ([]byte, error) {
+	if f, ok := v.(*frame); ok {
+		return f.payload, nil
+	}
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("codec: cannot marshal %T", v)
+	}
+	return proto.Marshal(m)
+}
+
+func (passthroughCodec) Unmarshal(data []byte, v any) error {
+	if f, ok := v.(*frame); ok {
+		f.payload = append(f.payload[:0], data...)
+		return nil
+	}
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("codec: cannot unmarshal into %T", v)
+	}
+	return proto.Unmarshal(data, m)
+}
+
+func (passthroughCodec) Name() string { return "proto" }
+
+// hopHeaders are metadata keys that belong to one connection and are not forwarded.
+var hopHeaders = map[string]bool{
+	"content-type": true, "user-agent": true, "te": true, "grpc-timeout": true,
+	"grpc-accept-encoding": true, "grpc-encoding": true, "connection": true,
+}
+
+// proxy forwards every call of a service it does not serve itself to the part that owns the
+// service, streaming messages both ways as opaque frames.
+type proxy struct {
+	routes map[string]*backend // full service name -> backend
+}
+
+func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
+	method, ok := grpc.MethodFromServerStream(ss)
+	if !ok {
+		return status.Error(codes.Internal, "no method in stream")
+	}
+	svc := serviceOf(method)
+	b := p.routes[svc]
+	if b == nil {
+		return status.Errorf(codes.Unimplemented, "unknown service %s", svc)
+	}
+	ctx := ss.Context()
+	md, _ := metadata.FromIncomingContext(ctx)
+	out := metadata.MD{}
+	for k, v := range md {
+		if strings.HasPrefix(k, ":") || hopHeaders[k] {
+			continue
+		}
+		out[k] = v
+	}
+	if len(out.Get(platform.RequestIDHeader)) == 0 {
+		out.Set(platform.RequestIDHeader, newRequestID())
+	}
+	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, out))
+	defer cancel()
+	cs, err := b.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
+	if err != nil {
+		return b.mapErr(err)
+	}
+	// Client to part. When the client half-closes, so does the proxy; when the client goes
+	// away, the call to the part is canceled. A send error means the part ended the call:
+	// its status comes from RecvMsg below.
+	go func() {
+		for {
+			f := &frame{}
+			if err := ss.RecvMsg(f); err != nil {
+				if errors.Is(err, io.EOF) {
+					_ = cs.CloseSend()
+				} else {
+					cancel()
+				}
+				return
+			}
+			if err := cs.SendMsg(f); err != nil {
+				return
+			}
+		}
+	}()
+	// Part to client.
+	headerSent := false
+	for {
+		f := &frame{}
+		if err := cs.RecvMsg(f); err != nil {
+			if !headerSent {
+				if h, herr := cs.Header(); herr == nil {
+					_ = ss.SetHeader(h)
+				}
+			}
+			ss.SetTrailer(cs.Trailer())
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return b.mapErr(err)
+		}
+		if !headerSent {
+			h, err := cs.Header()
+			if err == nil {
+				if err := ss.SendHeader(h); err != nil {
+					return err
+				}
+			}
+			headerSent = true
+		}
+		if err := ss.SendMsg(f); err != nil {
+			return err
+		}
+	}
+}
+
+// serviceOf returns the service of a full method name /pkg.Service/Method.
+func serviceOf(method string) string {
+	method = strings.TrimPrefix(method, "/")
+	svc, _, _ := strings.Cut(method, "/")
+	return svc
+}

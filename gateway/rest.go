@@ -1,0 +1,207 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/grpclog"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// jsonMarshaler writes proto field names, enums as names, int64 as strings and default
+// values; it rejects unknown fields on input (CONTRACT §3).
+func jsonMarshaler() runtime.Marshaler {
+	return &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+}
+
+func newRESTMux() *runtime.ServeMux {
+	return runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler()),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		// A system id holds '/', written %2F in a path: keep it inside its segment.
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptSlash),
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, platform.RequestIDHeader) {
+				return platform.RequestIDHeader, true
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			if key == platform.RequestIDHeader {
+				return "X-Request-Id", true
+			}
+			return "", false
+		}),
+	)
+}
+
+// httpStatus is grpc-gateway's mapping, except FAILED_PRECONDITION, which CONTRACT §4 gives
+// as 412.
+func httpStatus(c codes.Code) int {
+	if c == codes.FailedPrecondition {
+		return http.StatusPreconditionFailed
+	}
+	return runtime.HTTPStatusFromCode(c)
+}
+
+// errorHandler writes every REST error as google.rpc.Status JSON with ErrorInfo and a vi-VN
+// message, whether it came from a part or from the gateway itself (bad JSON, body too large).
+func errorHandler(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	st := status.Convert(err)
+	if st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large") {
+		st = status.New(codes.ResourceExhausted, "request body larger than the limit")
+	}
+	st = withDetails(st, w.Header().Get("X-Request-Id"))
+	if md, ok := runtime.ServerMetadataFromContext(ctx); ok {
+		for _, v := range md.HeaderMD.Get(platform.RequestIDHeader) {
+			w.Header().Set("X-Request-Id", v)
+		}
+	}
+	writeStatus(w, r, m, st)
+}
+
+func writeStatus(w http.ResponseWriter, _ *http.Request, m runtime.Marshaler, st *status.Status) {
+	buf, merr := m.Marshal(st.Proto())
+	if merr != nil {
+		grpclog.Errorf("marshal error: %v", merr)
+		buf = []byte(`{"code": 13, "message": "failed to marshal error message"}`)
+	}
+	w.Header().Del("Trailer")
+	w.Header().Del("Transfer-Encoding")
+	w.Header().Set("Content-Type", "application/json")
+	if st.Code() == codes.ResourceExhausted && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.WriteHeader(httpStatus(st.Code()))
+	_, _ = w.Write(buf)
+}
+
+// withDetails adds ErrorInfo (with the request id) and a vi-VN message to a status that the
+// gateway itself produced; a part's error already has them.
+func withDetails(st *status.Status, reqID string) *status.Status {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return st
+		}
+	}
+	reason := st.Code().String()
+	switch st.Code() {
+	case codes.InvalidArgument:
+		reason = "MALFORMED_REQUEST"
+	case codes.ResourceExhausted:
+		reason = "REQUEST_TOO_LARGE"
+	case codes.NotFound:
+		reason = "NO_SUCH_PATH"
+	}
+	e := &platform.Error{Code: st.Code(), Reason: strings.ToUpper(reason), Message: st.Message()}
+	if reqID != "" {
+		e = e.WithMetadata("request_id", reqID)
+	}
+	return e.GRPCStatus()
+}
+
+// routingErrorHandler answers unknown paths and methods in the same JSON.
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	var st *status.Status
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		st = status.Newf(codes.Unimplemented, "method %s not allowed on %s", r.Method, r.URL.Path)
+	case http.StatusBadRequest:
+		st = status.New(codes.InvalidArgument, "bad request path")
+	default:
+		st = status.Newf(codes.NotFound, "no such path: %s %s", r.Method, r.URL.Path)
+	}
+	errorHandler(ctx, mux, m, w, r, st.Err())
+}
+
+// bodyAdapters turn bodies that are not the request message into it. Only the import of
+// procedures takes a bare JSON array or CSV.
+var bodyAdapters = map[string]func(body []byte, contentType string, r *http.Request) ([]byte, error){
+	"/v1/procedures:import": adaptImportBody,
+}
+
+// adaptImportBody wraps a JSON array as {"procedures": [...]} and CSV as {"csv": "..."}.
+// `?validate_only=true` is carried into the request.
+func adaptImportBody(body []byte, contentType string, r *http.Request) ([]byte, error) {
+	trimmed := bytes.TrimSpace(body)
+	wrapped := map[string]json.RawMessage{}
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	switch {
+	case mt == "text/csv" || mt == "application/csv":
+		s, err := json.Marshal(string(body))
+		if err != nil {
+			return nil, err
+		}
+		wrapped["csv"] = s
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		wrapped["procedures"] = trimmed
+	default:
+		return body, nil
+	}
+	if v := r.URL.Query().Get("validate_only"); v != "" {
+		wrapped["validate_only"] = json.RawMessage(fmt.Sprintf("%t", v == "true" || v == "1"))
+	}
+	return json.Marshal(wrapped)
+}
+
+// adaptBody runs the body adapter of the path, if any.
+func adaptBody(r *http.Request, maxBody int64) error {
+	adapt, ok := bodyAdapters[r.URL.Path]
+	if !ok || r.Method != http.MethodPost {
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return status.Error(codes.ResourceExhausted, "request body larger than the limit")
+	}
+	out, err := adapt(body, r.Header.Get("Content-Type"), r)
+	if err != nil {
+		return status.Error(codes.InvalidArgument, "body cannot be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(out))
+	r.ContentLength = int64(len(out))
+	r.Header.Set("Content-Type", "application/json")
+	return nil
+}
+
+// cors allows browsers on any origin to call the API with a bearer token (no cookies are
+// used, so a wildcard origin is safe) and answers preflight requests.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalRequestID is the request id header as net/http stores it.
+var canonicalRequestID = textproto.CanonicalMIMEHeaderKey(platform.RequestIDHeader)

@@ -1,0 +1,159 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	"github.com/lienthong/lienthong/services/platform"
+)
+
+// CSV columns of a procedure import. Lists are separated by ';'. Enum columns take the
+// short name (FULL), the full name (ONLINE_LEVEL_FULL) or the number.
+var procedureColumns = []string{
+	"code", "name", "field", "implementing_level", "agency_codes", "processing_days",
+	"online_level", "legacy_level", "fee", "documents", "legal_basis", "status",
+	"valid_from", "valid_to",
+}
+
+var requiredColumns = []string{"code", "name", "field", "implementing_level", "agency_codes"}
+
+// ParseProceduresCSV reads procedures from CSV with a header row. Bad cells are recorded in
+// v as rows[N].column (N from 1, the first line after the header); a CSV that cannot be read
+// at all is an error of its own. A UTF-8 byte-order mark is allowed.
+func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Procedure, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err != nil {
+		return nil, platform.Invalid(platform.FieldViolation{Field: "csv", Description: "cannot read the header row: " + csvErr(err)})
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !contains(procedureColumns, h) {
+			v.Add("csv", "unknown column %q (known: %s)", h, strings.Join(procedureColumns, ", "))
+			continue
+		}
+		if _, dup := col[h]; dup {
+			v.Add("csv", "column %q appears twice", h)
+		}
+		col[h] = i
+	}
+	for _, c := range requiredColumns {
+		if _, ok := col[c]; !ok {
+			v.Add("csv", "missing column %q", c)
+		}
+	}
+	if len(*v) > 0 {
+		return nil, v.Err()
+	}
+	var out []*catalogv1.Procedure
+	for row := 1; ; row++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			v.Add(fmt.Sprintf("rows[%d]", row), "%s", csvErr(err))
+			return nil, v.Err()
+		}
+		if row > MaxImportRows {
+			v.Add("csv", "at most %d rows per import", MaxImportRows)
+			return nil, v.Err()
+		}
+		if len(rec) != len(header) {
+			v.Add(fmt.Sprintf("rows[%d]", row), "has %d cells, the header has %d", len(rec), len(header))
+			continue
+		}
+		out = append(out, procedureFromRecord(rec, col, fmt.Sprintf("rows[%d].", row), v))
+	}
+	return out, nil
+}
+
+func csvErr(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("line %d: %v", pe.Line, pe.Err)
+	}
+	return "not valid CSV"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func procedureFromRecord(rec []string, col map[string]int, prefix string, v *platform.Violations) *catalogv1.Procedure {
+	get := func(name string) string {
+		if i, ok := col[name]; ok {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	p := &catalogv1.Procedure{
+		Code: get("code"), Name: get("name"), Field: get("field"), Fee: get("fee"),
+		LegalBasis: get("legal_basis"), ValidFrom: get("valid_from"), ValidTo: get("valid_to"),
+		AgencyCodes: splitList(get("agency_codes")), Documents: splitList(get("documents")),
+	}
+	p.ImplementingLevel = catalogv1.ImplementingLevel(parseEnum(get("implementing_level"), "IMPLEMENTING_LEVEL_", catalogv1.ImplementingLevel_value, prefix+"implementing_level", v))
+	p.OnlineLevel = catalogv1.OnlineLevel(parseEnum(get("online_level"), "ONLINE_LEVEL_", catalogv1.OnlineLevel_value, prefix+"online_level", v))
+	p.Status = catalogv1.ProcedureStatus(parseEnum(get("status"), "PROCEDURE_STATUS_", catalogv1.ProcedureStatus_value, prefix+"status", v))
+	p.ProcessingDays = uint32(parseUint(get("processing_days"), prefix+"processing_days", v))
+	p.LegacyLevel = uint32(parseUint(get("legacy_level"), prefix+"legacy_level", v))
+	return p
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ";") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func parseUint(s, field string, v *platform.Violations) uint64 {
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		v.Add(field, "must be a whole number, got %q", s)
+	}
+	return n
+}
+
+func parseEnum(s, prefix string, values map[string]int32, field string, v *platform.Violations) int32 {
+	if s == "" {
+		return 0
+	}
+	up := strings.ToUpper(s)
+	if n, ok := values[up]; ok {
+		return n
+	}
+	if n, ok := values[prefix+up]; ok {
+		return n
+	}
+	if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+		for _, x := range values {
+			if int64(x) == n {
+				return x
+			}
+		}
+	}
+	v.Add(field, "unknown value %q", s)
+	return 0
+}

@@ -1,0 +1,25 @@
+package catalog
+
+import (
+	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	"github.com/lienthong/lienthong/services/platform"
+)
+
+// Policy: catalog reads are public (CONTRACT §5); writes need a token and check the admin
+// role in the method.
+var Policy = platform.Policy{
+	catalogv1.CatalogService_ListUnits_FullMethodName:        platform.Public,
+	catalogv1.CatalogService_GetUnit_FullMethodName:          platform.Public,
+	catalogv1.CatalogService_ResolveUnit_FullMethodName:      platform.Public,
+	catalogv1.CatalogService_ListAgencies_FullMethodName:     platform.Public,
+	catalogv1.CatalogService_GetAgency_FullMethodName:        platform.Public,
+	catalogv1.CatalogService_ListProcedures_FullMethodName:   platform.Public,
+	catalogv1.CatalogService_GetProcedure_FullMethodName:     platform.Public,
+	catalogv1.CatalogService_GetCatalogStats_FullMethodName:  platform.Public,
+	catalogv1.CatalogService_LookupReferences_FullMethodName: platform.Public,
+}
+
+// Register adds the catalog service to a part's server.
+func Register(s *platform.Server, c *Catalog) {
+	catalogv1.RegisterCatalogServiceServer(s.GRPC, c)
+}

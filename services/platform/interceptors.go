@@ -1,0 +1,207 @@
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Access says who may call a method before the method's own checks.
+type Access int
+
+// Access levels.
+const (
+	// Authenticated needs a valid token (the default for any method not listed).
+	Authenticated Access = iota
+	// Public needs no token; a token that is present must still be valid.
+	Public
+)
+
+// Policy maps full method names (/pkg.Service/Method) to their access level. Methods not
+// listed need a token: deny by default.
+type Policy map[string]Access
+
+// RequestIDHeader carries the request id between the gateway, the parts and the client.
+const RequestIDHeader = "x-request-id"
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request being served.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// callInfo is what the interceptors know of a call before the handler runs.
+type callInfo struct {
+	ctx    context.Context
+	method string
+	start  time.Time
+	reqID  string
+}
+
+// edge does the shared work of the unary and stream interceptors: request id, auth,
+// logging, metrics and error mapping.
+type edge struct {
+	part     string
+	lg       *zap.Logger
+	verifier *TokenVerifier
+	policy   Policy
+	metrics  *Metrics
+}
+
+func (e *edge) begin(ctx context.Context, method string) (*callInfo, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	reqID := first(md, RequestIDHeader)
+	if reqID == "" || len(reqID) > 64 {
+		reqID = newRequestID()
+	}
+	ctx = context.WithValue(ctx, requestIDKey{}, reqID)
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, reqID))
+	ci := &callInfo{ctx: ctx, method: method, start: time.Now(), reqID: reqID}
+
+	auth := first(md, "authorization")
+	if auth != "" {
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
+			return ci, Unauthenticated("authorization must be \"Bearer <token>\"")
+		}
+		if e.verifier == nil {
+			return ci, Unauthenticated("this part has no token key configured")
+		}
+		c, err := e.verifier.Verify(strings.TrimSpace(token))
+		if err != nil {
+			return ci, Unauthenticated(err.Error())
+		}
+		ci.ctx = WithCaller(ci.ctx, c)
+		return ci, nil
+	}
+	if e.policy[method] != Public && !builtinPublic(method) {
+		return ci, Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
+	}
+	return ci, nil
+}
+
+func builtinPublic(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+func first(md metadata.MD, key string) string {
+	if v := md.Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// end maps the error for the client and logs and counts the call.
+func (e *edge) end(ci *callInfo, err error) error {
+	err = e.clientError(ci, err)
+	code := status.Code(err)
+	d := time.Since(ci.start)
+	if e.metrics != nil {
+		e.metrics.observe(e.part, ci.method, code, d)
+	}
+	fields := []zap.Field{
+		zap.String("request_id", ci.reqID),
+		zap.String("method", ci.method),
+		zap.String("code", code.String()),
+		zap.Duration("duration", d),
+	}
+	if c := CallerFrom(ci.ctx); c != nil {
+		fields = append(fields, zap.String("system", c.System), zap.String("role", string(c.Role)))
+	}
+	switch code {
+	case codes.OK:
+		e.lg.Debug("call", fields...)
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		e.lg.Error("call failed", fields...)
+	default:
+		e.lg.Info("call refused", fields...)
+	}
+	return err
+}
+
+// clientError returns what the client may see of err: client errors keep their details and
+// gain the request id; anything else is logged and becomes a plain INTERNAL.
+func (e *edge) clientError(ci *callInfo, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.WithMetadata("request_id", ci.reqID)
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Canceled, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Unavailable, codes.InvalidArgument:
+			// Produced by gRPC itself (client gone, limits, malformed frames): safe to pass on.
+			return err
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return status.Error(codes.Canceled, "request canceled")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	e.lg.Error("internal error", zap.String("request_id", ci.reqID), zap.String("method", ci.method), zap.Error(err))
+	return internalError(ci.reqID)
+}
+
+func internalError(reqID string) error {
+	return (&Error{Code: codes.Internal, Reason: "INTERNAL", Message: "internal error; quote request id " + reqID,
+		MessageVI: "Lỗi hệ thống; vui lòng báo mã yêu cầu " + reqID + "."}).WithMetadata("request_id", reqID)
+}
+
+// unary is the unary server interceptor.
+func (e *edge) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	ci, err := e.begin(ctx, info.FullMethod)
+	if err != nil {
+		return nil, e.end(ci, err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.lg.Error("panic", zap.String("request_id", ci.reqID), zap.String("method", ci.method), zap.Any("panic", r), zap.Stack("stack"))
+			resp, err = nil, e.end(ci, internalError(ci.reqID))
+		}
+	}()
+	resp, err = handler(ci.ctx, req)
+	return resp, e.end(ci, err)
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+// stream is the stream server interceptor.
+func (e *edge) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	ci, err := e.begin(ss.Context(), info.FullMethod)
+	if err != nil {
+		return e.end(ci, err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.lg.Error("panic", zap.String("request_id", ci.reqID), zap.String("method", ci.method), zap.Any("panic", r), zap.Stack("stack"))
+			err = e.end(ci, internalError(ci.reqID))
+		}
+	}()
+	return e.end(ci, handler(srv, &wrappedStream{ServerStream: ss, ctx: ci.ctx}))
+}
