@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"regexp"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -109,10 +110,24 @@ func withDetails(st *status.Status, reqID string) *status.Status {
 		reason = "NO_SUCH_PATH"
 	}
 	e := &platform.Error{Code: st.Code(), Reason: strings.ToUpper(reason), Message: st.Message()}
+	if st.Code() == codes.InvalidArgument {
+		e.Violations = []platform.FieldViolation{malformedField(st.Message())}
+	}
 	if reqID != "" {
 		e = e.WithMetadata("request_id", reqID)
 	}
 	return e.GRPCStatus()
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// malformedField names the field of a body that grpc-gateway could not decode: the unknown
+// field when there is one, else the body as a whole.
+func malformedField(msg string) platform.FieldViolation {
+	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+		return platform.FieldViolation{Field: m[1], Description: "unknown field"}
+	}
+	return platform.FieldViolation{Field: "body", Description: msg}
 }
 
 // routingErrorHandler answers unknown paths and methods in the same JSON.

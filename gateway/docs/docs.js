@@ -1,5 +1,5 @@
 /* lienthong API reference: renders /openapi.json (Swagger 2.0, merged by protoc-gen-openapiv2).
-   No dependencies. Every string from the document goes into the page as a text node. */
+   No dependencies. Every string from the document goes into the page as a text node, never parsed as markup. */
 (() => {
   'use strict';
   const SPEC = '/openapi.json', TOKEN_KEY = 'lienthong.docs.token', DAY = '2025-07-01';
@@ -10,7 +10,7 @@
   const $ = id => document.getElementById(id);
   const uid = p => p + (++n);
 
-  // ---- DOM helpers (text only, never innerHTML) ----
+  // ---- DOM helpers: text nodes and attributes only ----
   function h(tag, attrs, ...kids) {
     const el = document.createElement(tag);
     for (const k in attrs || {}) {
@@ -147,7 +147,7 @@
     }
     if (depth > 12) return h('p', { class: 'note' }, '… nested too deep to show.');
     const cnt = Object.keys(s.properties).length;
-    return h('details', { class: 'nest', open: depth < 2 },
+    return h('details', { class: 'nest', open: depth < 1 },
       h('summary', null, cnt + (cnt === 1 ? ' field' : ' fields') + (r.name ? ' of ' + r.name : '')),
       fieldList(s, r.name ? stack.concat(r.name) : stack, depth + 1));
   }
@@ -198,7 +198,7 @@
       }
       return o;
     }
-    const g = guess(ps);
+    const g = /\bempty\b/i.test(joinDesc(ps)) ? undefined : guess(ps);
     if (g !== undefined) return g;
     if (INT64.test(s.format || '')) return '0';
     if (k === 'integer' || k === 'number') return 0;
@@ -207,8 +207,10 @@
   }
   const placeholder = name => name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   const encPath = v => String(v).split('/').map(encodeURIComponent).join('/');
-  function fillPath(path, name, value) {
-    return path.replace(new RegExp('\\{' + reEsc(name) + '(=[^}]*)?\\}'), () => encPath(value));
+  // {name} or {name=dossiers/*}; a placeholder keeps the template's fixed segments.
+  const tmplRe = name => new RegExp('\\{' + reEsc(name) + '(?:=([^}]*))?\\}');
+  function fillPath(path, name, value, ph) {
+    return path.replace(tmplRe(name), (m, pat) => (ph && pat ? pat.replace(/\*\*?/g, value) : encPath(value)));
   }
 
   function curlFor(op) {
@@ -216,7 +218,7 @@
     const qs = [], M = op.m.toUpperCase();
     for (const p of op.params) {
       const g = guess(p);
-      if (p.in === 'path') path = fillPath(path, p.name, g !== undefined ? g : placeholder(p.name));
+      if (p.in === 'path') path = g !== undefined ? fillPath(path, p.name, g) : fillPath(path, p.name, placeholder(p.name), true);
       else if (p.in === 'query' && (p.required || (g !== undefined && qs.length < 2))) {
         qs.push(encodeURIComponent(p.name) + '=' + encodeURIComponent(g !== undefined ? g : placeholder(p.name)));
       }
@@ -273,10 +275,10 @@
         input = h('select', { id }, h('option', { value: '' }, p.required ? '— choose —' : '— not set —'),
           (s.enum || ['true', 'false']).map(v => h('option', { value: v }, String(v))));
       } else {
-        const g = guess(p);
+        const g = guess(p), pat = p.in === 'path' && (tmplRe(p.name).exec(op.path) || [])[1];
         input = h('input', { id, type: 'text', autocomplete: 'off', spellcheck: 'false', required: !!p.required,
           placeholder: multi ? 'comma-separated' + (items.enum ? ': ' + items.enum.join(', ') : '')
-            : g !== undefined ? 'e.g. ' + g : typeLabel(p) });
+            : g !== undefined ? 'e.g. ' + g : pat || typeLabel(p) });
       }
       fields.push({ p, input, multi });
       grid.append(h('label', { for: id }, h('code', null, p.name),
@@ -421,7 +423,11 @@
       const note = /(^|\.|rpc)Status$/.test(name)
         ? 'A google.rpc.Status: code is the gRPC code (see Conventions above), message a text for developers, details typed error details, each with its @type.'
         : sc ? joinDesc(deref(sc).s) || r.description : r.description;
-      const content = [prose(note), sc ? schemaBlock(sc) : null, sc ? shape('JSON shape', skeleton(sc, [], 0, true)) : null];
+      const same = ok && name && body && deref(body.schema || {}).name === name;
+      const tree = sc ? schemaBlock(sc) : null;
+      const content = [prose(note), same ? h('details', { class: 'nest' },
+        h('summary', null, 'Fields: the same ' + name + ' as the request body'), tree) : tree,
+        sc ? shape('JSON shape', skeleton(sc, [], 0, true)) : null];
       if (ok) add(art, [h('h4', null, title, ' ', sc ? typeChip(sc) : null), content]);
       else add(art, [h('details', { class: 'err' }, h('summary', null, title, ' ', sc ? typeChip(sc) : null), content)]);
     }
@@ -445,8 +451,8 @@
     main.textContent = '';
     for (const { t, list } of tags.values()) {
       const tid = 'tag-' + slug(t.name);
-      const grp = h('div', { class: 'grp' },
-        h('h2', null, h('a', { href: '#' + tid }, t.name), h('span', { class: 'cnt', 'aria-label': list.length + ' operations' }, String(list.length))),
+      const cnt = h('span', { class: 'cnt' }, String(list.length));
+      const grp = h('div', { class: 'grp' }, h('h2', null, h('a', { href: '#' + tid }, t.name), cnt),
         list.length ? h('ul', null, list.map(op => {
           op.link = h('a', { href: '#' + op.id, title: op.o.summary || null }, badge(op.m),
             h('span', { class: 'p' }, op.path.split(/(?<=[/:])/).map((x, i) => (i ? [h('wbr'), x] : x))));
@@ -458,7 +464,7 @@
         list.map(op => (op.art = opArticle(op))));
       toc.appendChild(grp);
       main.appendChild(sec);
-      groups.push({ grp, sec, list });
+      groups.push({ grp, sec, list, cnt });
     }
     filter();
 
@@ -499,6 +505,7 @@
         if (hit) k++;
       }
       g.grp.hidden = g.sec.hidden = terms.length > 0 && k === 0;
+      g.cnt.textContent = terms.length ? k + '/' + g.list.length : String(g.list.length);
       shown += k;
     }
     const svc = groups.length + (groups.length === 1 ? ' service' : ' services');
@@ -515,6 +522,8 @@
         spec = doc || {};
         const v = spec.info && spec.info.version;
         if (v && v !== 'version not set') $('conv-h').append(' ', h('span', { class: 'muted' }, '· version ' + v));
+        const about = prose(spec.info && spec.info.description);
+        if (about) $('about').appendChild(about);
         render();
       })
       .catch(e => {

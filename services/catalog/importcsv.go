@@ -24,8 +24,10 @@ var procedureColumns = []string{
 var requiredColumns = []string{"code", "name", "field", "implementing_level", "agency_codes"}
 
 // ParseProceduresCSV reads procedures from CSV with a header row. Bad cells are recorded in
-// v as rows[N].column (N from 1, the first line after the header); a CSV that cannot be read
-// at all is an error of its own. A UTF-8 byte-order mark is allowed.
+// v as rows[N].column (N from 1, the first line after the header) and the rows are still
+// returned, one per line, so that the caller can check them and report every problem at
+// once. A CSV whose header or quoting cannot be read is an error of its own. A UTF-8
+// byte-order mark is allowed.
 func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Procedure, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
@@ -70,7 +72,9 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 			return nil, v.Err()
 		}
 		if len(rec) != len(header) {
+			// Keep the row's place so later rows keep their numbers.
 			v.Add(fmt.Sprintf("rows[%d]", row), "has %d cells, the header has %d", len(rec), len(header))
+			out = append(out, &catalogv1.Procedure{})
 			continue
 		}
 		out = append(out, procedureFromRecord(rec, col, fmt.Sprintf("rows[%d].", row), v))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
@@ -346,6 +347,7 @@ func (c *Catalog) ImportProcedures(ctx context.Context, r *catalogv1.ImportProce
 		return nil, err
 	}
 	var v platform.Violations
+	parsed := 0 // violations found while reading the CSV
 	rows := r.GetProcedures()
 	switch {
 	case len(rows) > 0 && r.GetCsv() != "":
@@ -356,14 +358,15 @@ func (c *Catalog) ImportProcedures(ctx context.Context, r *catalogv1.ImportProce
 		if err != nil {
 			return nil, err
 		}
+		parsed = len(v)
 	case len(rows) == 0:
 		v.Add("procedures", "nothing to import")
 	}
 	if len(rows) > MaxImportRows {
 		v.Add("procedures", "at most %d procedures per import, got %d", MaxImportRows, len(rows))
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
+	if len(v) > parsed {
+		return nil, v.Err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -384,7 +387,7 @@ func (c *Catalog) ImportProcedures(ctx context.Context, r *catalogv1.ImportProce
 		}
 		checked = append(checked, p)
 	}
-	if err := v.Err(); err != nil {
+	if err := dedupeViolations(v, parsed).Err(); err != nil {
 		return nil, err
 	}
 	if r.GetValidateOnly() {
@@ -478,4 +481,22 @@ func (c *Catalog) LookupReferences(_ context.Context, r *catalogv1.LookupReferen
 		}
 	}
 	return out, nil
+}
+
+// dedupeViolations drops the checks of a cell (or row) that could not be read: the first
+// `parsed` violations say what was wrong with it already.
+func dedupeViolations(v platform.Violations, parsed int) platform.Violations {
+	bad := map[string]bool{}
+	for _, x := range v[:parsed] {
+		bad[x.Field] = true
+	}
+	out := v[:parsed:parsed]
+	for _, x := range v[parsed:] {
+		row, _, _ := strings.Cut(x.Field, ".")
+		if bad[x.Field] || bad[row] {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }

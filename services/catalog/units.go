@@ -38,13 +38,21 @@ func inForce(from, to, date string) bool {
 	return from <= date && (to == "" || date <= to)
 }
 
-// unitAt returns a copy of u as it was on date: the name and kind then, and whether it was
-// in force. History fields (names, predecessors, successors) are always whole.
+// unitAt returns a copy of u as it was on date: the name and kind then (for a date outside
+// the unit's life, those of its first or last day), and whether it was in force. History
+// fields (names, predecessors, successors) are always whole.
 func unitAt(u *catalogv1.Unit, date string) *catalogv1.Unit {
 	out := proto.Clone(u).(*catalogv1.Unit)
 	out.InForce = inForce(u.GetValidFrom(), u.GetValidTo(), date)
+	nameDate := date
+	if u.GetValidTo() != "" && nameDate > u.GetValidTo() {
+		nameDate = u.GetValidTo()
+	}
+	if nameDate < u.GetValidFrom() {
+		nameDate = u.GetValidFrom()
+	}
 	for _, n := range u.GetNames() {
-		if inForce(n.GetValidFrom(), n.GetValidTo(), date) {
+		if inForce(n.GetValidFrom(), n.GetValidTo(), nameDate) {
 			out.Name, out.Kind = n.GetName(), n.GetKind()
 		}
 	}
@@ -109,7 +117,7 @@ func kindIn(k catalogv1.UnitKind, ks []catalogv1.UnitKind) bool {
 // GetUnit answers one unit with its history.
 func (c *Catalog) GetUnit(_ context.Context, r *catalogv1.GetUnitRequest) (*catalogv1.Unit, error) {
 	var v platform.Violations
-	date := parseDate("date", r.GetDate(), "", &v)
+	date := parseDate("date", r.GetDate(), c.today(), &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -118,12 +126,6 @@ func (c *Catalog) GetUnit(_ context.Context, r *catalogv1.GetUnitRequest) (*cata
 	u, ok := c.units[r.GetCode()]
 	if !ok {
 		return nil, platform.NotFound("unit", r.GetCode())
-	}
-	if date == "" {
-		date = c.today()
-		if u.GetValidTo() != "" && u.GetValidTo() < date {
-			date = u.GetValidTo()
-		}
 	}
 	return unitAt(u, date), nil
 }
