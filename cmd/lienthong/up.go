@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
@@ -138,8 +139,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
     TOKEN=$(cat %s)
     curl -H "Authorization: Bearer $TOKEN" http://%s/v1/procedures?page_size=5
   gRPC:     grpcurl -plaintext %s list
+  parts:    %s
 Stop with Ctrl-C.
-`, time.Since(start).Round(time.Millisecond), gaddr, gaddr, gaddr, tokenPath, tokenPath, gaddr, gaddr)
+`, time.Since(start).Round(time.Millisecond), gaddr, gaddr, gaddr, tokenPath, tokenPath, gaddr, gaddr, partList(addrs))
 
 	gwErr := gw.Serve(pctx, glis, c.grace)
 	cancel()
@@ -156,4 +158,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return platform.ApplyEnv(fs, os.LookupEnv)
+}
+
+// partList is "catalog 127.0.0.1:9101, ..." in start order.
+func partList(addrs map[string]string) string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		out = append(out, p.name+" "+addrs[p.name])
+	}
+	return strings.Join(out, ", ")
 }

@@ -270,4 +270,3 @@ func TestTempDirFileMode(t *testing.T) {
 		t.Errorf("catalog.db mode: got %o, want 600", got)
 	}
 }
-

@@ -3,6 +3,7 @@ package platform
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -18,6 +19,11 @@ func NFC(s string) string {
 // Fold returns the search form of a text: no diacritics, lower case, đ as d, runs of
 // space collapsed. "Đăng ký kinh doanh" and "dang ky  kinh doanh" fold to the same string.
 func Fold(s string) string {
+	// norm leaves runes after an invalid byte undecomposed, so their marks would survive
+	// (and a second Fold would remove them): make the text valid UTF-8 first.
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {
