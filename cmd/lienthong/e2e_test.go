@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 
 // suite is a running `lienthong up`.
 type suite struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dir     string // working folder; data is dir/data
 	base    string // http://host:port
@@ -85,7 +85,7 @@ var upLine = regexp.MustCompile(`REST and gRPC on http://(\S+)`)
 var partsLine = regexp.MustCompile(`parts:\s+(.*)`)
 
 // startUp runs `lienthong up` in dir on free ports and waits until /healthz is 200.
-func startUp(t *testing.T, dir string, extra ...string) *suite {
+func startUp(t testing.TB, dir string, extra ...string) *suite {
 	t.Helper()
 	args := append([]string{"up", "--data-dir", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	for _, p := range parts {
@@ -152,9 +152,6 @@ func startUp(t *testing.T, dir string, extra ...string) *suite {
 
 // stop sends SIGTERM and waits for a clean exit.
 func (s *suite) stop() {
-	if s.cmd.ProcessState != nil {
-		return
-	}
 	select {
 	case <-s.exited:
 		return
@@ -163,6 +160,9 @@ func (s *suite) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
+		if !s.cmd.ProcessState.Success() {
+			s.t.Errorf("lienthong exited with %v on SIGTERM; logs:\n%s", s.cmd.ProcessState, s.logs.String())
+		}
 	case <-time.After(20 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
@@ -176,7 +176,7 @@ func (s *suite) kill9() {
 	<-s.exited
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -607,4 +607,29 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkRESTGetProcedure measures one REST read through the gateway and the catalog part
+// of a running `lienthong up --demo`, over HTTP/1.1 keep-alive.
+func BenchmarkRESTGetProcedure(b *testing.B) {
+	s := startUp(b, b.TempDir(), "--demo")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := s.base + "/v1/procedures/1.000114"
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
 }

@@ -24,19 +24,19 @@ import (
 
 // fixture is a catalog served over an in-memory connection, as the other parts see it.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	cat     *Catalog
 	client  catalogv1.CatalogServiceClient
 	issuer  *platform.TokenIssuer
 	dataDir string
 }
 
-func newFixture(t *testing.T, demo bool) *fixture {
+func newFixture(t testing.TB, demo bool) *fixture {
 	t.Helper()
 	return openFixture(t, t.TempDir(), demo)
 }
 
-func openFixture(t *testing.T, dataDir string, demo bool) *fixture {
+func openFixture(t testing.TB, dataDir string, demo bool) *fixture {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -1706,79 +1706,6 @@ func (x *ImportProceduresRequest) GetValidateOnly() bool {
 	return false
 }
 
-// A refused row of an import.
-type ImportError struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Row number: 1 for the first procedure (the first line after the CSV header).
-	Row int32 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
-	// Procedure code of the row, when it could be read.
-	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
-	// Column or field name.
-	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
-	// What is wrong.
-	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ImportError) Reset() {
-	*x = ImportError{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ImportError) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ImportError) ProtoMessage() {}
-
-func (x *ImportError) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
-func (*ImportError) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
-}
-
-func (x *ImportError) GetRow() int32 {
-	if x != nil {
-		return x.Row
-	}
-	return 0
-}
-
-func (x *ImportError) GetCode() string {
-	if x != nil {
-		return x.Code
-	}
-	return ""
-}
-
-func (x *ImportError) GetField() string {
-	if x != nil {
-		return x.Field
-	}
-	return ""
-}
-
-func (x *ImportError) GetDescription() string {
-	if x != nil {
-		return x.Description
-	}
-	return ""
-}
-
 // Response of ImportProcedures.
 type ImportProceduresResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1794,7 +1721,7 @@ type ImportProceduresResponse struct {
 
 func (x *ImportProceduresResponse) Reset() {
 	*x = ImportProceduresResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1733,7 @@ func (x *ImportProceduresResponse) String() string {
 func (*ImportProceduresResponse) ProtoMessage() {}
 
 func (x *ImportProceduresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1746,7 @@ func (x *ImportProceduresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportProceduresResponse.ProtoReflect.Descriptor instead.
 func (*ImportProceduresResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ImportProceduresResponse) GetCreated() int32 {
@@ -1854,7 +1781,7 @@ type GetCatalogStatsRequest struct {
 
 func (x *GetCatalogStatsRequest) Reset() {
 	*x = GetCatalogStatsRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1793,7 @@ func (x *GetCatalogStatsRequest) String() string {
 func (*GetCatalogStatsRequest) ProtoMessage() {}
 
 func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1806,7 @@ func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetCatalogStatsRequest) GetUnit() string {
@@ -1908,7 +1835,7 @@ type FieldStats struct {
 
 func (x *FieldStats) Reset() {
 	*x = FieldStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +1847,7 @@ func (x *FieldStats) String() string {
 func (*FieldStats) ProtoMessage() {}
 
 func (x *FieldStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +1860,7 @@ func (x *FieldStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldStats.ProtoReflect.Descriptor instead.
 func (*FieldStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FieldStats) GetField() string {
@@ -1996,7 +1923,7 @@ type CatalogStats struct {
 
 func (x *CatalogStats) Reset() {
 	*x = CatalogStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +1935,7 @@ func (x *CatalogStats) String() string {
 func (*CatalogStats) ProtoMessage() {}
 
 func (x *CatalogStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +1948,7 @@ func (x *CatalogStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStats.ProtoReflect.Descriptor instead.
 func (*CatalogStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CatalogStats) GetUnit() string {
@@ -2097,7 +2024,7 @@ type LookupReferencesRequest struct {
 
 func (x *LookupReferencesRequest) Reset() {
 	*x = LookupReferencesRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2109,7 +2036,7 @@ func (x *LookupReferencesRequest) String() string {
 func (*LookupReferencesRequest) ProtoMessage() {}
 
 func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2122,7 +2049,7 @@ func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesRequest.ProtoReflect.Descriptor instead.
 func (*LookupReferencesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LookupReferencesRequest) GetProcedureCodes() []string {
@@ -2166,7 +2093,7 @@ type UnitReference struct {
 
 func (x *UnitReference) Reset() {
 	*x = UnitReference{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2105,7 @@ func (x *UnitReference) String() string {
 func (*UnitReference) ProtoMessage() {}
 
 func (x *UnitReference) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2118,7 @@ func (x *UnitReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnitReference.ProtoReflect.Descriptor instead.
 func (*UnitReference) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UnitReference) GetUnit() *Unit {
@@ -2229,7 +2156,7 @@ type LookupReferencesResponse struct {
 
 func (x *LookupReferencesResponse) Reset() {
 	*x = LookupReferencesResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2168,7 @@ func (x *LookupReferencesResponse) String() string {
 func (*LookupReferencesResponse) ProtoMessage() {}
 
 func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[27]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2181,7 @@ func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesResponse.ProtoReflect.Descriptor instead.
 func (*LookupReferencesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LookupReferencesResponse) GetProcedures() []*Procedure {
@@ -2424,12 +2351,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"procedures\x18\x01 \x03(\v2\x1f.lienthong.catalog.v1.ProcedureR\n" +
 	"procedures\x12\x10\n" +
 	"\x03csv\x18\x02 \x01(\tR\x03csv\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"k\n" +
-	"\vImportError\x12\x10\n" +
-	"\x03row\x18\x01 \x01(\x05R\x03row\x12\x12\n" +
-	"\x04code\x18\x02 \x01(\tR\x04code\x12\x14\n" +
-	"\x05field\x18\x03 \x01(\tR\x05field\x12 \n" +
-	"\vdescription\x18\x04 \x01(\tR\vdescription\"u\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"u\n" +
 	"\x18ImportProceduresResponse\x12\x18\n" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
 	"\aupdated\x18\x02 \x01(\x05R\aupdated\x12%\n" +
@@ -2525,7 +2447,7 @@ func file_lienthong_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(UnitKind)(0),                    // 0: lienthong.catalog.v1.UnitKind
 	(OnlineLevel)(0),                 // 1: lienthong.catalog.v1.OnlineLevel
@@ -2551,15 +2473,14 @@ var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(*CreateProcedureRequest)(nil),   // 21: lienthong.catalog.v1.CreateProcedureRequest
 	(*UpdateProcedureRequest)(nil),   // 22: lienthong.catalog.v1.UpdateProcedureRequest
 	(*ImportProceduresRequest)(nil),  // 23: lienthong.catalog.v1.ImportProceduresRequest
-	(*ImportError)(nil),              // 24: lienthong.catalog.v1.ImportError
-	(*ImportProceduresResponse)(nil), // 25: lienthong.catalog.v1.ImportProceduresResponse
-	(*GetCatalogStatsRequest)(nil),   // 26: lienthong.catalog.v1.GetCatalogStatsRequest
-	(*FieldStats)(nil),               // 27: lienthong.catalog.v1.FieldStats
-	(*CatalogStats)(nil),             // 28: lienthong.catalog.v1.CatalogStats
-	(*LookupReferencesRequest)(nil),  // 29: lienthong.catalog.v1.LookupReferencesRequest
-	(*UnitReference)(nil),            // 30: lienthong.catalog.v1.UnitReference
-	(*LookupReferencesResponse)(nil), // 31: lienthong.catalog.v1.LookupReferencesResponse
-	(*fieldmaskpb.FieldMask)(nil),    // 32: google.protobuf.FieldMask
+	(*ImportProceduresResponse)(nil), // 24: lienthong.catalog.v1.ImportProceduresResponse
+	(*GetCatalogStatsRequest)(nil),   // 25: lienthong.catalog.v1.GetCatalogStatsRequest
+	(*FieldStats)(nil),               // 26: lienthong.catalog.v1.FieldStats
+	(*CatalogStats)(nil),             // 27: lienthong.catalog.v1.CatalogStats
+	(*LookupReferencesRequest)(nil),  // 28: lienthong.catalog.v1.LookupReferencesRequest
+	(*UnitReference)(nil),            // 29: lienthong.catalog.v1.UnitReference
+	(*LookupReferencesResponse)(nil), // 30: lienthong.catalog.v1.LookupReferencesResponse
+	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
 }
 var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: lienthong.catalog.v1.UnitName.kind:type_name -> lienthong.catalog.v1.UnitKind
@@ -2577,13 +2498,13 @@ var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	17, // 12: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
 	17, // 13: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
 	17, // 14: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	32, // 15: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	31, // 15: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
 	17, // 16: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
-	27, // 17: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
+	26, // 17: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
 	5,  // 18: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
 	17, // 19: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
 	12, // 20: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	30, // 21: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
+	29, // 21: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
 	6,  // 22: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
 	8,  // 23: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
 	9,  // 24: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
@@ -2596,8 +2517,8 @@ var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	21, // 31: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
 	22, // 32: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
 	23, // 33: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
-	26, // 34: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
-	29, // 35: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
+	25, // 34: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
+	28, // 35: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
 	7,  // 36: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
 	5,  // 37: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
 	5,  // 38: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
@@ -2609,9 +2530,9 @@ var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	17, // 44: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
 	17, // 45: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
 	17, // 46: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	25, // 47: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
-	28, // 48: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
-	31, // 49: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
+	24, // 47: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
+	27, // 48: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
+	30, // 49: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
 	36, // [36:50] is the sub-list for method output_type
 	22, // [22:36] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
@@ -2630,7 +2551,7 @@ func file_lienthong_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_catalog_v1_catalog_proto_rawDesc), len(file_lienthong_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   28,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -71,9 +71,11 @@ type CatalogServiceClient interface {
 	// Updates the fields named in `update_mask` (over REST, the fields present in the body
 	// when no mask is given). Admin only.
 	UpdateProcedure(ctx context.Context, in *UpdateProcedureRequest, opts ...grpc.CallOption) (*Procedure, error)
-	// Imports many procedures at once, all or nothing. Over REST the body may be a JSON array
-	// of procedures, a CSV document (`Content-Type: text/csv`), or this request as an object.
-	// When any row is bad nothing is stored and every bad row is reported.
+	// Imports many procedures at once, all or nothing: each is created, or replaces the
+	// procedure with its code. Over REST the body may be a JSON array of procedures, a CSV
+	// document (`Content-Type: text/csv`), or this request as an object. When any row is bad
+	// nothing is stored and the INVALID_ARGUMENT error lists every bad row as a field violation
+	// `rows[N].field` (N counts from 1, the first line after the CSV header).
 	ImportProcedures(ctx context.Context, in *ImportProceduresRequest, opts ...grpc.CallOption) (*ImportProceduresResponse, error)
 	// Counts procedures by online level and by field.
 	GetCatalogStats(ctx context.Context, in *GetCatalogStatsRequest, opts ...grpc.CallOption) (*CatalogStats, error)
@@ -263,9 +265,11 @@ type CatalogServiceServer interface {
 	// Updates the fields named in `update_mask` (over REST, the fields present in the body
 	// when no mask is given). Admin only.
 	UpdateProcedure(context.Context, *UpdateProcedureRequest) (*Procedure, error)
-	// Imports many procedures at once, all or nothing. Over REST the body may be a JSON array
-	// of procedures, a CSV document (`Content-Type: text/csv`), or this request as an object.
-	// When any row is bad nothing is stored and every bad row is reported.
+	// Imports many procedures at once, all or nothing: each is created, or replaces the
+	// procedure with its code. Over REST the body may be a JSON array of procedures, a CSV
+	// document (`Content-Type: text/csv`), or this request as an object. When any row is bad
+	// nothing is stored and the INVALID_ARGUMENT error lists every bad row as a field violation
+	// `rows[N].field` (N counts from 1, the first line after the CSV header).
 	ImportProcedures(context.Context, *ImportProceduresRequest) (*ImportProceduresResponse, error)
 	// Counts procedures by online level and by field.
 	GetCatalogStats(context.Context, *GetCatalogStatsRequest) (*CatalogStats, error)
