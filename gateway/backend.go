@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -56,21 +57,27 @@ func dial(p Part, maxMsg int) (*backend, error) {
 
 // mapErr hides transport details of a part that cannot be reached: the client learns which
 // part is down, not its address.
-func (b *backend) mapErr(err error) error {
+func (b *backend) mapErr(ctx context.Context, err error) error {
 	if status.Code(err) != codes.Unavailable {
 		return err
 	}
-	return &platform.Error{
+	e := &platform.Error{
 		Code: codes.Unavailable, Reason: "PART_UNAVAILABLE",
 		Message:   fmt.Sprintf("part %s is unavailable; try again shortly", b.Name),
 		MessageVI: fmt.Sprintf("Dịch vụ %s tạm thời không sẵn sàng; vui lòng thử lại sau.", b.Name),
 		Metadata:  map[string]string{"part": b.Name},
 	}
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		if id := md.Get(platform.RequestIDHeader); len(id) > 0 {
+			e.Metadata["request_id"] = id[0]
+		}
+	}
+	return e
 }
 
 // unaryMapErr is the client interceptor of the REST side's calls to the part.
 func (b *backend) unaryMapErr(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	return b.mapErr(invoker(ctx, method, req, reply, cc, opts...))
+	return b.mapErr(ctx, invoker(ctx, method, req, reply, cc, opts...))
 }
 
 // check asks the part's health service.

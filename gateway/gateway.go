@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	px := &proxy{routes: g.routes}
 	g.grpc = grpc.NewServer(
+		grpc.ChainStreamInterceptor(g.countGRPC),
 		grpc.UnknownServiceHandler(px.handler),
 		grpc.ForceServerCodec(passthroughCodec{}),
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
@@ -105,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.Metrics != nil {
 		g.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lienthong_gateway_requests_total",
-			Help: "Requests the gateway answered, by kind (rest, grpc, other) and HTTP status.",
+			Help: "Requests the gateway answered: kind rest or other with the HTTP status, kind grpc with the gRPC status code.",
 		}, []string{"kind", "code"})
 		if err := cfg.Metrics.Registry.Register(g.requests); err != nil {
 			return nil, err
@@ -150,6 +151,15 @@ func (g *Gateway) rest(mux http.Handler) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// countGRPC counts the gRPC calls that go through the gateway, by status code.
+func (g *Gateway) countGRPC(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	if g.requests != nil {
+		g.requests.WithLabelValues("grpc", status.Code(err).String()).Inc()
+	}
+	return err
 }
 
 // Handler answers everything on the gateway's port: gRPC (HTTP/2, content-type

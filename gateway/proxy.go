@@ -86,7 +86,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	defer cancel()
 	cs, err := b.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
 	if err != nil {
-		return b.mapErr(err)
+		return b.mapErr(ctx, err)
 	}
 	// Client to part. When the client half-closes, so does the proxy; when the client goes
 	// away, the call to the part is canceled. A send error means the part ended the call:
@@ -121,7 +121,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return b.mapErr(err)
+			return b.mapErr(ctx, err)
 		}
 		if !headerSent {
 			h, err := cs.Header()

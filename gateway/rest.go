@@ -42,12 +42,9 @@ func newRESTMux() *runtime.ServeMux {
 			}
 			return runtime.DefaultHeaderMatcher(key)
 		}),
-		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
-			if key == platform.RequestIDHeader {
-				return "X-Request-Id", true
-			}
-			return "", false
-		}),
+		// observe has already set X-Request-Id to the id the part was given; forwarding the
+		// part's header as well would send it twice.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 	)
 }
 
@@ -130,18 +127,21 @@ func malformedField(msg string) platform.FieldViolation {
 	return platform.FieldViolation{Field: "body", Description: msg}
 }
 
-// routingErrorHandler answers unknown paths and methods in the same JSON.
+// routingErrorHandler answers unknown paths (404) and wrong methods (405) in the same JSON.
 func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	var st *status.Status
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		st = status.Newf(codes.Unimplemented, "method %s not allowed on %s", r.Method, r.URL.Path)
+		st := withDetails(status.Newf(codes.Unimplemented, "method %s not allowed on %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"))
+		buf, _ := m.Marshal(st.Proto())
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write(buf)
+		return
 	case http.StatusBadRequest:
-		st = status.New(codes.InvalidArgument, "bad request path")
+		errorHandler(ctx, mux, m, w, r, status.Error(codes.InvalidArgument, "bad request path"))
 	default:
-		st = status.Newf(codes.NotFound, "no such path: %s %s", r.Method, r.URL.Path)
+		errorHandler(ctx, mux, m, w, r, status.Errorf(codes.NotFound, "no such path: %s %s", r.Method, r.URL.Path))
 	}
-	errorHandler(ctx, mux, m, w, r, st.Err())
 }
 
 // bodyAdapters turn bodies that are not the request message into it. Only the import of
@@ -151,7 +151,7 @@ var bodyAdapters = map[string]func(body []byte, contentType string, r *http.Requ
 }
 
 // adaptImportBody wraps a JSON array as {"procedures": [...]} and CSV as {"csv": "..."}.
-// `?validate_only=true` is carried into the request.
+// `?validate_only=true` is carried into the request, for an object body too.
 func adaptImportBody(body []byte, contentType string, r *http.Request) ([]byte, error) {
 	trimmed := bytes.TrimSpace(body)
 	wrapped := map[string]json.RawMessage{}
@@ -167,7 +167,17 @@ func adaptImportBody(body []byte, contentType string, r *http.Request) ([]byte, 
 	case len(trimmed) > 0 && trimmed[0] == '[':
 		wrapped["procedures"] = trimmed
 	default:
-		return body, nil
+		// {"procedures": [...]}: a validate_only query must not be lost, or a check would store.
+		if v := r.URL.Query().Get("validate_only"); v != "true" && v != "1" {
+			return body, nil
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &obj); err != nil || obj == nil {
+			return body, nil // the decoder reports it
+		}
+		delete(obj, "validateOnly")
+		obj["validate_only"] = json.RawMessage("true")
+		return json.Marshal(obj)
 	}
 	if v := r.URL.Query().Get("validate_only"); v != "" {
 		wrapped["validate_only"] = json.RawMessage(fmt.Sprintf("%t", v == "true" || v == "1"))
