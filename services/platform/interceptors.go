@@ -148,8 +148,10 @@ func (e *edge) clientError(ci *callInfo, err error) error {
 	}
 	if st, ok := status.FromError(err); ok {
 		switch st.Code() {
-		case codes.Canceled, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Unavailable, codes.InvalidArgument:
-			// Produced by gRPC itself (client gone, limits, malformed frames): safe to pass on.
+		case codes.Canceled, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Unavailable, codes.InvalidArgument,
+			codes.Unimplemented:
+			// Produced by gRPC itself (client gone, limits, malformed frames, a method of the
+			// generated Unimplemented*Server): safe to pass on.
 			return err
 		}
 	}

@@ -57,5 +57,17 @@ func DecodePageToken(query, token string) (string, error) {
 	return string(body[4:]), nil
 }
 
-// ErrBadPageToken reports whether err is the bad-token error.
-func ErrBadPageToken(err error) bool { return errors.Is(err, errBadToken) }
+// ErrBadPageToken reports whether err is the bad-token error. errors.Is alone is not enough:
+// *Error matches by code and reason, which every INVALID_ARGUMENT shares.
+func ErrBadPageToken(err error) bool {
+	var ce *Error
+	if !errors.As(err, &ce) || !errors.Is(ce, errBadToken) {
+		return false
+	}
+	for _, v := range ce.Violations {
+		if v.Field == "page_token" {
+			return true
+		}
+	}
+	return false
+}

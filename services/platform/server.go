@@ -43,6 +43,10 @@ func NewServer(o ServerOptions) *Server {
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if o.Logger == nil {
+		// Every call logs; a nil *zap.Logger would panic outside the recovery and kill the process.
+		o.Logger = zap.NewNop()
+	}
 	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics}
 	g := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(e.unary),

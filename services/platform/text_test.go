@@ -27,6 +27,8 @@ func TestFold(t *testing.T) {
 		{"empty", "", ""},
 		{"only spaces", "   ", ""},
 		{"only a combining mark", "\u0301", ""},
+		{"invalid byte before a marked letter", "0000\xf0ā", "0000\ufffda"},
+		{"invalid bytes kept as replacement", "a\x80b", "a\ufffdb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +109,7 @@ func FuzzFold(f *testing.F) {
 	for _, s := range []string{
 		"", " ", "Đăng ký kinh doanh", "dang ky  KINH doanh", norm.NFD.String("Hồ Chí Minh"),
 		"\u0301a", "a\u0301\u0323", "İstanbul", "ǅ", "ẞ", "K", "Ω", "Å", "\u00a0x\u2003y\u3000",
-		"\xff\xfe", "a\x80b", "\t\n\r\v\f", "각", "ᄀ\u1161", "ﬁ", "\u0345", "ΐ", "ᾼ", "\u0E33",
+		"\xff\xfe", "a\x80b", "0000000000\xf0ā", "\t\n\r\v\f", "각", "ᄀ\u1161", "ﬁ", "\u0345", "ΐ", "ᾼ", "\u0E33",
 	} {
 		f.Add(s)
 	}
