@@ -7,6 +7,7 @@ require (
 	github.com/lienthong/lienthong/gateway v0.0.0
 	github.com/lienthong/lienthong/proto v0.0.0
 	github.com/lienthong/lienthong/services/catalog v0.0.0
+	github.com/lienthong/lienthong/services/dossier v0.0.0
 	github.com/lienthong/lienthong/services/platform v0.0.0
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/zap v1.28.0
@@ -36,5 +37,6 @@ replace (
 	github.com/lienthong/lienthong/gateway => ../../gateway
 	github.com/lienthong/lienthong/proto => ../../proto
 	github.com/lienthong/lienthong/services/catalog => ../../services/catalog
+	github.com/lienthong/lienthong/services/dossier => ../../services/dossier
 	github.com/lienthong/lienthong/services/platform => ../../services/platform
 )

@@ -16,10 +16,11 @@ const usage = `lienthong: interchange for provincial e-government systems.
 
 Usage:
   lienthong up [--data-dir DIR] [--demo]          every part on this machine, gateway on 127.0.0.1:8080
-  lienthong serve PART [flags]                     one part: catalog or gateway
+  lienthong serve PART [flags]                     one part: catalog, dossier or gateway
   lienthong token issue --system ID --role ROLE [--unit CODE] [--ttl 24h]
   lienthong keys init [--keys-dir DIR]             make the token signing key pair
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
+  lienthong verify --part dossier                  recompute statistics from the event log and compare
   lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
 
 Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeys(rest, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "verify":
+		return cmdVerify(rest, stdout, stderr)
 	case "health":
 		return cmdHealth(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":

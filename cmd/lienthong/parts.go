@@ -8,7 +8,9 @@ import (
 
 	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	"github.com/lienthong/lienthong/services/catalog"
+	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -22,6 +24,8 @@ type partEnv struct {
 	metrics  *platform.Metrics
 	demo     bool
 	maxMsg   int
+	peers    map[string]string // gRPC addresses of the parts this one calls
+	calendar *dossier.Calendar
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -31,6 +35,7 @@ type part struct {
 	services []string
 	rest     func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
 	start    func(ctx context.Context, env partEnv) (*platform.Server, func() error, error)
+	needs    []string // parts it calls
 }
 
 // parts are the services behind the gateway, in start order. A part that other parts call
@@ -42,6 +47,14 @@ var parts = []part{
 		services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
 		rest:     catalogv1.RegisterCatalogServiceHandler,
 		start:    startCatalog,
+	},
+	{
+		name:     dossier.Part,
+		port:     9102,
+		services: []string{dossierv1.DossierService_ServiceDesc.ServiceName},
+		rest:     dossierv1.RegisterDossierServiceHandler,
+		start:    startDossier,
+		needs:    []string{catalog.Part},
 	},
 }
 
@@ -85,4 +98,35 @@ func gatewayParts(addrs map[string]string) []gateway.Part {
 		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest})
 	}
 	return out
+}
+
+func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
+	db, err := platform.OpenDB(env.dataDir, dossier.Part)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("dossier: catalog address: %w", err)
+	}
+	lg := env.lg.Named(dossier.Part)
+	svc, err := dossier.Open(db, dossier.Options{Catalog: catalogv1.NewCatalogServiceClient(conn), Calendar: env.calendar, Logger: lg})
+	if err != nil {
+		conn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("dossier: %w", err)
+	}
+	srv := platform.NewServer(platform.ServerOptions{
+		Part: dossier.Part, Logger: lg, Verifier: env.verifier,
+		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+	})
+	dossier.Register(srv, svc)
+	platform.RegisterBackup(srv, dossier.Part, db)
+	closeAll := func() error {
+		svc.Close()
+		conn.Close()
+		return db.Close()
+	}
+	return srv, closeAll, nil
 }

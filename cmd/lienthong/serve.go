@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lienthong/lienthong/gateway"
@@ -45,8 +46,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	listen := fs.String("listen", fmt.Sprintf("127.0.0.1:%d", defaultPort), "address to listen on")
 	partAddr := map[string]*string{}
-	if !isPart {
-		for _, q := range parts {
+	for _, q := range parts {
+		if !isPart || slices.Contains(p.needs, q.name) {
 			partAddr[q.name] = fs.String(q.name+"-addr", fmt.Sprintf("127.0.0.1:%d", q.port), "gRPC address of the "+q.name+" part")
 		}
 	}
@@ -65,11 +66,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer lis.Close()
 
+	addrs := map[string]string{}
+	for n, a := range partAddr {
+		addrs[n] = *a
+	}
 	if !isPart {
-		addrs := map[string]string{}
-		for n, a := range partAddr {
-			addrs[n] = *a
-		}
 		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
 		if err != nil {
 			return err
@@ -81,7 +82,12 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("token public key: %w (run `lienthong keys init --keys-dir %s` first)", err, c.keys())
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo, maxMsg: c.maxMsg}
+	cal, err := c.calendar()
+	if err != nil {
+		return err
+	}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -25,6 +26,7 @@ type commonFlags struct {
 	grace               time.Duration
 	maxMsg              int
 	demo                bool
+	holidays            string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -35,6 +37,24 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
+	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
+}
+
+// calendar is the working-day calendar: the built-in one, or --holidays.
+func (c *commonFlags) calendar() (*dossier.Calendar, error) {
+	if c.holidays == "" {
+		return dossier.DefaultCalendar(), nil
+	}
+	f, err := os.Open(c.holidays)
+	if err != nil {
+		return nil, fmt.Errorf("holidays: %w", err)
+	}
+	defer f.Close()
+	cal, err := dossier.ParseCalendar(f)
+	if err != nil {
+		return nil, fmt.Errorf("holidays %s: %w", c.holidays, err)
+	}
+	return cal, nil
 }
 
 func (c *commonFlags) keys() string {
@@ -76,7 +96,11 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	verifier := platform.NewTokenVerifier(priv.Public().(ed25519.PublicKey))
 	metrics := platform.NewMetrics()
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg}
+	cal, err := c.calendar()
+	if err != nil {
+		return err
+	}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -90,22 +114,31 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}()
+	listeners := map[string]net.Listener{}
 	for _, p := range parts {
 		lis, err := net.Listen("tcp", *partAddr[p.name])
 		if err != nil {
-			cancel()
-			_ = partsGroup.Wait()
+			for _, l := range listeners {
+				l.Close()
+			}
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
+		listeners[p.name] = lis
+		addrs[p.name] = lis.Addr().String()
+	}
+	env.peers = addrs
+	for i, p := range parts {
 		srv, closeDB, err := p.start(ctx, env)
 		if err != nil {
-			lis.Close()
+			for _, q := range parts[i:] {
+				listeners[q.name].Close()
+			}
 			cancel()
 			_ = partsGroup.Wait()
 			return err
 		}
 		closers = append(closers, closeDB)
-		addrs[p.name] = lis.Addr().String()
+		lis := listeners[p.name]
 		partsGroup.Go(func() error { return srv.Serve(pctx, lis, c.grace) })
 	}
 

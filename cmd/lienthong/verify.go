@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/lienthong/lienthong/services/dossier"
+	"github.com/lienthong/lienthong/services/platform"
+	bolt "go.etcd.io/bbolt"
+)
+
+// cmdVerify replays a part's log and compares what it rebuilds with what is stored.
+func cmdVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify --part dossier [flags]", "Recomputes every dossier and statistic from the stored events and compares; exits 1 on any difference. Reads the file: stop the part first, or verify a backup.", stderr)
+	name := fs.String("part", "dossier", "part to verify (dossier)")
+	dataDir := fs.String("data-dir", "./data", "data folder")
+	file := fs.String("file", "", "a bbolt file to verify instead (e.g. a backup)")
+	var c commonFlags
+	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file the part runs with")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *name != dossier.Part {
+		return fmt.Errorf("verify knows the dossier part only")
+	}
+	path := *file
+	if path == "" {
+		path = platform.DBPath(*dataDir, dossier.Part)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	cal, err := c.calendar()
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("%s is in use: stop the part, or verify a copy made with `lienthong backup --part dossier --out FILE` (--file FILE)", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	rep, err := dossier.Verify(db, cal)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "verified %s: %d events, %d dossiers, %d statistics cells in %v\n", path, rep.Events, rep.Dossiers, rep.Cells, time.Since(start).Round(time.Millisecond))
+	if rep.OK() {
+		fmt.Fprintln(stdout, "no differences")
+		return nil
+	}
+	for _, d := range rep.Differences {
+		fmt.Fprintln(stdout, "DIFF", d)
+	}
+	if rep.MoreDiffered > 0 {
+		fmt.Fprintf(stdout, "... and %d more differences\n", rep.MoreDiffered)
+	}
+	return fmt.Errorf("%d differences", len(rep.Differences)+rep.MoreDiffered)
+}

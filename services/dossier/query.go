@@ -1,0 +1,320 @@
+package dossier
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	"github.com/lienthong/lienthong/services/platform"
+)
+
+// statsQuery is a checked GetDossierStats request.
+type statsQuery struct {
+	fromM, toM   int32 // inclusive months; fromM -1 = from the first data
+	groupBy      string
+	current      bool // current geography
+	unit, agency string
+	procedure    string
+}
+
+var periodRE = regexp.MustCompile(`^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$`)
+
+// parsePeriod returns the first and last month of `2026`, `2026-Q3` or `2026-10`.
+func parsePeriod(s string) (int32, int32, bool) {
+	m := periodRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	y, _ := strconv.Atoi(m[1])
+	if y < 2000 || y > 2100 {
+		return 0, 0, false
+	}
+	base := int32(y * 12)
+	switch {
+	case m[2] != "":
+		q, _ := strconv.Atoi(m[2])
+		return base + int32(q-1)*3, base + int32(q-1)*3 + 2, true
+	case m[3] != "":
+		mo, _ := strconv.Atoi(m[3])
+		if mo < 1 || mo > 12 {
+			return 0, 0, false
+		}
+		return base + int32(mo-1), base + int32(mo-1), true
+	}
+	return base, base + 11, true
+}
+
+var groupings = map[string]bool{"": true, "agency": true, "procedure": true, "field": true, "month": true, "channel": true, "unit": true}
+
+func parseStatsQuery(r *dossierv1.GetDossierStatsRequest, now int64) (statsQuery, error) {
+	var v platform.Violations
+	q := statsQuery{groupBy: r.GetGroupBy(), unit: r.GetUnit(), agency: r.GetAgency(), procedure: r.GetProcedure(), fromM: -1, toM: monthOf(now)}
+	if !groupings[q.groupBy] {
+		v.Add("group_by", "must be agency, procedure, field, month, channel or unit, got %q", q.groupBy)
+	}
+	switch r.GetGeography() {
+	case "", "current":
+		q.current = true
+	case "historical":
+	default:
+		v.Add("geography", "must be current or historical, got %q", r.GetGeography())
+	}
+	if r.GetFrom() != "" {
+		a, b, ok := parsePeriod(r.GetFrom())
+		if !ok {
+			v.Add("from", "must be a period like 2026, 2026-Q3 or 2026-10, got %q", r.GetFrom())
+		}
+		q.fromM, q.toM = a, b
+	}
+	if r.GetTo() != "" {
+		_, b, ok := parsePeriod(r.GetTo())
+		if !ok {
+			v.Add("to", "must be a period like 2026, 2026-Q3 or 2026-10, got %q", r.GetTo())
+		}
+		q.toM = b
+	}
+	if r.GetFrom() != "" && q.toM < q.fromM {
+		v.Add("to", "is before from")
+	}
+	return q, v.Err()
+}
+
+// geoInfo maps units to today's units and procedures to fields.
+type geoInfo interface {
+	currentUnit(unit string) string
+	field(procedure string) string
+}
+
+func channelName(c int32) string { return dossierv1.Channel(c).String() }
+
+// groupKey is the row a cell (or live group) belongs to; month is the cell's month.
+func (q *statsQuery) groupKey(k cellKey, month int32, g geoInfo) string {
+	switch q.groupBy {
+	case "agency":
+		return k.agency
+	case "procedure":
+		return k.procedure
+	case "field":
+		return g.field(k.procedure)
+	case "channel":
+		return channelName(k.channel)
+	case "unit":
+		return q.unitOf(k.unit, g)
+	case "month":
+		return monthString(month)
+	}
+	return "total"
+}
+
+func (q *statsQuery) unitOf(u string, g geoInfo) string {
+	if q.current {
+		return g.currentUnit(u)
+	}
+	return u
+}
+
+func (q *statsQuery) match(k cellKey, g geoInfo) bool {
+	return (q.unit == "" || q.unitOf(k.unit, g) == q.unit) &&
+		(q.agency == "" || k.agency == q.agency) &&
+		(q.procedure == "" || k.procedure == q.procedure)
+}
+
+type rowAcc struct {
+	flow, pre, cum counters
+	live           *liveSnap
+}
+
+type liveSnap struct{ open, overdue, supplement, financial int64 }
+
+// query answers statistics from the cells and the live index.
+func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	nowM := monthOf(now)
+	fromM := q.fromM
+	if fromM < 0 {
+		fromM = s.minMon
+		if fromM == 0x7fffffff {
+			fromM = nowM
+		}
+	}
+	liveEnd := q.toM >= nowM
+	out := &dossierv1.DossierStats{From: monthString(fromM), To: monthString(q.toM), GroupBy: q.groupBy, Geography: "historical"}
+	if q.current {
+		out.Geography = "current"
+	}
+	if liveEnd {
+		out.AsOf = time.UnixMilli(now).In(Vietnam).Format(time.RFC3339)
+	} else {
+		out.AsOf = time.UnixMilli(monthEnd(q.toM)).In(Vietnam).Format(time.RFC3339)
+	}
+	if q.groupBy == "month" {
+		out.Rows = s.queryByMonth(q, fromM, nowM, now, g)
+		return out
+	}
+	rows := map[string]*rowAcc{}
+	get := func(key string) *rowAcc {
+		r := rows[key]
+		if r == nil {
+			r = &rowAcc{}
+			rows[key] = r
+		}
+		return r
+	}
+	for m, keys := range s.months {
+		if m > q.toM {
+			continue
+		}
+		for _, k := range keys {
+			if !q.match(k, g) {
+				continue
+			}
+			r := get(q.groupKey(k, m, g))
+			c := s.cells[k]
+			if m < fromM {
+				r.pre.add(c, 1)
+			} else {
+				r.flow.add(c, 1)
+			}
+			r.cum.add(c, 1)
+		}
+	}
+	if liveEnd {
+		for k, lg := range s.live {
+			if lg.open == 0 || !q.match(k, g) {
+				continue
+			}
+			r := get(q.groupKey(k, nowM, g))
+			if r.live == nil {
+				r.live = &liveSnap{}
+			}
+			r.live.addGroup(lg, now)
+		}
+	}
+	keys := make([]string, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		r := rows[k]
+		row := makeRow(k, &r.flow, &r.pre, &r.cum, r.live, liveEnd)
+		if row != nil {
+			out.Rows = append(out.Rows, row)
+		}
+	}
+	return out
+}
+
+func (l *liveSnap) addGroup(g *liveGroup, now int64) {
+	l.open += g.open
+	l.supplement += g.supplement
+	l.financial += g.financial
+	l.overdue += int64(sort.Search(len(g.dues), func(i int) bool { return g.dues[i] > now }))
+}
+
+// queryByMonth gives one row per month of the range: the month's flows, what was open when
+// it began, and the state at its end (now, for the current month and later).
+func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
+	perMonth := map[int32]*counters{}
+	var pre counters
+	for m, keys := range s.months {
+		if m > q.toM {
+			continue
+		}
+		for _, k := range keys {
+			if !q.match(k, g) {
+				continue
+			}
+			if m < fromM {
+				pre.add(s.cells[k], 1)
+				continue
+			}
+			c := perMonth[m]
+			if c == nil {
+				c = &counters{}
+				perMonth[m] = c
+			}
+			c.add(s.cells[k], 1)
+		}
+	}
+	var live *liveSnap
+	if q.toM >= nowM {
+		live = &liveSnap{}
+		for k, lg := range s.live {
+			if lg.open > 0 && q.match(k, g) {
+				live.addGroup(lg, now)
+			}
+		}
+	}
+	var rows []*dossierv1.StatsRow
+	cum := pre
+	for m := fromM; m <= q.toM; m++ {
+		before := cum
+		var flow counters
+		if c := perMonth[m]; c != nil {
+			flow = *c
+		}
+		cum.add(&flow, 1)
+		var snap *liveSnap
+		if m >= nowM {
+			snap = live
+		}
+		if row := makeRow(monthString(m), &flow, &before, &cum, snap, m >= nowM); row != nil {
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// makeRow turns sums into a report row; nil when the row would be all zeros.
+func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool) *dossierv1.StatsRow {
+	row := &dossierv1.StatsRow{
+		Key:                      key,
+		ReceivedTotal:            flow[cReceived],
+		ReceivedDirect:           flow[cRecDirect],
+		ReceivedOnline:           flow[cRecOnline],
+		ReceivedPostal:           flow[cRecPostal],
+		CarriedOver:              pre[cReceived] - pre.finished(),
+		ResolvedEarly:            flow[cEarly],
+		ResolvedOnTime:           flow[cOnTime],
+		ResolvedLate:             flow[cLate],
+		Withdrawn:                flow[cWithdrawn],
+		NotAccepted:              flow[cNotAccepted],
+		Stopped:                  flow[cStopped],
+		ResolvedPaidOnline:       flow[cPaidOnline],
+		ResolvedElectronicResult: flow[cElectronic],
+		ReceivedDigitized:        flow[cDigitized],
+	}
+	if useLive {
+		if live != nil {
+			row.InProgressOverdue = live.overdue
+			row.PausedSupplement = live.supplement
+			row.PausedFinancial = live.financial
+			row.InProgressWithinDue = live.open - live.overdue - live.supplement - live.financial
+		}
+	} else {
+		open := cum[cReceived] - cum.finished()
+		row.InProgressOverdue = cum[cOvStart] - cum[cOvEnd]
+		row.PausedSupplement = cum[cSupStart] - cum[cSupEnd]
+		row.PausedFinancial = cum[cFinStart] - cum[cFinEnd]
+		row.InProgressWithinDue = open - row.InProgressOverdue - row.PausedSupplement - row.PausedFinancial
+	}
+	resolved := row.ResolvedEarly + row.ResolvedOnTime + row.ResolvedLate
+	if den := resolved + row.InProgressWithinDue + row.InProgressOverdue; den > 0 {
+		row.OnTimeRate = float64(row.ResolvedEarly+row.ResolvedOnTime+row.InProgressWithinDue) / float64(den)
+	}
+	if row.ReceivedTotal > 0 {
+		row.OnlineRate = float64(row.ReceivedOnline) / float64(row.ReceivedTotal)
+	}
+	if resolved > 0 {
+		row.AvgProcessingDays = float64(flow[cProcMillis]) / float64(resolved) / float64(24*time.Hour/time.Millisecond)
+	}
+	if row.ReceivedTotal == 0 && row.CarriedOver == 0 && resolved == 0 && row.Withdrawn == 0 && row.NotAccepted == 0 &&
+		row.Stopped == 0 && row.InProgressOverdue == 0 && row.InProgressWithinDue == 0 && row.PausedSupplement == 0 && row.PausedFinancial == 0 {
+		return nil
+	}
+	return row
+}

@@ -1,0 +1,166 @@
+package dossier
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+)
+
+// CatalogClient is what the dossier part asks the catalog.
+type CatalogClient interface {
+	LookupReferences(ctx context.Context, in *catalogv1.LookupReferencesRequest, opts ...grpc.CallOption) (*catalogv1.LookupReferencesResponse, error)
+}
+
+// refs caches the catalog's answers so that the catalog is asked once per code, not once
+// per event. Entries found are kept for refsTTL, codes not found for missTTL (so a
+// procedure added to the catalog is usable soon after).
+type refs struct {
+	client CatalogClient
+	now    func() time.Time
+
+	mu    sync.Mutex
+	procs map[string]procRef
+	ags   map[string]agencyRef
+	units map[string]unitRef
+}
+
+const (
+	refsTTL = 5 * time.Minute
+	missTTL = 10 * time.Second
+)
+
+type procRef struct {
+	found   bool
+	days    uint32
+	field   string
+	expires time.Time
+}
+
+type agencyRef struct {
+	found   bool
+	unit    string
+	expires time.Time
+}
+
+type unitRef struct {
+	found    bool
+	from, to string // validity, YYYY-MM-DD; to "" while in force
+	current  string // unit it rolls up to today
+	expires  time.Time
+}
+
+func newRefs(client CatalogClient) *refs {
+	return &refs{client: client, now: time.Now, procs: map[string]procRef{}, ags: map[string]agencyRef{}, units: map[string]unitRef{}}
+}
+
+// ensure asks the catalog, in one call, for every code not fresh in the cache.
+func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) error {
+	now := r.now()
+	req := &catalogv1.LookupReferencesRequest{}
+	r.mu.Lock()
+	seen := map[string]bool{}
+	for _, p := range procs {
+		if e, ok := r.procs[p]; (!ok || now.After(e.expires)) && !seen["p"+p] {
+			req.ProcedureCodes = append(req.ProcedureCodes, p)
+			seen["p"+p] = true
+		}
+	}
+	for _, a := range agencies {
+		if e, ok := r.ags[a]; (!ok || now.After(e.expires)) && !seen["a"+a] {
+			req.AgencyCodes = append(req.AgencyCodes, a)
+			seen["a"+a] = true
+		}
+	}
+	for _, u := range units {
+		if e, ok := r.units[u]; (!ok || now.After(e.expires)) && !seen["u"+u] {
+			req.UnitCodes = append(req.UnitCodes, u)
+			seen["u"+u] = true
+		}
+	}
+	r.mu.Unlock()
+	if len(req.ProcedureCodes)+len(req.AgencyCodes)+len(req.UnitCodes) == 0 {
+		return nil
+	}
+	if r.client == nil {
+		return errCatalogDown
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := r.client.LookupReferences(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errCatalogDown, err)
+	}
+	hit, miss := now.Add(refsTTL), now.Add(missTTL)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range resp.GetProcedures() {
+		r.procs[p.GetCode()] = procRef{found: true, days: p.GetProcessingDays(), field: p.GetField(), expires: hit}
+	}
+	for _, p := range resp.GetMissingProcedures() {
+		r.procs[p] = procRef{expires: miss}
+	}
+	for _, a := range resp.GetAgencies() {
+		r.ags[a.GetCode()] = agencyRef{found: true, unit: a.GetUnitCode(), expires: hit}
+	}
+	for _, a := range resp.GetMissingAgencies() {
+		r.ags[a] = agencyRef{expires: miss}
+	}
+	for _, u := range resp.GetUnits() {
+		cur := u.GetUnit().GetCode()
+		if cc := u.GetCurrentCodes(); len(cc) > 0 {
+			cur = cc[0]
+		}
+		r.units[u.GetUnit().GetCode()] = unitRef{found: true, from: u.GetUnit().GetValidFrom(), to: u.GetUnit().GetValidTo(), current: cur, expires: hit}
+	}
+	for _, u := range resp.GetMissingUnits() {
+		r.units[u] = unitRef{expires: miss}
+	}
+	return nil
+}
+
+// errCatalogDown is answered when a check needs the catalog and it does not answer.
+var errCatalogDown = &platform.Error{
+	Code: codes.Unavailable, Reason: "CATALOG_UNAVAILABLE",
+	Message:   "the catalog cannot be reached to check the procedure, agency and unit; try again shortly",
+	MessageVI: "Không kết nối được danh mục để kiểm tra thủ tục, cơ quan và đơn vị; vui lòng thử lại sau.",
+}
+
+func (r *refs) procedure(code string) procRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.procs[code]
+}
+
+func (r *refs) agency(code string) agencyRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ags[code]
+}
+
+func (r *refs) unit(code string) unitRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.units[code]
+}
+
+// currentUnit is the unit a code rolls up to today; the code itself when unknown.
+func (r *refs) currentUnit(code string) string {
+	if u := r.unit(code); u.found && u.current != "" {
+		return u.current
+	}
+	return code
+}
+
+// field is the procedure's field; "unknown" when the catalog has not said.
+func (r *refs) field(code string) string {
+	if p := r.procedure(code); p.found && p.field != "" {
+		return p.field
+	}
+	return "unknown"
+}

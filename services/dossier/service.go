@@ -1,0 +1,190 @@
+// Package dossier is the dossier part of lienthong: it takes the events that provincial
+// one-stop software pushes, keeps each dossier's state, decides on time or late, and keeps
+// live statistics and an ordered feed.
+//
+// Every write goes through one writer goroutine that groups the events of concurrent
+// requests into one bbolt transaction (group commit): a request is answered only after the
+// commit that holds its events returned, so an acknowledged event is on disk.
+package dossier
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// Part is the name of this part.
+const Part = "dossier"
+
+// Buckets of dossier.db.
+var (
+	bucketEvents   = []byte("events")    // seq (8 bytes, big-endian) -> StoredEvent
+	bucketIDs      = []byte("event_ids") // system \x00 event_id -> seq (8) + content hash (16)
+	bucketDossiers = []byte("dossiers")  // code -> DossierState
+	bucketCells    = []byte("cells")     // cell key -> counters
+	bucketOpen     = []byte("open")      // code -> live entry of an open dossier
+)
+
+// Limits.
+const (
+	MaxBatch        = 1000 // events in one request or stream message
+	maxCommitEvents = 4000 // events in one transaction
+)
+
+// Service is the dossier part.
+type Service struct {
+	dossierv1.UnimplementedDossierServiceServer
+
+	db    *bolt.DB
+	lg    *zap.Logger
+	cal   *Calendar
+	refs  *refs
+	stats *Stats
+	now   func() time.Time
+
+	jobs    chan *job
+	lastSeq atomic.Int64
+	stop    chan struct{}
+	stopped chan struct{}
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced after every commit
+}
+
+// Options configure the service.
+type Options struct {
+	Catalog  CatalogClient
+	Calendar *Calendar
+	Logger   *zap.Logger
+	Now      func() time.Time
+}
+
+// Open loads the dossier part from db (buckets, sequence, statistics, open dossiers) and
+// starts its writer. Close stops the writer.
+func Open(db *bolt.DB, o Options) (*Service, error) {
+	if o.Calendar == nil {
+		o.Calendar = DefaultCalendar()
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{
+		db: db, lg: o.Logger, cal: o.Calendar, refs: newRefs(o.Catalog), stats: newStats(), now: o.Now,
+		jobs: make(chan *job, 1024), stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{}),
+	}
+	s.refs.now = o.Now
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer after the jobs already queued.
+func (s *Service) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.stopped
+}
+
+func (s *Service) load() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketIDs, bucketDossiers, bucketCells, bucketOpen} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dossier buckets: %w", err)
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			s.lastSeq.Store(int64(binary.BigEndian.Uint64(k)))
+		}
+		if err := tx.Bucket(bucketCells).ForEach(func(k, v []byte) error {
+			key, err := decodeCellKey(k)
+			if err != nil {
+				return err
+			}
+			c, err := decodeCounters(v)
+			if err != nil {
+				return err
+			}
+			s.stats.addCell(key, &c)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load statistics: %w", err)
+		}
+		return tx.Bucket(bucketOpen).ForEach(func(k, v []byte) error {
+			e, err := decodeLive(v)
+			if err != nil {
+				return fmt.Errorf("open dossier %s: %w", k, err)
+			}
+			s.stats.liveInsert(e)
+			return nil
+		})
+	})
+}
+
+func seqKey(seq int64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(seq))
+	return k[:]
+}
+
+func loadState(tx *bolt.Tx, code string) (*storev1.DossierState, error) {
+	v := tx.Bucket(bucketDossiers).Get([]byte(code))
+	if v == nil {
+		return nil, nil
+	}
+	st := &storev1.DossierState{}
+	if err := proto.Unmarshal(v, st); err != nil {
+		return nil, fmt.Errorf("dossier %s: %w", code, err)
+	}
+	return st, nil
+}
+
+func loadEvent(tx *bolt.Tx, seq int64) (*storev1.StoredEvent, error) {
+	v := tx.Bucket(bucketEvents).Get(seqKey(seq))
+	if v == nil {
+		return nil, fmt.Errorf("event %d missing", seq)
+	}
+	se := &storev1.StoredEvent{}
+	if err := proto.Unmarshal(v, se); err != nil {
+		return nil, fmt.Errorf("event %d: %w", seq, err)
+	}
+	return se, nil
+}
+
+// changed returns a channel closed at the next commit.
+func (s *Service) changed() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+func (s *Service) broadcast() {
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
+}
+
+// Stats exposes the statistics for verification.
+func (s *Service) nowMillis() int64 { return s.now().UnixMilli() }

@@ -1,0 +1,391 @@
+package dossier
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+)
+
+// Statistics are kept as counters in cells, one cell per (month, channel, unit, agency,
+// procedure). A dossier contributes to cells as a pure function of its state
+// (contributions): when its state changes the difference is applied. Flows (received,
+// resolved, withdrawn, ...) count in the month they happen; states that last (overdue,
+// paused) count +1 in the month they start and -1 in the month they end, so that the number
+// in that state at the end of any month is a prefix sum. "Now" is answered from the live
+// index of open dossiers, which knows to the millisecond when each one becomes overdue.
+// `lienthong verify` recomputes every cell from the event log and compares.
+
+// Counter indexes of a cell.
+const (
+	cReceived = iota
+	cEarly
+	cOnTime
+	cLate
+	cWithdrawn
+	cNotAccepted
+	cStopped
+	cProcMillis // sum of receipt-to-resolution time of resolved dossiers
+	cOvStart    // overdue spans started
+	cOvEnd      // overdue spans ended
+	cSupStart   // supplement pauses started
+	cSupEnd
+	cFinStart // financial-obligation waits started
+	cFinEnd
+	cPaidOnline // resolved with fees paid online
+	cElectronic // resolved with an electronic result
+	cDigitized  // received with digitised papers
+	cRecDirect  // received by channel: direct, online, postal
+	cRecOnline
+	cRecPostal
+	nCounters
+)
+
+type counters [nCounters]int64
+
+func (c *counters) add(o *counters, sign int64) {
+	for i := range c {
+		c[i] += sign * o[i]
+	}
+}
+
+func (c *counters) zero() bool { return *c == counters{} }
+
+func (c *counters) finished() int64 {
+	return c[cEarly] + c[cOnTime] + c[cLate] + c[cWithdrawn] + c[cNotAccepted] + c[cStopped]
+}
+
+// cellKey names a cell; month 0 is used for the live index's groups.
+type cellKey struct {
+	month                   int32 // months since year 0: y*12 + m-1, Vietnam time
+	channel                 int32
+	unit, agency, procedure string
+}
+
+func monthOf(ms int64) int32 {
+	t := time.UnixMilli(ms).In(Vietnam)
+	return int32(t.Year()*12 + int(t.Month()) - 1)
+}
+
+func monthString(m int32) string {
+	return time.Date(int(m/12), time.Month(m%12+1), 1, 0, 0, 0, 0, Vietnam).Format("2006-01")
+}
+
+// monthEnd is the first millisecond after month m.
+func monthEnd(m int32) int64 {
+	return time.Date(int(m/12), time.Month(m%12+1), 1, 0, 0, 0, 0, Vietnam).AddDate(0, 1, 0).UnixMilli()
+}
+
+type contribution struct {
+	key cellKey
+	idx int
+	v   int64
+}
+
+// contributions is what a dossier in state st adds to the cells. It does not depend on the
+// current time.
+func contributions(st *storev1.DossierState) []contribution {
+	if st == nil || st.GetReceivedAt() == 0 {
+		return nil
+	}
+	dims := cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()}
+	at := func(ms int64) cellKey { k := dims; k.month = monthOf(ms); return k }
+	out := make([]contribution, 0, 8)
+	out = append(out, contribution{at(st.GetReceivedAt()), cReceived, 1})
+	if ch := st.GetChannel(); ch >= 1 && ch <= 3 {
+		out = append(out, contribution{at(st.GetReceivedAt()), cRecDirect + int(ch) - 1, 1})
+	}
+	if st.GetDigitized() {
+		out = append(out, contribution{at(st.GetReceivedAt()), cDigitized, 1})
+	}
+	if fin := st.GetFinishedAt(); fin != 0 {
+		k := at(fin)
+		switch st.GetFinishStatus() {
+		case stResolved:
+			idx := cOnTime // no due date: nothing to be late against
+			switch verdict(st, fin) {
+			case dossierv1.Timeliness_TIMELINESS_EARLY:
+				idx = cEarly
+			case dossierv1.Timeliness_TIMELINESS_LATE:
+				idx = cLate
+			}
+			out = append(out, contribution{k, idx, 1}, contribution{k, cProcMillis, fin - st.GetReceivedAt()})
+			if st.GetPaidOnline() {
+				out = append(out, contribution{k, cPaidOnline, 1})
+			}
+			if st.GetElectronicResult() {
+				out = append(out, contribution{k, cElectronic, 1})
+			}
+		case stNotAccepted:
+			out = append(out, contribution{k, cNotAccepted, 1})
+		case stWithdrawn:
+			out = append(out, contribution{k, cWithdrawn, 1})
+		case stStopped:
+			out = append(out, contribution{k, cStopped, 1})
+		}
+	}
+	spans := func(start, end int64, si, ei int) {
+		out = append(out, contribution{at(start), si, 1})
+		if end != 0 {
+			out = append(out, contribution{at(end), ei, 1})
+		}
+	}
+	for _, s := range overdueSpans(st) {
+		spans(s[0], s[1], cOvStart, cOvEnd)
+	}
+	for _, p := range st.GetSupplementPauses() {
+		spans(p.GetStart(), p.GetEnd(), cSupStart, cSupEnd)
+	}
+	for _, p := range st.GetFinancialWaits() {
+		spans(p.GetStart(), p.GetEnd(), cFinStart, cFinEnd)
+	}
+	return out
+}
+
+// liveEntry is an open dossier in the live index: its group (cellKey without month), its
+// kind (status) and when it becomes overdue (MaxInt64 if never).
+type liveEntry struct {
+	key       cellKey
+	status    int32
+	overdueAt int64
+}
+
+func liveOf(st *storev1.DossierState) (liveEntry, bool) {
+	if st == nil || st.GetReceivedAt() == 0 || st.GetFinishedAt() != 0 || st.GetStatus() == stReturned {
+		return liveEntry{}, false
+	}
+	e := liveEntry{
+		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()},
+		status: st.GetStatus(), overdueAt: math.MaxInt64,
+	}
+	if spans := overdueSpans(st); len(spans) > 0 && spans[len(spans)-1][1] == 0 {
+		e.overdueAt = spans[len(spans)-1][0]
+	}
+	return e, true
+}
+
+type liveGroup struct {
+	open, supplement, financial int64
+	dues                        []int64 // overdueAt of open dossiers not paused, sorted
+}
+
+// Stats holds the cells and the live index.
+type Stats struct {
+	mu     sync.RWMutex
+	cells  map[cellKey]*counters
+	months map[int32][]cellKey
+	live   map[cellKey]*liveGroup
+	units  map[string]bool
+	procs  map[string]bool
+	minMon int32
+}
+
+func newStats() *Stats {
+	return &Stats{cells: map[cellKey]*counters{}, months: map[int32][]cellKey{}, live: map[cellKey]*liveGroup{},
+		units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
+}
+
+// delta is the change of one write transaction: cells and live entries.
+type delta struct {
+	cells   map[cellKey]*counters
+	liveDel []liveEntry
+	liveAdd []liveEntry
+}
+
+func newDelta() *delta { return &delta{cells: map[cellKey]*counters{}} }
+
+// change records the move of one dossier from old to new state.
+func (d *delta) change(old, cur *storev1.DossierState) {
+	for _, c := range contributions(old) {
+		d.cell(c.key)[c.idx] -= c.v
+	}
+	for _, c := range contributions(cur) {
+		d.cell(c.key)[c.idx] += c.v
+	}
+	if e, ok := liveOf(old); ok {
+		d.liveDel = append(d.liveDel, e)
+	}
+	if e, ok := liveOf(cur); ok {
+		d.liveAdd = append(d.liveAdd, e)
+	}
+}
+
+func (d *delta) cell(k cellKey) *counters {
+	c := d.cells[k]
+	if c == nil {
+		c = &counters{}
+		d.cells[k] = c
+	}
+	return c
+}
+
+// current is the value a cell will have after the delta (for writing it to disk). Called by
+// the single writer only.
+func (s *Stats) current(k cellKey, d *counters) counters {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out counters
+	if c := s.cells[k]; c != nil {
+		out = *c
+	}
+	out.add(d, 1)
+	return out
+}
+
+// apply makes a committed delta visible.
+func (s *Stats) apply(d *delta) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range d.cells {
+		if v.zero() {
+			continue
+		}
+		c := s.cells[k]
+		if c == nil {
+			c = &counters{}
+			s.addCell(k, c)
+		}
+		c.add(v, 1)
+	}
+	for _, e := range d.liveDel {
+		s.liveRemove(e)
+	}
+	for _, e := range d.liveAdd {
+		s.liveInsert(e)
+	}
+}
+
+func (s *Stats) addCell(k cellKey, c *counters) {
+	s.cells[k] = c
+	s.months[k.month] = append(s.months[k.month], k)
+	s.units[k.unit] = true
+	s.procs[k.procedure] = true
+	if k.month < s.minMon {
+		s.minMon = k.month
+	}
+}
+
+func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
+	g := s.live[k]
+	if g == nil {
+		g = &liveGroup{}
+		s.live[k] = g
+	}
+	return g
+}
+
+func (s *Stats) liveInsert(e liveEntry) {
+	g := s.liveGroupOf(e.key)
+	g.open++
+	switch e.status {
+	case stSupplement:
+		g.supplement++
+	case stFinancial:
+		g.financial++
+	default:
+		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
+		g.dues = append(g.dues, 0)
+		copy(g.dues[i+1:], g.dues[i:])
+		g.dues[i] = e.overdueAt
+	}
+}
+
+func (s *Stats) liveRemove(e liveEntry) {
+	g := s.liveGroupOf(e.key)
+	g.open--
+	switch e.status {
+	case stSupplement:
+		g.supplement--
+	case stFinancial:
+		g.financial--
+	default:
+		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
+		if i < len(g.dues) && g.dues[i] == e.overdueAt {
+			g.dues = append(g.dues[:i], g.dues[i+1:]...)
+		}
+	}
+}
+
+// Encoding of cells on disk: key = month(4) channel(1) then unit, agency, procedure each
+// length-prefixed; value = the counters as varints.
+
+func encodeCellKey(k cellKey) []byte {
+	b := make([]byte, 0, 5+3+len(k.unit)+len(k.agency)+len(k.procedure))
+	b = binary.BigEndian.AppendUint32(b, uint32(k.month))
+	b = append(b, byte(k.channel))
+	for _, s := range []string{k.unit, k.agency, k.procedure} {
+		b = append(b, byte(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+var errBadCell = errors.New("malformed statistics cell")
+
+func decodeCellKey(b []byte) (cellKey, error) {
+	if len(b) < 5 {
+		return cellKey{}, errBadCell
+	}
+	k := cellKey{month: int32(binary.BigEndian.Uint32(b)), channel: int32(b[4])}
+	b = b[5:]
+	var parts [3]string
+	for i := range parts {
+		if len(b) < 1 || len(b) < 1+int(b[0]) {
+			return cellKey{}, errBadCell
+		}
+		parts[i] = string(b[1 : 1+int(b[0])])
+		b = b[1+int(b[0]):]
+	}
+	k.unit, k.agency, k.procedure = parts[0], parts[1], parts[2]
+	return k, nil
+}
+
+func encodeCounters(c *counters) []byte {
+	b := make([]byte, 0, nCounters*2)
+	for _, v := range c {
+		b = binary.AppendVarint(b, v)
+	}
+	return b
+}
+
+func decodeCounters(b []byte) (counters, error) {
+	var c counters
+	for i := range c {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return c, errBadCell
+		}
+		c[i] = v
+		b = b[n:]
+	}
+	return c, nil
+}
+
+// encodeLive and decodeLive store an open dossier's live entry (for a fast start).
+func encodeLive(e liveEntry) []byte {
+	b := encodeCellKey(e.key)
+	b = binary.AppendVarint(b, int64(e.status))
+	return binary.AppendVarint(b, e.overdueAt)
+}
+
+func decodeLive(b []byte) (liveEntry, error) {
+	k, err := decodeCellKey(b)
+	if err != nil {
+		return liveEntry{}, err
+	}
+	rest := b[5+3+len(k.unit)+len(k.agency)+len(k.procedure):]
+	st, n := binary.Varint(rest)
+	if n <= 0 {
+		return liveEntry{}, errBadCell
+	}
+	ov, m := binary.Varint(rest[n:])
+	if m <= 0 {
+		return liveEntry{}, errBadCell
+	}
+	return liveEntry{key: k, status: int32(st), overdueAt: ov}, nil
+}

@@ -1,0 +1,436 @@
+package dossier
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	"github.com/lienthong/lienthong/services/platform"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+)
+
+// result is the outcome of one event.
+type result struct {
+	dup    bool
+	status int32
+	seq    int64
+	err    error
+}
+
+// job is one request's events on their way to the writer. items[i] is nil for an event
+// already refused (results[i] says why).
+type job struct {
+	ctx        context.Context // carries the caller
+	items      []*checked
+	results    []result
+	catalogErr error // the catalog could not be asked
+	done       chan struct{}
+}
+
+// errStopped is answered when the part is shutting down.
+var errStopped = &platform.Error{Code: codes.Unavailable, Reason: "SHUTTING_DOWN", Message: "the dossier part is shutting down; try again",
+	MessageVI: "Dịch vụ hồ sơ đang dừng; vui lòng thử lại."}
+
+// submit checks events, asks the catalog for what they refer to, queues them for the
+// writer and waits until they are committed.
+func (s *Service) submit(ctx context.Context, events []*dossierv1.DossierEvent) *job {
+	j := s.prepare(ctx, events)
+	s.enqueue(ctx, j)
+	<-j.done
+	return j
+}
+
+// prepare checks each event's own fields and fills the catalog cache for the codes they
+// carry (one call for the whole batch).
+func (s *Service) prepare(ctx context.Context, events []*dossierv1.DossierEvent) *job {
+	j := &job{ctx: ctx, items: make([]*checked, len(events)), results: make([]result, len(events)), done: make(chan struct{})}
+	now := s.now()
+	var procs, ags, units []string
+	for i, ev := range events {
+		c, err := checkEvent(ev, now)
+		if err != nil {
+			j.results[i].err = err
+			continue
+		}
+		j.items[i] = c
+		if c.ev.ProcedureCode != "" {
+			procs = append(procs, c.ev.ProcedureCode)
+		}
+		if c.ev.AgencyCode != "" {
+			ags = append(ags, c.ev.AgencyCode)
+		}
+		if c.ev.UnitCode != "" {
+			units = append(units, c.ev.UnitCode)
+		}
+	}
+	if err := s.refs.ensure(ctx, procs, ags, units); err != nil {
+		j.catalogErr = err
+	}
+	return j
+}
+
+// enqueue hands a job to the writer; when the part stops first, every event gets
+// errStopped.
+func (s *Service) enqueue(ctx context.Context, j *job) {
+	pending := false
+	for _, it := range j.items {
+		if it != nil {
+			pending = true
+			break
+		}
+	}
+	if !pending {
+		close(j.done)
+		return
+	}
+	select {
+	case s.jobs <- j:
+	case <-s.stop:
+		j.fail(errStopped)
+	case <-ctx.Done():
+		// Not queued: nothing of it is stored.
+		j.fail(&platform.Error{Code: codes.Canceled, Reason: "CANCELED", Message: "request canceled before it was stored"})
+	}
+}
+
+func (j *job) fail(err error) {
+	for i, it := range j.items {
+		if it != nil {
+			j.results[i].err = err
+		}
+	}
+	close(j.done)
+}
+
+// writer takes jobs and commits them in groups until the part stops.
+func (s *Service) writer() {
+	defer close(s.stopped)
+	for {
+		var first *job
+		select {
+		case first = <-s.jobs:
+		case <-s.stop:
+			// Finish what is queued, then refuse.
+			for {
+				select {
+				case j := <-s.jobs:
+					s.commit([]*job{j})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*job{first}
+		n := len(first.items)
+	gather:
+		for n < maxCommitEvents {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+				n += len(j.items)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// txState is what one transaction changes, per dossier.
+type txState struct {
+	orig, cur *storev1.DossierState
+}
+
+// commit applies a group of jobs in one transaction and answers them after the commit.
+func (s *Service) commit(batch []*job) {
+	start := s.lastSeq.Load()
+	seq := start
+	var d *delta
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		seq = start
+		d = newDelta()
+		states := map[string]*txState{}
+		stamp := s.now().In(Vietnam).Format(time.RFC3339Nano)
+		for _, j := range batch {
+			for i, it := range j.items {
+				if it == nil {
+					continue
+				}
+				r, err := s.applyOne(tx, j, it, states, &seq, stamp)
+				if err != nil {
+					return err // storage failure: the whole transaction is abandoned
+				}
+				j.results[i] = r
+			}
+		}
+		return s.writeStates(tx, states, d)
+	})
+	if err != nil {
+		s.lg.Error("dossier commit failed", zap.Error(err))
+		for _, j := range batch {
+			for i, it := range j.items {
+				if it != nil {
+					j.results[i] = result{err: fmt.Errorf("commit: %w", err)}
+				}
+			}
+		}
+	} else {
+		s.stats.apply(d)
+		s.lastSeq.Store(seq)
+		if seq != start {
+			s.broadcast()
+		}
+	}
+	for _, j := range batch {
+		close(j.done)
+	}
+}
+
+// writeStates stores every changed dossier once, its open entry and the changed cells.
+func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta) error {
+	dossiers, open, cells := tx.Bucket(bucketDossiers), tx.Bucket(bucketOpen), tx.Bucket(bucketCells)
+	for code, ts := range states {
+		v, err := proto.MarshalOptions{Deterministic: true}.Marshal(ts.cur)
+		if err != nil {
+			return err
+		}
+		if err := dossiers.Put([]byte(code), v); err != nil {
+			return err
+		}
+		if e, ok := liveOf(ts.cur); ok {
+			if err := open.Put([]byte(code), encodeLive(e)); err != nil {
+				return err
+			}
+		} else if ts.orig != nil {
+			if err := open.Delete([]byte(code)); err != nil {
+				return err
+			}
+		}
+		d.change(ts.orig, ts.cur)
+	}
+	for k, v := range d.cells {
+		if v.zero() {
+			continue
+		}
+		cur := s.stats.current(k, v)
+		if cur.zero() {
+			if err := cells.Delete(encodeCellKey(k)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := cells.Put(encodeCellKey(k), encodeCounters(&cur)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func idKey(system, eventID string) []byte {
+	k := make([]byte, 0, len(system)+1+len(eventID))
+	k = append(k, system...)
+	k = append(k, 0)
+	return append(k, eventID...)
+}
+
+// Refusals of the rules.
+func refuse(reason, msg, vi string) error { return platform.FailedPrecondition(reason, msg, vi) }
+
+// applyOne judges one event against the dossier's state and, if it passes, stores it. A
+// refusal is the result's error; the returned error is a storage failure.
+func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, seq *int64, stamp string) (result, error) {
+	caller := platform.CallerFrom(j.ctx)
+	system := ""
+	if caller != nil {
+		system = caller.System
+	}
+	ev := c.ev
+	ids := tx.Bucket(bucketIDs)
+	key := idKey(system, ev.EventId)
+	ts := states[ev.DossierCode]
+	if ts == nil {
+		st, err := loadState(tx, ev.DossierCode)
+		if err != nil {
+			return result{}, err
+		}
+		ts = &txState{orig: st, cur: st}
+	}
+	if v := ids.Get(key); v != nil {
+		if len(v) == 24 && bytes.Equal(v[8:], c.hash) {
+			r := result{dup: true, seq: int64(beUint64(v[:8]))}
+			if ts.cur != nil {
+				r.status = ts.cur.GetStatus()
+			}
+			return r, nil
+		}
+		return result{err: &platform.Error{Code: codes.AlreadyExists, Reason: "EVENT_ID_REUSED",
+			Message:   fmt.Sprintf("event %q was stored before with other content", ev.EventId),
+			MessageVI: fmt.Sprintf("Sự kiện %q đã được lưu trước đó với nội dung khác.", ev.EventId),
+			Metadata:  map[string]string{"event_id": ev.EventId}}}, nil
+	}
+	if err := s.judge(j, c, ts.cur); err != nil {
+		return result{err: err}, nil
+	}
+	days := uint32(0)
+	if ts.cur == nil {
+		days = s.refs.procedure(ev.ProcedureCode).days
+	}
+	*seq++
+	next := &storev1.DossierState{}
+	if ts.cur != nil {
+		next = proto.Clone(ts.cur).(*storev1.DossierState)
+	}
+	applyEvent(next, ev, c.at, c.due, *seq, days, s.cal)
+	stored := proto.Clone(ev).(*dossierv1.DossierEvent)
+	stored.Sequence, stored.StoredAt, stored.System = *seq, stamp, system
+	if stored.UnitCode == "" {
+		stored.UnitCode = next.GetUnitCode()
+	}
+	v, err := proto.Marshal(&storev1.StoredEvent{Event: stored, ProcessingDays: days, ContentHash: c.hash})
+	if err != nil {
+		return result{}, err
+	}
+	if err := tx.Bucket(bucketEvents).Put(seqKey(*seq), v); err != nil {
+		return result{}, err
+	}
+	idv := make([]byte, 24)
+	copy(idv, seqKey(*seq))
+	copy(idv[8:], c.hash)
+	if err := ids.Put(key, idv); err != nil {
+		return result{}, err
+	}
+	ts.cur = next
+	states[ev.DossierCode] = ts
+	return result{status: next.GetStatus(), seq: *seq}, nil
+}
+
+func beUint64(b []byte) uint64 {
+	var v uint64
+	for _, x := range b[:8] {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}
+
+// judge applies the rules of CONTRACT §7 that need the dossier's state: the caller's unit,
+// the first event's fields and the catalog, the order and the transitions.
+func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
+	ev := c.ev
+	if st == nil {
+		var v platform.Violations
+		if ev.UnitCode == "" {
+			v.Add("unit_code", "is required on a dossier's first event")
+		}
+		if ev.AgencyCode == "" {
+			v.Add("agency_code", "is required on a dossier's first event")
+		}
+		if ev.ProcedureCode == "" {
+			v.Add("procedure_code", "is required on a dossier's first event")
+		}
+		if ev.Channel == 0 {
+			v.Add("channel", "is required on a dossier's first event")
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if _, err := platform.MayWriteUnit(j.ctx, ev.UnitCode); err != nil {
+			return err
+		}
+		if !firstStatus(int32(ev.Status)) {
+			return refuse("DOSSIER_FIRST_STATUS",
+				fmt.Sprintf("a dossier starts as NEW (1) or ACCEPTED (2), not %s; dossier %s is unknown", ev.Status, ev.DossierCode),
+				"Hồ sơ phải bắt đầu ở trạng thái Mới đăng ký (1) hoặc Được tiếp nhận (2).")
+		}
+		return s.checkCatalog(j, c)
+	}
+	if _, err := platform.MayWriteUnit(j.ctx, st.GetUnitCode()); err != nil {
+		return err
+	}
+	var v platform.Violations
+	if ev.UnitCode != "" && ev.UnitCode != st.GetUnitCode() {
+		v.Add("unit_code", "dossier %s belongs to unit %s", st.GetCode(), st.GetUnitCode())
+	}
+	if ev.AgencyCode != "" && ev.AgencyCode != st.GetAgencyCode() {
+		v.Add("agency_code", "dossier %s belongs to agency %s", st.GetCode(), st.GetAgencyCode())
+	}
+	if ev.ProcedureCode != "" && ev.ProcedureCode != st.GetProcedureCode() {
+		v.Add("procedure_code", "dossier %s is of procedure %s", st.GetCode(), st.GetProcedureCode())
+	}
+	if ev.Channel != 0 && int32(ev.Channel) != st.GetChannel() {
+		v.Add("channel", "dossier %s came by channel %s", st.GetCode(), dossierv1.Channel(st.GetChannel()))
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if c.at < st.GetLastEventAt() {
+		return refuse("DOSSIER_OUT_OF_ORDER",
+			fmt.Sprintf("event occurred at %s, before the last applied event of dossier %s (%s)", ev.OccurredAt, st.GetCode(), fmtMillis(st.GetLastEventAt())),
+			"Sự kiện xảy ra trước sự kiện đã ghi nhận gần nhất của hồ sơ.")
+	}
+	if !allowed(st.GetStatus(), int32(ev.Status)) {
+		return refuse("TRANSITION_NOT_ALLOWED",
+			fmt.Sprintf("dossier %s cannot move from %s to %s", st.GetCode(), dossierv1.DossierStatus(st.GetStatus()), ev.Status),
+			"Không được chuyển hồ sơ sang trạng thái này từ trạng thái hiện tại.")
+	}
+	if c.due != 0 && st.GetDueAt() != 0 && c.due != st.GetDueAt() && !ev.Rescheduled {
+		return refuse("DUE_DATE_CHANGED",
+			fmt.Sprintf("dossier %s is due %s; moving the due date needs rescheduled and a reason", st.GetCode(), fmtMillis(st.GetDueAt())),
+			"Muốn đổi ngày hẹn trả phải có phiếu xin lỗi và hẹn lại (rescheduled) kèm lý do.")
+	}
+	return nil
+}
+
+// checkCatalog checks a first event's procedure, agency and unit against the catalog's
+// answers (already in the cache: the writer never calls out).
+func (s *Service) checkCatalog(j *job, c *checked) error {
+	ev := c.ev
+	p, a, u := s.refs.procedure(ev.ProcedureCode), s.refs.agency(ev.AgencyCode), s.refs.unit(ev.UnitCode)
+	if j.catalogErr != nil && (!p.found || !a.found || !u.found) {
+		var ce *platform.Error
+		if errors.As(j.catalogErr, &ce) {
+			return ce
+		}
+		return errCatalogDown
+	}
+	var v platform.Violations
+	if !p.found {
+		v.Add("procedure_code", "procedure %s is not in the catalog", ev.ProcedureCode)
+	}
+	if !a.found {
+		v.Add("agency_code", "agency %s is not in the catalog", ev.AgencyCode)
+	}
+	date := time.UnixMilli(c.at).In(Vietnam).Format("2006-01-02")
+	switch {
+	case !u.found:
+		v.Add("unit_code", "unit %s is not in the catalog", ev.UnitCode)
+	case date < u.from || (u.to != "" && date > u.to):
+		v.Add("unit_code", "unit %s is not in force on %s (in force %s to %s)", ev.UnitCode, date, u.from, orNow(u.to))
+	}
+	if err := v.Err(); err != nil {
+		e := err.(*platform.Error)
+		e.Reason = "UNKNOWN_REFERENCE"
+		return e
+	}
+	return nil
+}
+
+func orNow(s string) string {
+	if s == "" {
+		return "now"
+	}
+	return s
+}
+
+func fmtMillis(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).In(Vietnam).Format(time.RFC3339)
+}
