@@ -183,4 +183,3 @@ func describeCell(k []byte) string {
 	}
 	return fmt.Sprintf("%s/%s/%s/%s/%s", monthString(ck.month), channelName(ck.channel), ck.unit, ck.agency, ck.procedure)
 }
-
