@@ -23,9 +23,8 @@ const (
 	dataDir     = "/data"
 )
 
-// wantServices is the suite as deployed today. dossier (9102), docexchange
-// (9103) and scoring (9104) join this table as they are added to the compose
-// file.
+// wantServices is the suite as deployed today. docexchange (9103) and scoring
+// (9104) join this table as they are added to the compose file.
 var wantServices = []struct {
 	name       string
 	oneShot    bool   // runs to completion (restart "no"); everything else is long-running
@@ -34,6 +33,7 @@ var wantServices = []struct {
 }{
 	{name: "keys", oneShot: true},
 	{name: "catalog", dataVolume: "catalog-data"},
+	{name: "dossier", dataVolume: "dossier-data"},
 	{name: "gateway", published: []string{"8080"}},
 }
 
@@ -231,6 +231,7 @@ func TestPartWiring(t *testing.T) {
 		listen  string
 	}{
 		{"catalog", "0.0.0.0:9101"},
+		{"dossier", "0.0.0.0:9102"},
 	}
 	for _, tt := range listens {
 		t.Run(tt.service+" listens", func(t *testing.T) {
@@ -261,6 +262,8 @@ func TestPartWiring(t *testing.T) {
 		target  string
 	}{
 		{"gateway", "LIENTHONG_CATALOG_ADDR", "catalog"},
+		{"gateway", "LIENTHONG_DOSSIER_ADDR", "dossier"},
+		{"dossier", "LIENTHONG_CATALOG_ADDR", "catalog"},
 	}
 	for _, tt := range dials {
 		t.Run(tt.service+" "+tt.env, func(t *testing.T) {
@@ -407,9 +410,14 @@ func TestDependsOn(t *testing.T) {
 		{"catalog", map[string]string{
 			"keys": types.ServiceConditionCompletedSuccessfully,
 		}},
+		{"dossier", map[string]string{
+			"keys":    types.ServiceConditionCompletedSuccessfully,
+			"catalog": types.ServiceConditionHealthy,
+		}},
 		{"gateway", map[string]string{
 			"keys":    types.ServiceConditionCompletedSuccessfully,
 			"catalog": types.ServiceConditionHealthy,
+			"dossier": types.ServiceConditionHealthy,
 		}},
 	}
 	for _, tt := range tests {
