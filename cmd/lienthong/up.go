@@ -27,6 +27,7 @@ type commonFlags struct {
 	maxMsg              int
 	demo                bool
 	holidays            string
+	demoDossiers        int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -37,6 +38,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
+	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
 }
 
@@ -100,7 +102,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
