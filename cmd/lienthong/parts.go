@@ -25,7 +25,9 @@ type partEnv struct {
 	demo     bool
 	maxMsg   int
 	peers    map[string]string // gRPC addresses of the parts this one calls
-	calendar *dossier.Calendar
+	// demoDossiers is how many demo dossiers --demo loads in the background.
+	demoDossiers int
+	calendar     *dossier.Calendar
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
