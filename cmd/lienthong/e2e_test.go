@@ -239,7 +239,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	block := walkthroughBlock(t, string(readme))
-	s := startUp(t, t.TempDir(), "--demo")
+	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "500")
 	t.Logf("up --demo: /healthz 200 after %v", s.started)
 	env := append(os.Environ(), "PATH="+os.Getenv("PATH"))
 	assign := regexp.MustCompile(`^([A-Z_]+)=\$\((.*)\)$`)
@@ -264,26 +264,34 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Errorf("README line\n  %s\ngot\n  %s\nwant it to contain %q", cmdText, out, strings.TrimSpace(want))
 		}
 	}
-	if ran < 15 {
+	if ran < 35 {
 		t.Errorf("walkthrough ran %d commands; the README block was not found whole", ran)
 	}
 }
 
+// walkthroughBlock is the first sh block of every "## Walkthrough" section, in order.
 func walkthroughBlock(t *testing.T, readme string) string {
 	t.Helper()
-	_, after, ok := strings.Cut(readme, "## Walkthrough")
-	if !ok {
+	var blocks []string
+	sections := strings.Split(readme, "\n## ")
+	for _, sec := range sections {
+		if !strings.HasPrefix(sec, "Walkthrough") {
+			continue
+		}
+		_, after, ok := strings.Cut(sec, "```sh\n")
+		if !ok {
+			t.Fatalf("walkthrough section %.30q has no sh block", sec)
+		}
+		block, _, ok := strings.Cut(after, "```")
+		if !ok {
+			t.Fatal("walkthrough block not closed")
+		}
+		blocks = append(blocks, block)
+	}
+	if len(blocks) == 0 {
 		t.Fatal("README has no Walkthrough section")
 	}
-	_, after, ok = strings.Cut(after, "```sh\n")
-	if !ok {
-		t.Fatal("walkthrough has no sh block")
-	}
-	block, _, ok := strings.Cut(after, "```")
-	if !ok {
-		t.Fatal("walkthrough block not closed")
-	}
-	return block
+	return strings.Join(blocks, "\n")
 }
 
 func runShell(t *testing.T, script, dir string, env []string) string {
