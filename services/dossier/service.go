@@ -186,5 +186,5 @@ func (s *Service) broadcast() {
 	s.notifyMu.Unlock()
 }
 
-// Stats exposes the statistics for verification.
+// nowMillis is the current time in Unix milliseconds.
 func (s *Service) nowMillis() int64 { return s.now().UnixMilli() }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
-	"github.com/lienthong/lienthong/services/dossier"
 )
 
 // Ref is where a dossier is filed: a unit, an agency and a procedure it runs.
@@ -38,14 +37,23 @@ type Profile struct {
 var Typical = Profile{Online: 0.10, Postal: 0.02, Supplement: 0.12, SecondSupplement: 0.1, Late: 0.06, Financial: 0.05,
 	Withdrawn: 0.02, NotAccepted: 0.02, PaidOnline: 0.5, Digitized: 0.3, ElectronicResult: 0.2, Returned: 0.9}
 
+// Calendar gives due dates: *dossier.Calendar. An interface, so that this package does not
+// import package dossier and the dossier part can use it for its demo data.
+type Calendar interface {
+	AddWorkingDays(from time.Time, n int) time.Time
+}
+
+// vietnam is Vietnam time, as dossier.Vietnam: UTC+7 all year.
+var vietnam = time.FixedZone("ICT", 7*3600)
+
 // Code makes a dossier code AGENCY-YYMMDD-NNNN.
 func Code(agency string, day time.Time, n int) string {
-	return fmt.Sprintf("%s-%s-%04d", agency, day.In(dossier.Vietnam).Format("060102"), n%10000)
+	return fmt.Sprintf("%s-%s-%04d", agency, day.In(vietnam).Format("060102"), n%10000)
 }
 
 // Dossier returns the events of one dossier received at `received`, in time order, as far
 // as they have happened by `now`. Event ids are code + "/" + step number.
-func Dossier(rng *rand.Rand, code string, ref Ref, received time.Time, p Profile, cal *dossier.Calendar, now time.Time) []*dossierv1.DossierEvent {
+func Dossier(rng *rand.Rand, code string, ref Ref, received time.Time, p Profile, cal Calendar, now time.Time) []*dossierv1.DossierEvent {
 	b := &builder{code: code, now: now}
 	channel := dossierv1.Channel_CHANNEL_DIRECT
 	switch x := rng.Float64(); {
@@ -75,7 +83,7 @@ func Dossier(rng *rand.Rand, code string, ref Ref, received time.Time, p Profile
 	due := cal.AddWorkingDays(t, days)
 	accepted := &dossierv1.DossierEvent{Status: dossierv1.DossierStatus_DOSSIER_STATUS_ACCEPTED}
 	if rng.IntN(2) == 0 { // half the systems send NgayHenTra; for the rest it comes from the calendar
-		accepted.DueAt = due.In(dossier.Vietnam).Format(time.RFC3339)
+		accepted.DueAt = due.In(vietnam).Format(time.RFC3339)
 	}
 	if !b.add(accepted, t) {
 		return b.events
@@ -166,7 +174,7 @@ func (b *builder) add(ev *dossierv1.DossierEvent, t time.Time) bool {
 	}
 	ev.DossierCode = b.code
 	ev.EventId = fmt.Sprintf("%s/%d", b.code, len(b.events)+1)
-	ev.OccurredAt = t.In(dossier.Vietnam).Format(time.RFC3339)
+	ev.OccurredAt = t.In(vietnam).Format(time.RFC3339)
 	b.events = append(b.events, ev)
 	return true
 }
