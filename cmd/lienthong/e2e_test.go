@@ -314,7 +314,7 @@ func squash(s string) string {
 // writing, restarts on the same data and finds every acknowledged write.
 func TestKill9LosesNothing(t *testing.T) {
 	dir := t.TempDir()
-	s := startUp(t, dir, "--demo")
+	s := startUp(t, dir, "--demo", "--demo-dossiers", "0")
 	token := s.token()
 	var mu sync.Mutex
 	var acked []string
@@ -376,7 +376,7 @@ func TestKill9LosesNothing(t *testing.T) {
 }
 
 func TestGRPCOnTheGatewayPort(t *testing.T) {
-	s := startUp(t, t.TempDir(), "--demo")
+	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "0")
 	conn := s.grpcConn()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -500,7 +500,7 @@ func freeAddr(t *testing.T) string {
 
 func TestBackupOnlineAndOffline(t *testing.T) {
 	dir := t.TempDir()
-	s := startUp(t, dir, "--demo")
+	s := startUp(t, dir, "--demo", "--demo-dossiers", "0")
 	data := filepath.Join(dir, "data")
 	online := filepath.Join(dir, "online.db")
 	out, err := exec.Command(binary, "backup", "--part", "catalog", "--out", online, "--data-dir", data, "--addr", s.parts["catalog"]).CombinedOutput()
@@ -620,7 +620,7 @@ func containsString(list []string, s string) bool {
 // BenchmarkRESTGetProcedure measures one REST read through the gateway and the catalog part
 // of a running `lienthong up --demo`, over HTTP/1.1 keep-alive.
 func BenchmarkRESTGetProcedure(b *testing.B) {
-	s := startUp(b, b.TempDir(), "--demo")
+	s := startUp(b, b.TempDir(), "--demo", "--demo-dossiers", "0")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	url := s.base + "/v1/procedures/1.000114"
 	b.ReportAllocs()

@@ -113,7 +113,8 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 		return nil, nil, fmt.Errorf("dossier: catalog address: %w", err)
 	}
 	lg := env.lg.Named(dossier.Part)
-	svc, err := dossier.Open(db, dossier.Options{Catalog: catalogv1.NewCatalogServiceClient(conn), Calendar: env.calendar, Logger: lg})
+	cat := catalogv1.NewCatalogServiceClient(conn)
+	svc, err := dossier.Open(db, dossier.Options{Catalog: cat, Calendar: env.calendar, Logger: lg})
 	if err != nil {
 		conn.Close()
 		db.Close()
@@ -125,7 +126,25 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	})
 	dossier.Register(srv, svc)
 	platform.RegisterBackup(srv, dossier.Part, db)
+	// --demo: the demo history loads in the background while the part serves (it waits for
+	// the catalog, which may be starting in this process); shutdown stops it first.
+	stopDemo := func() {}
+	if env.demo && env.demoDossiers > 0 {
+		demoCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := svc.LoadDemo(demoCtx, cat, env.demoDossiers); err != nil {
+				lg.Error("demo dossiers not loaded", zap.Error(err))
+			}
+		}()
+		stopDemo = func() {
+			cancel()
+			<-done
+		}
+	}
 	closeAll := func() error {
+		stopDemo()
 		svc.Close()
 		conn.Close()
 		return db.Close()

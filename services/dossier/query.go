@@ -212,7 +212,8 @@ func (l *liveSnap) addGroup(g *liveGroup, now int64) {
 	l.open += g.open
 	l.supplement += g.supplement
 	l.financial += g.financial
-	l.overdue += int64(sort.Search(len(g.dues), func(i int) bool { return g.dues[i] > now }))
+	// Overdue is past the due instant (now > due, as verdict says), not at it.
+	l.overdue += int64(sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= now }))
 }
 
 // queryByMonth gives one row per month of the range: the month's flows, what was open when
@@ -251,7 +252,8 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
-	for m := fromM; m <= q.toM; m++ {
+	// Months that have not begun have no row: nothing has happened in them yet.
+	for m := fromM; m <= q.toM && m <= nowM; m++ {
 		before := cum
 		var flow counters
 		if c := perMonth[m]; c != nil {
