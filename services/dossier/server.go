@@ -266,14 +266,14 @@ func (s *Service) ListDossiers(ctx context.Context, r *dossierv1.ListDossiersReq
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDossiers).Cursor()
 		var k, v []byte
+		// No seek to the agency code: a dossier code need not start with the code of the
+		// agency it is filed at (national long forms never do), so every code is scanned.
 		switch {
 		case after != "":
 			k, v = c.Seek([]byte(after))
 			if k != nil && string(k) == after {
 				k, v = c.Next()
 			}
-		case r.GetAgency() != "":
-			k, v = c.Seek([]byte(r.GetAgency()))
 		default:
 			k, v = c.First()
 		}

@@ -53,6 +53,7 @@ type Service struct {
 	jobs    chan *job
 	lastSeq atomic.Int64
 	stop    chan struct{}
+	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
 	stopped chan struct{}
 
 	notifyMu sync.Mutex
@@ -93,11 +94,15 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 
 // Close stops the writer after the jobs already queued.
 func (s *Service) Close() {
+	// Under the lock, no enqueue is between its check of stop and its send: every job
+	// queued before stop closes is drained by the writer, every later one is refused.
+	s.stopMu.Lock()
 	select {
 	case <-s.stop:
 	default:
 		close(s.stop)
 	}
+	s.stopMu.Unlock()
 	<-s.stopped
 }
 

@@ -90,6 +90,16 @@ func (s *Service) enqueue(ctx context.Context, j *job) {
 		close(j.done)
 		return
 	}
+	// Checked first and under the read lock: with both cases ready a select picks at
+	// random, and a job sent after the writer's last drain would never be answered.
+	s.stopMu.RLock()
+	defer s.stopMu.RUnlock()
+	select {
+	case <-s.stop:
+		j.fail(errStopped)
+		return
+	default:
+	}
 	select {
 	case s.jobs <- j:
 	case <-s.stop:
@@ -297,7 +307,9 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	if err != nil {
 		return result{}, err
 	}
-	if err := tx.Bucket(bucketEvents).Put(seqKey(*seq), v); err != nil {
+	events := tx.Bucket(bucketEvents)
+	events.FillPercent = 1.0 // keys only ever grow: full pages, not half-empty ones (half the file)
+	if err := events.Put(seqKey(*seq), v); err != nil {
 		return result{}, err
 	}
 	idv := make([]byte, 24)
