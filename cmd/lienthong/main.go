@@ -22,6 +22,7 @@ Usage:
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
   lienthong verify --part dossier                  recompute statistics from the event log and compare
   lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
+  lienthong bench [--mode all] [--duration 20s]    load generator: events/s, latency percentiles, memory
 
 Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
 (--data-dir is LIENTHONG_DATA_DIR); a flag on the command line wins.
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVerify(rest, stdout, stderr)
 	case "health":
 		return cmdHealth(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
