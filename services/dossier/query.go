@@ -163,22 +163,27 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 		return r
 	}
-	for m, keys := range s.months {
+	memo := newMemo(s.nDims)
+	for m, refs := range s.months {
 		if m > q.toM {
 			continue
 		}
-		for _, k := range keys {
-			if !q.match(k, g) {
+		for _, ref := range refs {
+			e := memo.get(&q, ref, g)
+			if !e.match {
 				continue
 			}
-			r := get(q.groupKey(k, m, g))
-			c := s.cells[k]
-			if m < fromM {
-				r.pre.add(c, 1)
-			} else {
-				r.flow.add(c, 1)
+			key := e.group
+			if q.groupBy == "month" {
+				key = monthString(m)
 			}
-			r.cum.add(c, 1)
+			r := get(key)
+			if m < fromM {
+				r.pre.add(ref.c, 1)
+			} else {
+				r.flow.add(ref.c, 1)
+			}
+			r.cum.add(ref.c, 1)
 		}
 	}
 	if liveEnd {
@@ -221,16 +226,17 @@ func (l *liveSnap) addGroup(g *liveGroup, now int64) {
 func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
 	perMonth := map[int32]*counters{}
 	var pre counters
-	for m, keys := range s.months {
+	memo := newMemo(s.nDims)
+	for m, refs := range s.months {
 		if m > q.toM {
 			continue
 		}
-		for _, k := range keys {
-			if !q.match(k, g) {
+		for _, ref := range refs {
+			if !memo.get(&q, ref, g).match {
 				continue
 			}
 			if m < fromM {
-				pre.add(s.cells[k], 1)
+				pre.add(ref.c, 1)
 				continue
 			}
 			c := perMonth[m]
@@ -238,7 +244,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 				c = &counters{}
 				perMonth[m] = c
 			}
-			c.add(s.cells[k], 1)
+			c.add(ref.c, 1)
 		}
 	}
 	var live *liveSnap
@@ -319,4 +325,28 @@ func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool)
 		return nil
 	}
 	return row
+}
+
+// memo remembers, for one query, whether the cells of each set of dimensions match the
+// filters and which row they go to: the catalog look-ups and string work are done once per
+// dimensions, not once per cell and month.
+type memo []memoEntry
+
+type memoEntry struct {
+	done, match bool
+	group       string
+}
+
+func newMemo(n int32) memo { return make(memo, n) }
+
+func (m memo) get(q *statsQuery, ref cellRef, g geoInfo) *memoEntry {
+	e := &m[ref.dims]
+	if !e.done {
+		e.done = true
+		e.match = q.match(ref.key, g)
+		if e.match {
+			e.group = q.groupKey(ref.key, ref.key.month, g)
+		}
+	}
+	return e
 }

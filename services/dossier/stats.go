@@ -169,6 +169,14 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
+// cellRef is a cell in the per-month index: its key, its counters and the id of its
+// dimensions, so a query touches no map per cell.
+type cellRef struct {
+	key  cellKey
+	c    *counters
+	dims int32
+}
+
 type liveGroup struct {
 	open, supplement, financial int64
 	dues                        []int64 // overdueAt of open dossiers not paused, sorted
@@ -178,7 +186,9 @@ type liveGroup struct {
 type Stats struct {
 	mu     sync.RWMutex
 	cells  map[cellKey]*counters
-	months map[int32][]cellKey
+	months map[int32][]cellRef
+	dims   map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
+	nDims  int32
 	live   map[cellKey]*liveGroup
 	units  map[string]bool
 	procs  map[string]bool
@@ -186,7 +196,7 @@ type Stats struct {
 }
 
 func newStats() *Stats {
-	return &Stats{cells: map[cellKey]*counters{}, months: map[int32][]cellKey{}, live: map[cellKey]*liveGroup{},
+	return &Stats{cells: map[cellKey]*counters{}, months: map[int32][]cellRef{}, dims: map[cellKey]int32{}, live: map[cellKey]*liveGroup{},
 		units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
 }
 
@@ -262,7 +272,15 @@ func (s *Stats) apply(d *delta) {
 
 func (s *Stats) addCell(k cellKey, c *counters) {
 	s.cells[k] = c
-	s.months[k.month] = append(s.months[k.month], k)
+	dk := k
+	dk.month = 0
+	id, ok := s.dims[dk]
+	if !ok {
+		id = s.nDims
+		s.dims[dk] = id
+		s.nDims++
+	}
+	s.months[k.month] = append(s.months[k.month], cellRef{key: k, c: c, dims: id})
 	s.units[k.unit] = true
 	s.procs[k.procedure] = true
 	if k.month < s.minMon {

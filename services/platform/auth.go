@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -117,19 +118,48 @@ func validateCaller(c Caller) error {
 	return nil
 }
 
-// TokenVerifier checks tokens with an Ed25519 public key.
+// TokenVerifier checks tokens with an Ed25519 public key. Tokens it has verified are
+// remembered (up to verifiedCacheSize) until they expire, so a system that calls many
+// times with one token pays for one signature check.
 type TokenVerifier struct {
 	key ed25519.PublicKey
 	now func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]*Caller
 }
+
+const verifiedCacheSize = 10000
 
 // NewTokenVerifier returns a verifier for the key.
 func NewTokenVerifier(key ed25519.PublicKey) *TokenVerifier {
-	return &TokenVerifier{key: key, now: time.Now}
+	return &TokenVerifier{key: key, now: time.Now, verified: map[string]*Caller{}}
 }
 
 // Verify checks signature, expiry and claims and returns the caller.
 func (v *TokenVerifier) Verify(token string) (*Caller, error) {
+	v.mu.Lock()
+	c, ok := v.verified[token]
+	v.mu.Unlock()
+	if ok && v.now().Before(c.ExpiresAt) {
+		cc := *c
+		return &cc, nil
+	}
+	c, err := v.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.verified) >= verifiedCacheSize {
+		clear(v.verified)
+	}
+	v.verified[token] = c
+	v.mu.Unlock()
+	cc := *c
+	return &cc, nil
+}
+
+func (v *TokenVerifier) verify(token string) (*Caller, error) {
 	var claims tokenClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
