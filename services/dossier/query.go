@@ -188,10 +188,14 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 	}
 	if liveEnd {
 		for k, lg := range s.live {
-			if lg.open == 0 || !q.match(k, g) {
+			if lg.open == 0 {
 				continue
 			}
-			r := get(q.groupKey(k, nowM, g))
+			e := memo.live(&q, k, lg, g)
+			if !e.match {
+				continue
+			}
+			r := get(e.group)
 			if r.live == nil {
 				r.live = &liveSnap{}
 			}
@@ -251,7 +255,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 	if q.toM >= nowM {
 		live = &liveSnap{}
 		for k, lg := range s.live {
-			if lg.open > 0 && q.match(k, g) {
+			if lg.open > 0 && memo.live(&q, k, lg, g).match {
 				live.addGroup(lg, now)
 			}
 		}
@@ -347,6 +351,18 @@ func (m memo) get(q *statsQuery, ref cellRef, g geoInfo) *memoEntry {
 		if e.match {
 			e.group = q.groupKey(ref.key, ref.key.month, g)
 		}
+	}
+	return e
+}
+
+// live is get for a live group (whose dimensions have an id once any cell has them).
+func (m memo) live(q *statsQuery, k cellKey, lg *liveGroup, g geoInfo) *memoEntry {
+	if lg.dims >= 0 && int(lg.dims) < len(m) {
+		return m.get(q, cellRef{key: k, dims: lg.dims}, g)
+	}
+	e := &memoEntry{done: true, match: q.match(k, g)}
+	if e.match {
+		e.group = q.groupKey(k, k.month, g)
 	}
 	return e
 }

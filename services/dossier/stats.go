@@ -178,6 +178,7 @@ type cellRef struct {
 }
 
 type liveGroup struct {
+	dims                        int32 // id of its dimensions (see Stats.dims), -1 if unknown
 	open, supplement, financial int64
 	dues                        []int64 // overdueAt of open dossiers not paused, sorted
 }
@@ -291,7 +292,11 @@ func (s *Stats) addCell(k cellKey, c *counters) {
 func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
 	g := s.live[k]
 	if g == nil {
-		g = &liveGroup{}
+		id, ok := s.dims[k]
+		if !ok {
+			id = -1
+		}
+		g = &liveGroup{dims: id}
 		s.live[k] = g
 	}
 	return g
