@@ -437,16 +437,22 @@ func TestPartDownAndBack(t *testing.T) {
 		return c
 	}
 	cat := startCatalog()
+	dosAddr := freeAddr(t)
+	dos := exec.Command(binary, "serve", "dossier", "--listen", dosAddr, "--data-dir", filepath.Join(dir, "data"), "--keys-dir", keys, "--catalog-addr", catAddr)
+	if err := dos.Start(); err != nil {
+		t.Fatal(err)
+	}
 	gw := exec.Command(binary, "serve", "gateway", "--listen", gwAddr)
-	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr) // configuration from the environment
+	// Configuration from the environment.
+	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr)
 	if err := gw.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = gw.Process.Kill()
-		_ = gw.Wait()
-		_ = cat.Process.Kill()
-		_ = cat.Wait()
+		for _, c := range []*exec.Cmd{gw, dos, cat} {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
 	})
 	base := "http://" + gwAddr
 	health := func() (int, map[string]any) {
