@@ -123,6 +123,7 @@ func (q *statsQuery) match(k cellKey, g geoInfo) bool {
 
 type rowAcc struct {
 	flow, pre, cum counters
+	later          counters // cells from the period's start on, also after its end
 	live           *liveSnap
 }
 
@@ -165,26 +166,31 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 	}
 	memo := newMemo(s.nDims)
 	for m, refs := range s.months {
-		if m > q.toM {
-			continue
+		if m < fromM {
+			continue // counted through the totals
 		}
 		for _, ref := range refs {
 			e := memo.get(&q, ref, g)
 			if !e.match {
 				continue
 			}
-			key := e.group
-			if q.groupBy == "month" {
-				key = monthString(m)
-			}
-			r := get(key)
-			if m < fromM {
-				r.pre.add(ref.c, 1)
-			} else {
+			r := get(e.group)
+			r.later.add(ref.c, 1)
+			if m <= q.toM {
 				r.flow.add(ref.c, 1)
 			}
-			r.cum.add(ref.c, 1)
 		}
+	}
+	for d := range s.dimKeys {
+		e := memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g)
+		if e.match {
+			get(e.group).pre.add(&s.dimTotals[d], 1)
+		}
+	}
+	for _, r := range rows {
+		r.pre.add(&r.later, -1) // total - (from the period's start on) = before the period
+		r.cum = r.pre
+		r.cum.add(&r.flow, 1)
 	}
 	if liveEnd {
 		for k, lg := range s.live {
@@ -231,16 +237,21 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 	perMonth := map[int32]*counters{}
 	var pre counters
 	memo := newMemo(s.nDims)
+	for d := range s.dimKeys {
+		if memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g).match {
+			pre.add(&s.dimTotals[d], 1)
+		}
+	}
 	for m, refs := range s.months {
-		if m > q.toM {
-			continue
+		if m < fromM {
+			continue // counted through the totals
 		}
 		for _, ref := range refs {
 			if !memo.get(&q, ref, g).match {
 				continue
 			}
-			if m < fromM {
-				pre.add(ref.c, 1)
+			pre.add(ref.c, -1) // total - (from the period's start on) = before the period
+			if m > q.toM {
 				continue
 			}
 			c := perMonth[m]

@@ -190,10 +190,15 @@ type Stats struct {
 	months map[int32][]cellRef
 	dims   map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
 	nDims  int32
-	live   map[cellKey]*liveGroup
-	units  map[string]bool
-	procs  map[string]bool
-	minMon int32
+	// dimKeys and dimTotals are, per dimensions id, the dimensions and the sum of their
+	// cells over all months: a query adds up only the months from its start on and takes
+	// what came before as the total minus that.
+	dimKeys   []cellKey
+	dimTotals []counters
+	live      map[cellKey]*liveGroup
+	units     map[string]bool
+	procs     map[string]bool
+	minMon    int32
 }
 
 func newStats() *Stats {
@@ -262,6 +267,9 @@ func (s *Stats) apply(d *delta) {
 			s.addCell(k, c)
 		}
 		c.add(v, 1)
+		dk := k
+		dk.month = 0
+		s.dimTotals[s.dims[dk]].add(v, 1)
 	}
 	for _, e := range d.liveDel {
 		s.liveRemove(e)
@@ -280,7 +288,10 @@ func (s *Stats) addCell(k cellKey, c *counters) {
 		id = s.nDims
 		s.dims[dk] = id
 		s.nDims++
+		s.dimKeys = append(s.dimKeys, dk)
+		s.dimTotals = append(s.dimTotals, counters{})
 	}
+	s.dimTotals[id].add(c, 1)
 	s.months[k.month] = append(s.months[k.month], cellRef{key: k, c: c, dims: id})
 	s.units[k.unit] = true
 	s.procs[k.procedure] = true
