@@ -136,14 +136,16 @@ func (s *Service) load() error {
 		}); err != nil {
 			return fmt.Errorf("load statistics: %w", err)
 		}
-		return tx.Bucket(bucketOpen).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketOpen).ForEach(func(k, v []byte) error {
 			e, err := decodeLive(v)
 			if err != nil {
 				return fmt.Errorf("open dossier %s: %w", k, err)
 			}
-			s.stats.liveInsert(e)
+			s.stats.liveAppend(e)
 			return nil
 		})
+		s.stats.liveSort()
+		return err
 	})
 }
 
