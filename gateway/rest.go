@@ -74,6 +74,11 @@ func errorHandler(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler,
 }
 
 func writeStatus(w http.ResponseWriter, _ *http.Request, m runtime.Marshaler, st *status.Status) {
+	writeStatusHTTP(w, m, st, httpStatus(st.Code()))
+}
+
+// writeStatusHTTP writes a status as JSON with a given HTTP status.
+func writeStatusHTTP(w http.ResponseWriter, m runtime.Marshaler, st *status.Status, code int) {
 	buf, merr := m.Marshal(st.Proto())
 	if merr != nil {
 		grpclog.Errorf("marshal error: %v", merr)
@@ -85,7 +90,7 @@ func writeStatus(w http.ResponseWriter, _ *http.Request, m runtime.Marshaler, st
 	if st.Code() == codes.ResourceExhausted && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	w.WriteHeader(httpStatus(st.Code()))
+	w.WriteHeader(code)
 	_, _ = w.Write(buf)
 }
 
@@ -132,11 +137,7 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
 		st := withDetails(status.Newf(codes.Unimplemented, "method %s not allowed on %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"))
-		buf, _ := m.Marshal(st.Proto())
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		_, _ = w.Write(buf)
-		return
+		writeStatusHTTP(w, m, st, http.StatusMethodNotAllowed)
 	case http.StatusBadRequest:
 		errorHandler(ctx, mux, m, w, r, status.Error(codes.InvalidArgument, "bad request path"))
 	default:

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -397,7 +398,7 @@ func TestGRPCOnTheGatewayPort(t *testing.T) {
 		names = append(names, svc.GetName())
 	}
 	for _, want := range []string{"lienthong.catalog.v1.CatalogService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
-		if !containsString(names, want) {
+		if !slices.Contains(names, want) {
 			t.Errorf("reflection lists %v, missing %s", names, want)
 		}
 	}
@@ -612,15 +613,6 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	if err := exec.Command(binary, "frobnicate").Run(); err == nil {
 		t.Error("unknown command exited 0")
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // BenchmarkRESTGetProcedure measures one REST read through the gateway and the catalog part

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,7 +223,7 @@ func TestAgencyValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: tc.agency})
 			wantCode(t, err, codes.InvalidArgument)
-			if got := violationFields(err); !contains(got, tc.field) {
+			if got := violationFields(err); !slices.Contains(got, tc.field) {
 				t.Errorf("violations: got %v, want one on %s", got, tc.field)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,7 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if !contains(procedureColumns, h) {
+		if !slices.Contains(procedureColumns, h) {
 			v.Add("csv", "unknown column %q (known: %s)", h, strings.Join(procedureColumns, ", "))
 			continue
 		}
@@ -88,15 +89,6 @@ func csvErr(err error) string {
 		return fmt.Sprintf("line %d: %v", pe.Line, pe.Err)
 	}
 	return "not valid CSV"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func procedureFromRecord(rec []string, col map[string]int, prefix string, v *platform.Violations) *catalogv1.Procedure {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,7 +70,7 @@ func TestProcedureLifecycle(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.client.UpdateProcedure(ctx, tc.req)
 			wantCode(t, err, tc.code)
-			if tc.field != "" && !contains(violationFields(err), tc.field) {
+			if tc.field != "" && !slices.Contains(violationFields(err), tc.field) {
 				t.Errorf("violations: got %v, want %s", violationFields(err), tc.field)
 			}
 		})
@@ -202,7 +203,7 @@ func TestImport(t *testing.T) {
 	// Row 2 has a bad implementing level; nothing of the import is stored.
 	_, err := f.client.ImportProcedures(ctx, &catalogv1.ImportProceduresRequest{Csv: good})
 	wantCode(t, err, codes.InvalidArgument)
-	if !contains(violationFields(err), "rows[2].implementing_level") {
+	if !slices.Contains(violationFields(err), "rows[2].implementing_level") {
 		t.Errorf("violations: got %v", violationFields(err))
 	}
 	_, err = f.client.GetProcedure(ctx, &catalogv1.GetProcedureRequest{Code: "1.900001"})
@@ -217,11 +218,11 @@ func TestImport(t *testing.T) {
 	wantCode(t, err, codes.InvalidArgument)
 	got := violationFields(err)
 	for _, want := range []string{"rows[2].name", "rows[2].agency_codes[0]", "rows[2].processing_days", "rows[3].code", "rows[4]"} {
-		if !contains(got, want) {
+		if !slices.Contains(got, want) {
 			t.Errorf("violations %v: missing %s", got, want)
 		}
 	}
-	if contains(got, "rows[4].code") {
+	if slices.Contains(got, "rows[4].code") {
 		t.Errorf("violations %v: a short row should be reported once, as rows[4]", got)
 	}
 

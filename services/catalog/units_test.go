@@ -184,7 +184,7 @@ func TestCreateCommuneAndMerge(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.client.CreateUnit(ctx, &catalogv1.CreateUnitRequest{Unit: tc.unit})
 			wantCode(t, err, tc.code)
-			if got := violationFields(err); !contains(got, tc.field) {
+			if got := violationFields(err); !slices.Contains(got, tc.field) {
 				t.Errorf("violations: got %v, want one on %s", got, tc.field)
 			}
 		})

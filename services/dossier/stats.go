@@ -314,25 +314,13 @@ func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
 	return g
 }
 
-func (s *Stats) liveInsert(e liveEntry) {
-	g := s.liveGroupOf(e.key)
-	g.open++
-	switch e.status {
-	case stSupplement:
-		g.supplement++
-	case stFinancial:
-		g.financial++
-	default:
-		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
-		g.dues = append(g.dues, 0)
-		copy(g.dues[i+1:], g.dues[i:])
-		g.dues[i] = e.overdueAt
-	}
-}
+func (s *Stats) liveInsert(e liveEntry) { s.liveAdd(e, true) }
 
 // liveAppend adds an open dossier without keeping the order; liveSort restores it. Loading
 // many open dossiers this way costs n log n instead of n² insertions.
-func (s *Stats) liveAppend(e liveEntry) {
+func (s *Stats) liveAppend(e liveEntry) { s.liveAdd(e, false) }
+
+func (s *Stats) liveAdd(e liveEntry, sorted bool) {
 	g := s.liveGroupOf(e.key)
 	g.open++
 	switch e.status {
@@ -341,7 +329,12 @@ func (s *Stats) liveAppend(e liveEntry) {
 	case stFinancial:
 		g.financial++
 	default:
-		g.dues = append(g.dues, e.overdueAt)
+		if !sorted {
+			g.dues = append(g.dues, e.overdueAt)
+			return
+		}
+		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
+		g.dues = slices.Insert(g.dues, i, e.overdueAt)
 	}
 }
 

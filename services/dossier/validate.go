@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	"github.com/lienthong/lienthong/services/platform"
@@ -128,7 +127,7 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 		return nil, err
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev)
-	if err != nil || !utf8.Valid(b) && false {
+	if err != nil {
 		return nil, platform.Invalid(platform.FieldViolation{Field: "event", Description: "cannot be encoded"})
 	}
 	sum := sha256.Sum256(b)

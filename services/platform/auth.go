@@ -330,29 +330,25 @@ func RequireRole(ctx context.Context, roles ...Role) (*Caller, error) {
 // MayWriteUnit checks that the caller may write data of a province unit: admin anywhere,
 // a province token only for its own unit.
 func MayWriteUnit(ctx context.Context, unit string) (*Caller, error) {
-	c, err := RequireRole(ctx, RoleAdmin, RoleProvince)
-	if err != nil {
-		return nil, err
-	}
-	if c.Role == RoleProvince && c.Unit != unit {
-		return nil, PermissionDenied(
-			fmt.Sprintf("a token of unit %s may not write data of unit %s", c.Unit, unit),
-			fmt.Sprintf("Mã truy cập của đơn vị %s không được ghi dữ liệu của đơn vị %s.", c.Unit, unit))
-	}
-	return c, nil
+	return mayUseUnit(ctx, unit, "write", "ghi", RoleAdmin, RoleProvince)
 }
 
 // MayReadUnit checks that the caller may read non-public data of a unit: admin and ministry
 // everywhere, a province only its own unit.
 func MayReadUnit(ctx context.Context, unit string) (*Caller, error) {
-	c, err := RequireRole(ctx, RoleAdmin, RoleMinistry, RoleProvince)
+	return mayUseUnit(ctx, unit, "read", "đọc", RoleAdmin, RoleMinistry, RoleProvince)
+}
+
+// mayUseUnit checks the role, then keeps a province token to its own unit.
+func mayUseUnit(ctx context.Context, unit, verb, verbVI string, roles ...Role) (*Caller, error) {
+	c, err := RequireRole(ctx, roles...)
 	if err != nil {
 		return nil, err
 	}
 	if c.Role == RoleProvince && c.Unit != unit {
 		return nil, PermissionDenied(
-			fmt.Sprintf("a token of unit %s may not read data of unit %s", c.Unit, unit),
-			fmt.Sprintf("Mã truy cập của đơn vị %s không được đọc dữ liệu của đơn vị %s.", c.Unit, unit))
+			fmt.Sprintf("a token of unit %s may not %s data of unit %s", c.Unit, verb, unit),
+			fmt.Sprintf("Mã truy cập của đơn vị %s không được %s dữ liệu của đơn vị %s.", c.Unit, verbVI, unit))
 	}
 	return c, nil
 }
