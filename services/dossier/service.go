@@ -141,7 +141,7 @@ func (s *Service) load() error {
 			if err != nil {
 				return fmt.Errorf("open dossier %s: %w", k, err)
 			}
-			s.stats.liveAppend(e)
+			s.stats.liveAppend(normalizeLive(e))
 			return nil
 		})
 		s.stats.liveSort()

@@ -11,6 +11,7 @@ import (
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Statistics are kept as counters in cells, one cell per (month, channel, unit, agency,
@@ -149,11 +150,23 @@ func contributions(st *storev1.DossierState) []contribution {
 }
 
 // liveEntry is an open dossier in the live index: its group (cellKey without month), its
-// kind (status) and when it becomes overdue (MaxInt64 if never).
+// kind (liveKind of its status) and when it becomes overdue (MaxInt64 if never).
 type liveEntry struct {
 	key       cellKey
 	status    int32
 	overdueAt int64
+}
+
+// liveKind is what the live index needs of a status: paused for a supplement, waiting for
+// financial obligations, or running (stored as ACCEPTED for every other open status, so
+// that an event that changes nothing of this, PROCESSING after ACCEPTED say, rewrites no
+// open entry).
+func liveKind(status int32) int32 {
+	switch status {
+	case stSupplement, stFinancial:
+		return status
+	}
+	return stAccepted
 }
 
 func liveOf(st *storev1.DossierState) (liveEntry, bool) {
@@ -162,7 +175,7 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	}
 	e := liveEntry{
 		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()},
-		status: st.GetStatus(), overdueAt: math.MaxInt64,
+		status: liveKind(st.GetStatus()), overdueAt: math.MaxInt64,
 	}
 	if spans := overdueSpans(st); len(spans) > 0 && spans[len(spans)-1][1] == 0 {
 		e.overdueAt = spans[len(spans)-1][0]
@@ -218,17 +231,28 @@ func newDelta() *delta { return &delta{cells: map[cellKey]*counters{}} }
 
 // change records the move of one dossier from old to new state.
 func (d *delta) change(old, cur *storev1.DossierState) {
-	for _, c := range contributions(old) {
+	oldLive, wasOpen := liveOf(old)
+	curLive, isOpen := liveOf(cur)
+	d.changeFrom(contributions(old), oldLive, wasOpen, cur, curLive, isOpen)
+}
+
+// changeFrom records the move of one dossier to state cur from a state that contributed
+// before and had the live entry oldLive (if wasOpen); curLive is cur's (if isOpen).
+func (d *delta) changeFrom(before []contribution, oldLive liveEntry, wasOpen bool, cur *storev1.DossierState, curLive liveEntry, isOpen bool) {
+	for _, c := range before {
 		d.cell(c.key)[c.idx] -= c.v
 	}
 	for _, c := range contributions(cur) {
 		d.cell(c.key)[c.idx] += c.v
 	}
-	if e, ok := liveOf(old); ok {
-		d.liveDel = append(d.liveDel, e)
+	if wasOpen && isOpen && oldLive == curLive {
+		return
 	}
-	if e, ok := liveOf(cur); ok {
-		d.liveAdd = append(d.liveAdd, e)
+	if wasOpen {
+		d.liveDel = append(d.liveDel, oldLive)
+	}
+	if isOpen {
+		d.liveAdd = append(d.liveAdd, curLive)
 	}
 }
 
@@ -241,17 +265,32 @@ func (d *delta) cell(k cellKey) *counters {
 	return c
 }
 
-// current is the value a cell will have after the delta (for writing it to disk). Called by
-// the single writer only.
-func (s *Stats) current(k cellKey, d *counters) counters {
+// writeCells stores the value every cell the delta changes will have after it. Called by
+// the single writer only, which is also the only one to change cells: the read lock is
+// taken once for all of them.
+func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out counters
-	if c := s.cells[k]; c != nil {
-		out = *c
+	for k, v := range d.cells {
+		if v.zero() {
+			continue
+		}
+		var cur counters
+		if c := s.cells[k]; c != nil {
+			cur = *c
+		}
+		cur.add(v, 1)
+		if cur.zero() {
+			if err := b.Delete(encodeCellKey(k)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := b.Put(encodeCellKey(k), encodeCounters(&cur)); err != nil {
+			return err
+		}
 	}
-	out.add(d, 1)
-	return out
+	return nil
 }
 
 // apply makes a committed delta visible.
@@ -420,6 +459,13 @@ func encodeLive(e liveEntry) []byte {
 	b := encodeCellKey(e.key)
 	b = binary.AppendVarint(b, int64(e.status))
 	return binary.AppendVarint(b, e.overdueAt)
+}
+
+// normalizeLive gives an entry's kind as liveOf does (entries written by earlier versions
+// hold the status itself).
+func normalizeLive(e liveEntry) liveEntry {
+	e.status = liveKind(e.status)
+	return e
 }
 
 func decodeLive(b []byte) (liveEntry, error) {
