@@ -23,13 +23,13 @@ func fieldNum(m protoreflect.ProtoMessage, name protoreflect.Name) protowire.Num
 }
 
 var (
-	fStoredEvent    = fieldNum(&storev1.StoredEvent{}, "event")
-	fStoredDays     = fieldNum(&storev1.StoredEvent{}, "processing_days")
-	fStoredHash     = fieldNum(&storev1.StoredEvent{}, "content_hash")
-	fEventSequence  = fieldNum(&dossierv1.DossierEvent{}, "sequence")
-	fEventStoredAt  = fieldNum(&dossierv1.DossierEvent{}, "stored_at")
-	fEventSystem    = fieldNum(&dossierv1.DossierEvent{}, "system")
-	fEventUnitCode  = fieldNum(&dossierv1.DossierEvent{}, "unit_code")
+	fStoredEvent   = fieldNum(&storev1.StoredEvent{}, "event")
+	fStoredDays    = fieldNum(&storev1.StoredEvent{}, "processing_days")
+	fStoredHash    = fieldNum(&storev1.StoredEvent{}, "content_hash")
+	fEventSequence = fieldNum(&dossierv1.DossierEvent{}, "sequence")
+	fEventStoredAt = fieldNum(&dossierv1.DossierEvent{}, "stored_at")
+	fEventSystem   = fieldNum(&dossierv1.DossierEvent{}, "system")
+	fEventUnitCode = fieldNum(&dossierv1.DossierEvent{}, "unit_code")
 )
 
 // storedExtrasCap is room for the writer's additions (a sequence, an RFC 3339 time, a
