@@ -60,6 +60,9 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer lg.Sync() //nolint:errcheck
 	metrics := platform.NewMetrics()
+	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
+		return fmt.Errorf("debug listener: %w", err)
+	}
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

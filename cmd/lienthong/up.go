@@ -28,6 +28,7 @@ type commonFlags struct {
 	demo                bool
 	holidays            string
 	demoDossiers        int
+	debugListen         string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -39,6 +40,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
 }
 
@@ -101,6 +103,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cal, err := c.calendar()
 	if err != nil {
 		return err
+	}
+	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
+		return fmt.Errorf("debug listener: %w", err)
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers}
 

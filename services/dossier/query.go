@@ -123,7 +123,6 @@ func (q *statsQuery) match(k cellKey, g geoInfo) bool {
 
 type rowAcc struct {
 	flow, pre, cum counters
-	later          counters // cells from the period's start on, also after its end
 	live           *liveSnap
 }
 
@@ -164,33 +163,20 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 		return r
 	}
-	memo := newMemo(s.nDims)
-	for m, refs := range s.months {
-		if m < fromM {
-			continue // counted through the totals
+	memo := newMemo(s.nDims())
+	for d, ser := range s.series {
+		e := memo.get(&q, s.dimKeys[d], int32(d), g)
+		if !e.match {
+			continue
 		}
-		for _, ref := range refs {
-			e := memo.get(&q, ref, g)
-			if !e.match {
-				continue
-			}
-			r := get(e.group)
-			r.later.add(ref.c, 1)
-			if m <= q.toM {
-				r.flow.add(ref.c, 1)
-			}
-		}
-	}
-	for d := range s.dimKeys {
-		e := memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g)
-		if e.match {
-			get(e.group).pre.add(&s.dimTotals[d], 1)
-		}
+		r := get(e.group)
+		pre, cum := cumBefore(ser, fromM), cumThrough(ser, q.toM)
+		r.pre.add(pre, 1)
+		r.cum.add(cum, 1)
 	}
 	for _, r := range rows {
-		r.pre.add(&r.later, -1) // total - (from the period's start on) = before the period
-		r.cum = r.pre
-		r.cum.add(&r.flow, 1)
+		r.flow = r.cum
+		r.flow.add(&r.pre, -1)
 	}
 	if liveEnd {
 		for k, lg := range s.live {
@@ -236,30 +222,20 @@ func (l *liveSnap) addGroup(g *liveGroup, now int64) {
 func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
 	perMonth := map[int32]*counters{}
 	var pre counters
-	memo := newMemo(s.nDims)
-	for d := range s.dimKeys {
-		if memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g).match {
-			pre.add(&s.dimTotals[d], 1)
+	memo := newMemo(s.nDims())
+	for d, ser := range s.series {
+		if !memo.get(&q, s.dimKeys[d], int32(d), g).match {
+			continue
 		}
-	}
-	for m, refs := range s.months {
-		if m < fromM {
-			continue // counted through the totals
-		}
-		for _, ref := range refs {
-			if !memo.get(&q, ref, g).match {
-				continue
-			}
-			pre.add(ref.c, -1) // total - (from the period's start on) = before the period
-			if m > q.toM {
-				continue
-			}
+		pre.add(cumBefore(ser, fromM), 1)
+		for i := monthIndex(ser, fromM); i < len(ser) && ser[i].month <= q.toM; i++ {
+			m := ser[i].month
 			c := perMonth[m]
 			if c == nil {
 				c = &counters{}
 				perMonth[m] = c
 			}
-			c.add(ref.c, 1)
+			c.add(ser[i].c, 1)
 		}
 	}
 	var live *liveSnap
@@ -354,13 +330,13 @@ type memoEntry struct {
 
 func newMemo(n int32) memo { return make(memo, n) }
 
-func (m memo) get(q *statsQuery, ref cellRef, g geoInfo) *memoEntry {
-	e := &m[ref.dims]
+func (m memo) get(q *statsQuery, k cellKey, dims int32, g geoInfo) *memoEntry {
+	e := &m[dims]
 	if !e.done {
 		e.done = true
-		e.match = q.match(ref.key, g)
+		e.match = q.match(k, g)
 		if e.match {
-			e.group = q.groupKey(ref.key, ref.key.month, g)
+			e.group = q.groupKey(k, k.month, g)
 		}
 	}
 	return e
@@ -369,7 +345,7 @@ func (m memo) get(q *statsQuery, ref cellRef, g geoInfo) *memoEntry {
 // live is get for a live group (whose dimensions have an id once any cell has them).
 func (m memo) live(q *statsQuery, k cellKey, lg *liveGroup, g geoInfo) *memoEntry {
 	if lg.dims >= 0 && int(lg.dims) < len(m) {
-		return m.get(q, cellRef{key: k, dims: lg.dims}, g)
+		return m.get(q, k, lg.dims, g)
 	}
 	e := &memoEntry{done: true, match: q.match(k, g)}
 	if e.match {

@@ -183,12 +183,12 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
-// cellRef is a cell in the per-month index: its key, its counters and the id of its
-// dimensions, so a query touches no map per cell.
-type cellRef struct {
-	key  cellKey
-	c    *counters
-	dims int32
+// monthSum is one month of one set of dimensions: the month's own cell and the running
+// total of the set's cells up to and including that month.
+type monthSum struct {
+	month int32
+	c     *counters
+	cum   counters
 }
 
 type liveGroup struct {
@@ -198,27 +198,32 @@ type liveGroup struct {
 }
 
 // Stats holds the cells and the live index.
+//
+// Cells are also kept per set of dimensions (channel, unit, agency, procedure), each set with
+// its months in order and a running total: a query for any period takes, per set, the
+// running totals at the months before and at the end of the period (two binary searches)
+// instead of adding up every cell of every month. A change to a cell adds to the running
+// totals of its month and the later months of its set (almost always the last one or two).
 type Stats struct {
-	mu     sync.RWMutex
-	cells  map[cellKey]*counters
-	months map[int32][]cellRef
-	dims   map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
-	nDims  int32
-	// dimKeys and dimTotals are, per dimensions id, the dimensions and the sum of their
-	// cells over all months: a query adds up only the months from its start on and takes
-	// what came before as the total minus that.
-	dimKeys   []cellKey
-	dimTotals []counters
-	live      map[cellKey]*liveGroup
-	units     map[string]bool
-	procs     map[string]bool
-	minMon    int32
+	mu    sync.RWMutex
+	cells map[cellKey]*counters
+	dims  map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
+	// dimKeys and series are, per dimensions id, the dimensions and their months.
+	dimKeys []cellKey
+	series  [][]monthSum
+	live    map[cellKey]*liveGroup
+	units   map[string]bool
+	procs   map[string]bool
+	minMon  int32
 }
 
 func newStats() *Stats {
-	return &Stats{cells: map[cellKey]*counters{}, months: map[int32][]cellRef{}, dims: map[cellKey]int32{}, live: map[cellKey]*liveGroup{},
+	return &Stats{cells: map[cellKey]*counters{}, dims: map[cellKey]int32{}, live: map[cellKey]*liveGroup{},
 		units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
 }
+
+// nDims is how many sets of dimensions have cells.
+func (s *Stats) nDims() int32 { return int32(len(s.dimKeys)) }
 
 // delta is the change of one write transaction: cells and live entries.
 type delta struct {
@@ -303,13 +308,14 @@ func (s *Stats) apply(d *delta) {
 		}
 		c := s.cells[k]
 		if c == nil {
-			c = &counters{}
-			s.addCell(k, c)
+			s.addCell(k, v)
+			continue
 		}
 		c.add(v, 1)
-		dk := k
-		dk.month = 0
-		s.dimTotals[s.dims[dk]].add(v, 1)
+		ser := s.series[s.dims[dimsOf(k)]]
+		for i := monthIndex(ser, k.month); i < len(ser); i++ {
+			ser[i].cum.add(v, 1)
+		}
 	}
 	for _, e := range d.liveDel {
 		s.liveRemove(e)
@@ -319,20 +325,51 @@ func (s *Stats) apply(d *delta) {
 	}
 }
 
-func (s *Stats) addCell(k cellKey, c *counters) {
+func dimsOf(k cellKey) cellKey {
+	k.month = 0
+	return k
+}
+
+// monthIndex is the index of the first month >= m in a series.
+func monthIndex(ser []monthSum, m int32) int {
+	return sort.Search(len(ser), func(i int) bool { return ser[i].month >= m })
+}
+
+// cumBefore is the running total of the months before m; cumThrough of the months up to
+// and including m.
+func cumBefore(ser []monthSum, m int32) *counters {
+	if i := monthIndex(ser, m); i > 0 {
+		return &ser[i-1].cum
+	}
+	return &zeroCounters
+}
+
+func cumThrough(ser []monthSum, m int32) *counters { return cumBefore(ser, m+1) }
+
+var zeroCounters counters
+
+// addCell adds a cell that did not exist, with the value v.
+func (s *Stats) addCell(k cellKey, v *counters) {
+	c := &counters{}
+	*c = *v
 	s.cells[k] = c
-	dk := k
-	dk.month = 0
+	dk := dimsOf(k)
 	id, ok := s.dims[dk]
 	if !ok {
-		id = s.nDims
+		id = s.nDims()
 		s.dims[dk] = id
-		s.nDims++
 		s.dimKeys = append(s.dimKeys, dk)
-		s.dimTotals = append(s.dimTotals, counters{})
+		s.series = append(s.series, nil)
 	}
-	s.dimTotals[id].add(c, 1)
-	s.months[k.month] = append(s.months[k.month], cellRef{key: k, c: c, dims: id})
+	ser := s.series[id]
+	i := monthIndex(ser, k.month)
+	e := monthSum{month: k.month, c: c, cum: *cumBefore(ser, k.month)}
+	e.cum.add(c, 1)
+	ser = slices.Insert(ser, i, e)
+	for j := i + 1; j < len(ser); j++ {
+		ser[j].cum.add(c, 1)
+	}
+	s.series[id] = ser
 	s.units[k.unit] = true
 	s.procs[k.procedure] = true
 	if k.month < s.minMon {
