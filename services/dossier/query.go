@@ -163,36 +163,29 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 		return r
 	}
-	memo := newMemo(s.nDims())
-	for d, ser := range s.series {
-		e := memo.get(&q, s.dimKeys[d], int32(d), g)
+	ri, ru := s.rollupIndex(q.needs())
+	memo := newMemo(len(ru.keys))
+	for d, ser := range ru.series {
+		e := memo.get(&q, ru.keys[d], int32(d), g)
 		if !e.match {
 			continue
 		}
 		r := get(e.group)
-		pre, cum := cumBefore(ser, fromM), cumThrough(ser, q.toM)
-		r.pre.add(pre, 1)
-		r.cum.add(cum, 1)
+		r.pre.add(cumBefore(ser, fromM), 1)
+		r.cum.add(cumThrough(ser, q.toM), 1)
 	}
 	for _, r := range rows {
 		r.flow = r.cum
 		r.flow.add(&r.pre, -1)
 	}
 	if liveEnd {
-		for k, lg := range s.live {
-			if lg.open == 0 {
-				continue
-			}
-			e := memo.live(&q, k, lg, g)
-			if !e.match {
-				continue
-			}
+		s.eachLive(ri, ru, memo, &q, g, func(e *memoEntry, lg *liveGroup) {
 			r := get(e.group)
 			if r.live == nil {
 				r.live = &liveSnap{}
 			}
 			r.live.addGroup(lg, now)
-		}
+		})
 	}
 	keys := make([]string, 0, len(rows))
 	for k := range rows {
@@ -222,9 +215,10 @@ func (l *liveSnap) addGroup(g *liveGroup, now int64) {
 func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
 	perMonth := map[int32]*counters{}
 	var pre counters
-	memo := newMemo(s.nDims())
-	for d, ser := range s.series {
-		if !memo.get(&q, s.dimKeys[d], int32(d), g).match {
+	ri, ru := s.rollupIndex(q.needs())
+	memo := newMemo(len(ru.keys))
+	for d, ser := range ru.series {
+		if !memo.get(&q, ru.keys[d], int32(d), g).match {
 			continue
 		}
 		pre.add(cumBefore(ser, fromM), 1)
@@ -235,17 +229,14 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 				c = &counters{}
 				perMonth[m] = c
 			}
-			c.add(ser[i].c, 1)
+			o := own(ser, i)
+			c.add(&o, 1)
 		}
 	}
 	var live *liveSnap
 	if q.toM >= nowM {
 		live = &liveSnap{}
-		for k, lg := range s.live {
-			if lg.open > 0 && memo.live(&q, k, lg, g).match {
-				live.addGroup(lg, now)
-			}
-		}
+		s.eachLive(ri, ru, memo, &q, g, func(_ *memoEntry, lg *liveGroup) { live.addGroup(lg, now) })
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
@@ -328,7 +319,7 @@ type memoEntry struct {
 	group       string
 }
 
-func newMemo(n int32) memo { return make(memo, n) }
+func newMemo(n int) memo { return make(memo, n) }
 
 func (m memo) get(q *statsQuery, k cellKey, dims int32, g geoInfo) *memoEntry {
 	e := &m[dims]
@@ -342,14 +333,27 @@ func (m memo) get(q *statsQuery, k cellKey, dims int32, g geoInfo) *memoEntry {
 	return e
 }
 
-// live is get for a live group (whose dimensions have an id once any cell has them).
-func (m memo) live(q *statsQuery, k cellKey, lg *liveGroup, g geoInfo) *memoEntry {
-	if lg.dims >= 0 && int(lg.dims) < len(m) {
-		return m.get(q, k, lg.dims, g)
+// rollupIndex is the smallest roll-up that keeps the dimensions a query needs, and its place.
+func (s *Stats) rollupIndex(need dimMask) (int, *rollup) {
+	for i, r := range s.rollups {
+		if r.mask&need == need {
+			return i, r
+		}
 	}
-	e := &memoEntry{done: true, match: q.match(k, g)}
-	if e.match {
-		e.group = q.groupKey(k, k.month, g)
+	return len(s.rollups) - 1, s.base()
+}
+
+// eachLive calls f for every live group with open dossiers that the query matches, with
+// the memo entry of its set of dimensions in roll-up ru (the ri-th).
+func (s *Stats) eachLive(ri int, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveGroup)) {
+	to := s.toRollup[ri]
+	for id, lg := range s.liveByID {
+		if lg == nil || lg.open == 0 {
+			continue
+		}
+		rid := to[id]
+		if e := memo.get(q, ru.keys[rid], rid, g); e.match {
+			f(e, lg)
+		}
 	}
-	return e
 }

@@ -183,47 +183,33 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
-// monthSum is one month of one set of dimensions: the month's own cell and the running
-// total of the set's cells up to and including that month.
-type monthSum struct {
-	month int32
-	c     *counters
-	cum   counters
-}
-
 type liveGroup struct {
-	dims                        int32 // id of its dimensions (see Stats.dims), -1 if unknown
+	dims                        int32 // id of its dimensions among the cells
 	open, supplement, financial int64
 	dues                        []int64 // overdueAt of open dossiers not paused, sorted
 }
 
-// Stats holds the cells and the live index.
-//
-// Cells are also kept per set of dimensions (channel, unit, agency, procedure), each set with
-// its months in order and a running total: a query for any period takes, per set, the
-// running totals at the months before and at the end of the period (two binary searches)
-// instead of adding up every cell of every month. A change to a cell adds to the running
-// totals of its month and the later months of its set (almost always the last one or two).
+// Stats holds the cells, their roll-ups (rollup.go) and the live index.
 type Stats struct {
-	mu    sync.RWMutex
-	cells map[cellKey]*counters
-	dims  map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
-	// dimKeys and series are, per dimensions id, the dimensions and their months.
-	dimKeys []cellKey
-	series  [][]monthSum
-	live    map[cellKey]*liveGroup
-	units   map[string]bool
-	procs   map[string]bool
-	minMon  int32
+	mu      sync.RWMutex
+	rollups []*rollup // as rollupMasks; the last is the cells
+	// toRollup[i][id] is the id, in roll-up i, of the cells' set of dimensions id.
+	toRollup [][]int32
+	live     map[cellKey]*liveGroup
+	liveByID []*liveGroup // by the cells' dimensions id
+	units    map[string]bool
+	procs    map[string]bool
+	minMon   int32
 }
 
 func newStats() *Stats {
-	return &Stats{cells: map[cellKey]*counters{}, dims: map[cellKey]int32{}, live: map[cellKey]*liveGroup{},
-		units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
+	s := &Stats{live: map[cellKey]*liveGroup{}, units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
+	for _, m := range rollupMasks {
+		s.rollups = append(s.rollups, newRollup(m))
+		s.toRollup = append(s.toRollup, nil)
+	}
+	return s
 }
-
-// nDims is how many sets of dimensions have cells.
-func (s *Stats) nDims() int32 { return int32(len(s.dimKeys)) }
 
 // delta is the change of one write transaction: cells and live entries.
 type delta struct {
@@ -276,13 +262,14 @@ func (d *delta) cell(k cellKey) *counters {
 func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	base := s.base()
 	for k, v := range d.cells {
 		if v.zero() {
 			continue
 		}
 		var cur counters
-		if c := s.cells[k]; c != nil {
-			cur = *c
+		if id, ok := base.ids[dimsOf(k)]; ok {
+			cur = base.cell(id, k.month)
 		}
 		cur.add(v, 1)
 		if cur.zero() {
@@ -303,18 +290,8 @@ func (s *Stats) apply(d *delta) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range d.cells {
-		if v.zero() {
-			continue
-		}
-		c := s.cells[k]
-		if c == nil {
+		if !v.zero() {
 			s.addCell(k, v)
-			continue
-		}
-		c.add(v, 1)
-		ser := s.series[s.dims[dimsOf(k)]]
-		for i := monthIndex(ser, k.month); i < len(ser); i++ {
-			ser[i].cum.add(v, 1)
 		}
 	}
 	for _, e := range d.liveDel {
@@ -330,62 +307,41 @@ func dimsOf(k cellKey) cellKey {
 	return k
 }
 
-// monthIndex is the index of the first month >= m in a series.
-func monthIndex(ser []monthSum, m int32) int {
-	return sort.Search(len(ser), func(i int) bool { return ser[i].month >= m })
-}
-
-// cumBefore is the running total of the months before m; cumThrough of the months up to
-// and including m.
-func cumBefore(ser []monthSum, m int32) *counters {
-	if i := monthIndex(ser, m); i > 0 {
-		return &ser[i-1].cum
-	}
-	return &zeroCounters
-}
-
-func cumThrough(ser []monthSum, m int32) *counters { return cumBefore(ser, m+1) }
-
-var zeroCounters counters
-
-// addCell adds a cell that did not exist, with the value v.
+// addCell adds v to the cell k and to every roll-up.
 func (s *Stats) addCell(k cellKey, v *counters) {
-	c := &counters{}
-	*c = *v
-	s.cells[k] = c
-	dk := dimsOf(k)
-	id, ok := s.dims[dk]
-	if !ok {
-		id = s.nDims()
-		s.dims[dk] = id
-		s.dimKeys = append(s.dimKeys, dk)
-		s.series = append(s.series, nil)
+	id := s.dimsID(k)
+	for i, r := range s.rollups {
+		r.add(s.toRollup[i][id], k.month, v)
 	}
-	ser := s.series[id]
-	i := monthIndex(ser, k.month)
-	e := monthSum{month: k.month, c: c, cum: *cumBefore(ser, k.month)}
-	e.cum.add(c, 1)
-	ser = slices.Insert(ser, i, e)
-	for j := i + 1; j < len(ser); j++ {
-		ser[j].cum.add(c, 1)
-	}
-	s.series[id] = ser
-	s.units[k.unit] = true
-	s.procs[k.procedure] = true
 	if k.month < s.minMon {
 		s.minMon = k.month
 	}
 }
 
+// dimsID is the id of k's dimensions among the cells, made (with its place in every
+// roll-up) if new.
+func (s *Stats) dimsID(k cellKey) int32 {
+	base := s.base()
+	n := len(base.keys)
+	id := base.id(k)
+	if len(base.keys) > n {
+		for i, r := range s.rollups {
+			s.toRollup[i] = append(s.toRollup[i], r.id(k))
+		}
+		s.liveByID = append(s.liveByID, nil)
+		s.units[k.unit] = true
+		s.procs[k.procedure] = true
+	}
+	return id
+}
+
 func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
 	g := s.live[k]
 	if g == nil {
-		id, ok := s.dims[k]
-		if !ok {
-			id = -1
-		}
+		id := s.dimsID(k)
 		g = &liveGroup{dims: id}
 		s.live[k] = g
+		s.liveByID[id] = g
 	}
 	return g
 }
