@@ -16,6 +16,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Part describes one part behind the gateway.
@@ -28,7 +30,13 @@ type Part struct {
 	Services []string
 	// RegisterREST registers the part's grpc-gateway handlers on the mux.
 	RegisterREST func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	// JSON are encoders the part offers for some of its large responses, by message name;
+	// each must write exactly what the generic JSON encoding would (its part tests that).
+	JSON map[protoreflect.FullName]JSONEncoder
 }
+
+// JSONEncoder appends the JSON of a message to b.
+type JSONEncoder func(b []byte, m proto.Message) ([]byte, error)
 
 // backend is a part with its connection.
 type backend struct {

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // jsonMarshaler writes proto field names, enums as names, int64 as strings and default
@@ -29,9 +31,29 @@ func jsonMarshaler() runtime.Marshaler {
 	}}
 }
 
-func newRESTMux() *runtime.ServeMux {
+// fastJSON uses a part's own encoder for the messages it offers one for, and the generic
+// marshaler for everything else (and for decoding).
+type fastJSON struct {
+	runtime.Marshaler
+	enc map[protoreflect.FullName]JSONEncoder
+}
+
+func (f fastJSON) Marshal(v any) ([]byte, error) {
+	if m, ok := v.(proto.Message); ok {
+		if e := f.enc[m.ProtoReflect().Descriptor().FullName()]; e != nil {
+			return e(nil, m)
+		}
+	}
+	return f.Marshaler.Marshal(v)
+}
+
+func newRESTMux(enc map[protoreflect.FullName]JSONEncoder) *runtime.ServeMux {
+	var m runtime.Marshaler = jsonMarshaler()
+	if len(enc) > 0 {
+		m = fastJSON{Marshaler: m, enc: enc}
+	}
 	return runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler()),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		// A system id holds '/', written %2F in a path: keep it inside its segment.

@@ -14,6 +14,7 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // partEnv is what a part needs to start.
@@ -35,6 +36,7 @@ type part struct {
 	name     string
 	port     int
 	services []string
+	json     map[protoreflect.FullName]gateway.JSONEncoder
 	rest     func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
 	start    func(ctx context.Context, env partEnv) (*platform.Server, func() error, error)
 	needs    []string // parts it calls
@@ -55,6 +57,7 @@ var parts = []part{
 		port:     9102,
 		services: []string{dossierv1.DossierService_ServiceDesc.ServiceName},
 		rest:     dossierv1.RegisterDossierServiceHandler,
+		json:     map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
 		start:    startDossier,
 		needs:    []string{catalog.Part},
 	},
@@ -97,7 +100,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 func gatewayParts(addrs map[string]string) []gateway.Part {
 	out := make([]gateway.Part, 0, len(parts))
 	for _, p := range parts {
-		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest})
+		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest, JSON: p.json})
 	}
 	return out
 }

@@ -63,6 +63,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
 		return fmt.Errorf("debug listener: %w", err)
 	}
+	c.applyMemoryLimit()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

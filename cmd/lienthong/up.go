@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ type commonFlags struct {
 	holidays            string
 	demoDossiers        int
 	debugListen         string
+	memoryLimitMiB      int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -40,6 +42,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
+	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
 }
@@ -59,6 +62,17 @@ func (c *commonFlags) calendar() (*dossier.Calendar, error) {
 		return nil, fmt.Errorf("holidays %s: %w", c.holidays, err)
 	}
 	return cal, nil
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit. A server that holds its hot
+// data in memory and churns through short-lived request objects otherwise lets its heap
+// grow to twice what is live before collecting; near the limit the collector runs sooner,
+// so a small machine keeps its memory. It is soft: the runtime never spends more than about
+// half the CPU on collection to stay under it.
+func (c *commonFlags) applyMemoryLimit() {
+	if c.memoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(c.memoryLimitMiB) << 20)
+	}
 }
 
 func (c *commonFlags) keys() string {
@@ -107,6 +121,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
 		return fmt.Errorf("debug listener: %w", err)
 	}
+	c.applyMemoryLimit()
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers}
 
 	ctx, cancel := context.WithCancel(ctx)
