@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -110,10 +112,23 @@ func writeStatusHTTP(w http.ResponseWriter, m runtime.Marshaler, st *status.Stat
 	w.Header().Del("Transfer-Encoding")
 	w.Header().Set("Content-Type", "application/json")
 	if st.Code() == codes.ResourceExhausted && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", retryAfter(st))
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(buf)
+}
+
+// retryAfter is the Retry-After of a RESOURCE_EXHAUSTED answer: the part's RetryInfo
+// rounded up to whole seconds, or 1.
+func retryAfter(st *status.Status) string {
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			if secs := int64(math.Ceil(r.GetRetryDelay().AsDuration().Seconds())); secs > 1 {
+				return strconv.FormatInt(secs, 10)
+			}
+		}
+	}
+	return "1"
 }
 
 // withDetails adds ErrorInfo (with the request id) and a vi-VN message to a status that the

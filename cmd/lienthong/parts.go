@@ -29,6 +29,7 @@ type partEnv struct {
 	// demoDossiers is how many demo dossiers --demo loads in the background.
 	demoDossiers int
 	calendar     *dossier.Calendar
+	rateLimit    platform.RateLimit
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -89,7 +90,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: catalog.Part, Logger: env.lg.Named(catalog.Part), Verifier: env.verifier,
-		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
 	})
 	catalog.Register(srv, c)
 	platform.RegisterBackup(srv, catalog.Part, db)
@@ -125,7 +126,7 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: dossier.Part, Logger: lg, Verifier: env.verifier,
-		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
 	})
 	dossier.Register(srv, svc)
 	platform.RegisterBackup(srv, dossier.Part, db)

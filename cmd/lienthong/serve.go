@@ -91,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ type commonFlags struct {
 	demoDossiers        int
 	debugListen         string
 	memoryLimitMiB      int
+	rateLimit           platform.RateLimit
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -42,6 +43,8 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
+	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", platform.DefaultRateLimit.PerSecond, "calls per second each sending system may make to a part (stream messages count; the admin token is not limited; 0: no limit)")
+	fs.IntVar(&c.rateLimit.Burst, "rate-burst", platform.DefaultRateLimit.Burst, "calls a sending system may make at once above --rate-limit")
 	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
@@ -122,7 +125,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("debug listener: %w", err)
 	}
 	c.applyMemoryLimit()
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

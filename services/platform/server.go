@@ -26,6 +26,8 @@ type ServerOptions struct {
 	Policy          Policy
 	Metrics         *Metrics
 	MaxMessageBytes int
+	// RateLimit per sending system; the zero value means no limit.
+	RateLimit RateLimit
 }
 
 // Server is a part's gRPC server with its health service.
@@ -47,7 +49,7 @@ func NewServer(o ServerOptions) *Server {
 		// Every call logs; a nil *zap.Logger would panic outside the recovery and kill the process.
 		o.Logger = zap.NewNop()
 	}
-	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics}
+	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics, limiter: NewRateLimiter(o.RateLimit)}
 	g := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(e.unary),
 		grpc.ChainStreamInterceptor(e.stream),
