@@ -118,34 +118,54 @@ func errPeriodClosed(period string) error {
 // whether a revision was added.
 func (s *Store) PutReport(r *scoringv1.MetricReport) (out *scoringv1.MetricReport, created bool, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketPeriods).Get([]byte(r.GetPeriod())) != nil {
-			return errPeriodClosed(r.GetPeriod())
-		}
-		b := tx.Bucket(bucketReports)
-		latest, err := latestReport(b, r.GetPeriod(), r.GetUnitCode())
-		if err != nil {
-			return err
-		}
-		if latest != nil && maps.Equal(latest.GetValues(), r.GetValues()) && latest.GetNote() == r.GetNote() {
-			out = latest
-			return nil
-		}
-		n := proto.Clone(r).(*scoringv1.MetricReport)
-		n.Revision = 1
-		if latest != nil {
-			n.Revision = latest.GetRevision() + 1
-		}
-		raw, err := proto.Marshal(n)
-		if err != nil {
-			return err
-		}
-		out, created = n, true
-		if err := tx.Bucket(bucketReporting).Put([]byte(n.GetSubmittedBy()), []byte(n.GetSubmittedAt())); err != nil {
-			return err
-		}
-		return b.Put(reportKey(n.GetPeriod(), n.GetUnitCode(), n.GetRevision()), raw)
+		out, created, err = putReportTx(tx, r)
+		return err
 	})
 	return out, created, err
+}
+
+// PutReports stores several reports in one transaction (the demo); all or nothing.
+func (s *Store) PutReports(rs []*scoringv1.MetricReport) (created int, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		for _, r := range rs {
+			_, c, err := putReportTx(tx, r)
+			if err != nil {
+				return err
+			}
+			if c {
+				created++
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+func putReportTx(tx *bolt.Tx, r *scoringv1.MetricReport) (*scoringv1.MetricReport, bool, error) {
+	if tx.Bucket(bucketPeriods).Get([]byte(r.GetPeriod())) != nil {
+		return nil, false, errPeriodClosed(r.GetPeriod())
+	}
+	b := tx.Bucket(bucketReports)
+	latest, err := latestReport(b, r.GetPeriod(), r.GetUnitCode())
+	if err != nil {
+		return nil, false, err
+	}
+	if latest != nil && maps.Equal(latest.GetValues(), r.GetValues()) && latest.GetNote() == r.GetNote() {
+		return latest, false, nil
+	}
+	n := proto.Clone(r).(*scoringv1.MetricReport)
+	n.Revision = 1
+	if latest != nil {
+		n.Revision = latest.GetRevision() + 1
+	}
+	raw, err := proto.Marshal(n)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.Bucket(bucketReporting).Put([]byte(n.GetSubmittedBy()), []byte(n.GetSubmittedAt())); err != nil {
+		return nil, false, err
+	}
+	return n, true, b.Put(reportKey(n.GetPeriod(), n.GetUnitCode(), n.GetRevision()), raw)
 }
 
 func latestReport(b *bolt.Bucket, period, unit string) (*scoringv1.MetricReport, error) {
