@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 	"go.uber.org/zap"
@@ -99,6 +100,9 @@ func (s *Service) LoadDemo(context.Context) error {
 	reports, err := demoReports(s.reg)
 	s.mu.RUnlock()
 	if err != nil {
+		return err
+	}
+	if err := s.demoHeartbeat(); err != nil {
 		return err
 	}
 	var fresh []*scoringv1.MetricReport
@@ -198,4 +202,23 @@ func ParseSeedFigures(r io.Reader, reg registry) ([]demoRow, error) {
 		out = append(out, demoRow{unit: rec[0], period: rec[2], indicator: rec[3], value: x})
 	}
 	return out, nil
+}
+
+// DemoSilentSystem is a demo one-stop system whose last heartbeat is three hours old when
+// the demo is first loaded, so the interconnection status shows a DISCONNECTED system.
+const DemoSilentSystem = "000.00.00.H08/motcua"
+
+func (s *Service) demoHeartbeat() error {
+	hbs, err := s.store.Heartbeats()
+	if err != nil {
+		return err
+	}
+	for _, h := range hbs {
+		if h.GetSystem() == DemoSilentSystem {
+			return nil
+		}
+	}
+	return s.store.PutHeartbeat(&scoringv1.Heartbeat{System: DemoSilentSystem, UnitCode: "08",
+		Channels: []string{ChannelDossierPush}, Software: "demo: a synthetic one-stop system that went silent",
+		ReceivedAt: s.now().Add(-3 * time.Hour).UTC().Format(time.RFC3339Nano), SentBy: DemoSystem})
 }

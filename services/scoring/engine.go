@@ -22,6 +22,9 @@ type value struct {
 	v        float64
 	why      string // without a value: why; with one: where it came from
 	revision int32
+	// asOfToday marks figures that are not kept per period (the catalog's): they do not
+	// count as data of the period when deciding whether a previous rank exists.
+	asOfToday bool
 }
 
 // unitResult is one unit's computed score.
@@ -31,6 +34,7 @@ type unitResult struct {
 	components  []*scoringv1.ComponentScore
 	indicators  []*scoringv1.IndicatorScore
 	withData    int
+	periodData  int // indicators with a value of the period itself (not as of today)
 	rank        int32
 	prevRank    int32
 	hasPrevious bool
@@ -150,10 +154,10 @@ func (e *Engine) compute(ctx context.Context, m *scoringv1.Methodology, p Period
 		return nil, err
 	}
 	prevUnits := score(m, prev)
-	anyData := slices.ContainsFunc(prevUnits, func(u *unitResult) bool { return u.withData > 0 })
+	anyData := slices.ContainsFunc(prevUnits, func(u *unitResult) bool { return u.periodData > 0 })
 	if anyData {
 		for _, pu := range prevUnits {
-			if u := res.byCode[pu.code]; u != nil && pu.withData > 0 {
+			if u := res.byCode[pu.code]; u != nil && pu.periodData > 0 {
 				u.prevRank, u.hasPrevious = pu.rank, true
 			}
 		}
@@ -398,9 +402,9 @@ func (e *Engine) catalogValues(ctx context.Context, m *scoringv1.Methodology, in
 			case !s.ok:
 				in.values[u.Code][ind.GetId()] = value{why: "no data: the catalog has no active procedures of this unit"}
 			case ind.GetFormula() == "catalog.full_online_procedure_share":
-				in.values[u.Code][ind.GetId()] = value{ok: true, v: s.full, why: "share of the unit's active procedures fully online in the catalog (as of today)"}
+				in.values[u.Code][ind.GetId()] = value{ok: true, v: s.full, asOfToday: true, why: "share of the unit's active procedures fully online in the catalog (as of today)"}
 			default:
-				in.values[u.Code][ind.GetId()] = value{ok: true, v: s.online, why: "share of the unit's active procedures fully or partly online in the catalog (as of today)"}
+				in.values[u.Code][ind.GetId()] = value{ok: true, v: s.online, asOfToday: true, why: "share of the unit's active procedures fully or partly online in the catalog (as of today)"}
 			}
 		}
 	})
@@ -485,6 +489,9 @@ func score(m *scoringv1.Methodology, in *inputs) []*unitResult {
 					is.Explanation = v.why + "; scores 0"
 				} else {
 					res[i].withData++
+					if !v.asOfToday {
+						res[i].periodData++
+					}
 					is.HasValue, is.RawValue = true, v.v
 					norm, how := normalise(ind, v.v, lo, hi, n)
 					is.Normalized = norm

@@ -105,7 +105,9 @@ type fakeActivity struct {
 	err  error
 }
 
-func (f *fakeActivity) LastAccepted(context.Context) (map[string]time.Time, error) { return f.last, f.err }
+func (f *fakeActivity) LastAccepted(context.Context) (map[string]time.Time, error) {
+	return f.last, f.err
+}
 
 // clock is a settable time.
 type clock struct {

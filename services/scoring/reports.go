@@ -1,7 +1,6 @@
 package scoring
 
 import (
-	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -47,11 +46,11 @@ func checkReport(r *scoringv1.PutMetricReportRequest, reg registry) (Period, err
 	sort.Strings(ids)
 	for _, id := range ids {
 		x := r.GetValues()[id]
-		f := fmt.Sprintf("values[%q]", id)
+		f := "values." + id
 		def, ok := reg[id]
 		switch {
 		case !ok:
-			v.Add(f, "unknown indicator %q", id)
+			v.Add(f, "unknown indicator: a report carries the SUBMITTED indicators of a methodology (GET /v1/methodologies) or those legacy portals report (listed in the README)")
 			continue
 		case def.GetSource() != scoringv1.IndicatorSource_INDICATOR_SOURCE_SUBMITTED:
 			v.Add(f, "%s is computed from live data (%s) and cannot be submitted", id, def.GetFormula())
