@@ -34,6 +34,8 @@ type partEnv struct {
 	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
 	// statistics as a ministry); nil when the private key is not at hand.
 	issuer *platform.TokenIssuer
+	// thresholds decide the interconnection status (scoring).
+	thresholds scoring.Thresholds
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -198,6 +200,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		// The document-exchange part is not wired in yet: its figures are reported as
 		// unavailable (scoring.NoDocExchange), never invented.
 		DocExchange: scoring.NoDocExchange{},
+		Thresholds:  env.thresholds,
 		Logger:      lg,
 	})
 	if err == nil && env.demo {

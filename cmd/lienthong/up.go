@@ -15,6 +15,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/scoring"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -28,6 +29,7 @@ type commonFlags struct {
 	demo                bool
 	holidays            string
 	demoDossiers        int
+	thresholds          scoring.Thresholds
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -40,6 +42,11 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
+	d := scoring.DefaultThresholds
+	fs.DurationVar(&c.thresholds.HeartbeatDegraded, "heartbeat-degraded-after", d.HeartbeatDegraded, "scoring: a system's channels are DEGRADED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.HeartbeatDisconnected, "heartbeat-disconnected-after", d.HeartbeatDisconnected, "scoring: a system's channels are DISCONNECTED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.DossierIdle, "dossier-idle-after", d.DossierIdle, "scoring: a dossier push channel is DEGRADED when the system's last accepted dossier event is older")
+	fs.DurationVar(&c.thresholds.DocumentWaiting, "document-waiting-after", d.DocumentWaiting, "scoring: a document exchange channel is DEGRADED when documents wait for acceptance longer")
 }
 
 // calendar is the working-day calendar: the built-in one, or --holidays.
@@ -103,7 +110,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers,
-		issuer: platform.NewTokenIssuer(priv)}
+		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
