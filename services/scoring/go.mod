@@ -3,6 +3,7 @@ module github.com/lienthong/lienthong/services/scoring
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/lienthong/lienthong/proto v0.0.0
 	github.com/lienthong/lienthong/services/platform v0.0.0
 	go.etcd.io/bbolt v1.5.0
