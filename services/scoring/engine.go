@@ -31,6 +31,7 @@ type value struct {
 type unitResult struct {
 	code, name  string
 	total       float64 // rounded to the methodology's precision
+	exact       float64 // the total before rounding
 	components  []*scoringv1.ComponentScore
 	indicators  []*scoringv1.IndicatorScore
 	withData    int
@@ -506,14 +507,12 @@ func score(m *scoringv1.Methodology, in *inputs) []*unitResult {
 		for i := range res {
 			res[i].components = append(res[i].components, &scoringv1.ComponentScore{
 				Id: c.GetId(), Name: c.GetName(), Max: c.GetWeight(), Score: round(comp[i], prec)})
+			res[i].exact += comp[i]
 		}
 	}
+	// The total is the exact sum rounded once (six components of 1/6 make 1, not 1.0002).
 	for _, u := range res {
-		var t float64
-		for _, c := range u.components {
-			t += c.GetScore()
-		}
-		u.total = round(t, prec)
+		u.total = round(u.exact, prec)
 	}
 	// Total ranks, then component ranks.
 	scores := make([]float64, len(res))
