@@ -98,16 +98,16 @@ func TestCheckMethodologyListsEveryProblem(t *testing.T) {
 	_, err = checkMethodology(bad, reg)
 	got := violations(t, err)
 	for field, part := range map[string]string{
-		"id":                                       "upper-case",
-		"name":                                     "required",
-		"period_kinds":                             "at least one",
-		"categories":                               "add up to 90",
-		"categories[1].id":                         "appears twice",
-		"categories[1].weight":                     "add up to 25",
-		"categories[0].indicators[0].id":           "unknown indicator",
-		"categories[1].indicators[0].formula":      "unknown formula",
-		"categories[1].indicators[0].threshold":    "at most 1",
-		"categories[1].indicators[1].id":           "already defined",
+		"id":                                        "upper-case",
+		"name":                                      "required",
+		"period_kinds":                              "at least one",
+		"categories":                                "add up to 90",
+		"categories[1].id":                          "appears twice",
+		"categories[1].weight":                      "add up to 25",
+		"categories[0].indicators[0].id":            "unknown indicator",
+		"categories[1].indicators[0].formula":       "unknown formula",
+		"categories[1].indicators[0].threshold":     "at most 1",
+		"categories[1].indicators[1].id":            "already defined",
 		"categories[1].indicators[1].normalization": "plain ratio",
 	} {
 		if !strings.Contains(got[field], part) {
