@@ -220,5 +220,5 @@ func (s *Service) demoHeartbeat() error {
 	}
 	return s.store.PutHeartbeat(&scoringv1.Heartbeat{System: DemoSilentSystem, UnitCode: "08",
 		Channels: []string{ChannelDossierPush}, Software: "demo: a synthetic one-stop system that went silent",
-		ReceivedAt: s.now().Add(-3 * time.Hour).UTC().Format(time.RFC3339Nano), SentBy: DemoSystem})
+		ReceivedAt: s.now().Add(-3 * time.Hour).In(vietnam).Format(time.RFC3339), SentBy: DemoSystem})
 }

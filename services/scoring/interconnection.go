@@ -186,7 +186,7 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 	out := make([]*scoringv1.SystemStatus, 0, len(hbs))
 	for _, h := range hbs {
 		st := &scoringv1.SystemStatus{System: h.GetSystem(), UnitCode: h.GetUnitCode(), LastHeartbeatAt: h.GetReceivedAt()}
-		hbAt, _ := time.Parse(time.RFC3339Nano, h.GetReceivedAt())
+		hbAt, _ := time.Parse(time.RFC3339, h.GetReceivedAt())
 		age := now.Sub(hbAt)
 		base, baseWhy := StateConnected, "heartbeat "+ago(age)
 		switch {
@@ -211,7 +211,7 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 					cs.Reason += "; no dossier event accepted from this system yet"
 				default:
 					if last.After(hbAt) {
-						cs.LastActivityAt = last.UTC().Format(time.RFC3339)
+						cs.LastActivityAt = last.In(vietnam).Format(time.RFC3339)
 					}
 					idle := now.Sub(last)
 					cs.Reason += "; last dossier event accepted " + ago(idle)
@@ -232,14 +232,14 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 					if base == StateConnected {
 						cs.State = StateDegraded
 					}
-					cs.Reason += fmt.Sprintf("; %d documents waiting for acceptance longer than %s (oldest since %s)", n, t.DocumentWaiting, oldest.UTC().Format(time.RFC3339))
+					cs.Reason += fmt.Sprintf("; %d documents waiting for acceptance longer than %s (oldest since %s)", n, t.DocumentWaiting, oldest.In(vietnam).Format(time.RFC3339))
 				default:
 					cs.Reason += "; no document waiting for acceptance too long"
 				}
 			case ChannelMetricReporting:
 				if at, ok := reporting[h.GetSystem()]; ok {
 					cs.Reason += "; last metric report submitted " + at
-					if at > cs.LastActivityAt {
+					if t, err := time.Parse(time.RFC3339, at); err == nil && t.After(hbAt) {
 						cs.LastActivityAt = at
 					}
 				} else {

@@ -505,7 +505,7 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 		}
 	}
 	h := &scoringv1.Heartbeat{System: r.GetSystem(), UnitCode: unit, Channels: channels, Software: norm.NFC.String(r.GetSoftware()),
-		ReceivedAt: s.now().UTC().Format(time.RFC3339Nano), SentBy: c.System}
+		ReceivedAt: s.stamp(), SentBy: c.System}
 	if err := s.store.PutHeartbeat(h); err != nil {
 		return nil, err
 	}
