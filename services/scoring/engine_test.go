@@ -155,6 +155,9 @@ func TestRankingsUnitsInForceAndExplained(t *testing.T) {
 	if _, err := f.svc.GetRanking(anon, &scoringv1.GetRankingRequest{Methodology: "ICT-2018", Period: "2018-Q1"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("ICT-2018 by quarter: %v", err)
 	}
+	if _, err := f.svc.GetRanking(anon, &scoringv1.GetRankingRequest{Methodology: "QD766-2022", Period: "2027"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a period that has not begun: %v", err)
+	}
 	if _, err := f.svc.GetRanking(anon, &scoringv1.GetRankingRequest{Methodology: "NOPE", Period: "2018"}); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown methodology: %v", err)
 	}

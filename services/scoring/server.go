@@ -404,6 +404,9 @@ func (s *Service) rankingFor(ctx context.Context, id, period string) (*result, e
 	if perr == nil && !slices.Contains(m.GetPeriodKinds(), p.Kind) {
 		v.Add("period", "%s scores periods of kind %v, not %s", m.GetId(), m.GetPeriodKinds(), p.Kind)
 	}
+	if perr == nil && p.Start().After(s.now().In(vietnam)) {
+		v.Add("period", "%s has not begun", p)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
