@@ -337,9 +337,8 @@ func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value
 		if den == 0 {
 			return value{why: "no data: no resolved or open dossiers in " + p.String()}
 		}
-		num := r.GetResolvedEarly() + r.GetResolvedOnTime() + r.GetInProgressWithinDue()
 		return value{ok: true, v: r.GetOnTimeRate(), why: fmt.Sprintf("(%d resolved early or on time + %d open within due) / %d %s",
-			r.GetResolvedEarly()+r.GetResolvedOnTime(), r.GetInProgressWithinDue(), den, src)}.check(num, den)
+			r.GetResolvedEarly()+r.GetResolvedOnTime(), r.GetInProgressWithinDue(), den, src)}
 	case "dossier.online_rate":
 		return share(r.GetReceivedOnline(), r.GetReceivedTotal(), "dossiers received online of those received")
 	case "dossier.online_payment_share":
@@ -363,14 +362,6 @@ func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value
 		return value{ok: true, v: float64(r.GetReceivedTotal()), why: "dossiers received " + src}
 	}
 	return value{why: "no data: unknown formula " + f}
-}
-
-// check keeps a value only when its denominator is positive.
-func (v value) check(_, den int64) value {
-	if den <= 0 {
-		return value{why: v.why}
-	}
-	return v
 }
 
 func eachComputed(m *scoringv1.Methodology, part string, fn func(*scoringv1.Indicator)) {
