@@ -28,7 +28,8 @@ import (
 //     2017 and 2018. They are made up (by TestDemoGenerate) so that the ICT-2018 methodology,
 //     computed by this service, ranks Nam Định (36) 52nd of 63 in 2017 and 22nd in 2018 (up
 //     30 places), 6th in online public services in 2018 (49th in 2017) and 26th in human
-//     resources (45th in 2017), as the articles report. No value in it is a real figure;
+//     resources (45th in 2017), as the articles report, and two provinces share 17th place in
+//     2017 (as two did, at 0.633, in the real ranking). No value in it is a real figure;
 //     Hưng Yên's 2018 values quoted by the articles replace the synthetic ones.
 
 //go:embed demo/seed-figures.csv

@@ -209,12 +209,69 @@ func (w *demoWorld) solve() error {
 			return err
 		}
 	}
-	// Placing the total must not have moved the component ranks.
+	if err := w.tie2017(); err != nil {
+		return err
+	}
+	// Placing the total (and the tie) must not have moved Nam Định's ranks.
 	for _, year := range []int{2017, 2018} {
 		tg := ndTargets[year]
 		nd := w.rank(year)[namDinh]
 		if nd.rank != tg.total || nd.components[online].GetRank() != tg.online || nd.components[hr].GetRank() != tg.hr {
 			return fmt.Errorf("%d: ranks moved to %d/%d/%d", year, nd.rank, nd.components[online].GetRank(), nd.components[hr].GetRank())
+		}
+	}
+	return nil
+}
+
+// tie2017 makes two provinces share 17th place in 2017, as two did in the real ranking:
+// the province ranked 18th gets the same values as the one ranked 16th, and both move
+// together until they rank 17th (the next rank is 19th).
+func (w *demoWorld) tie2017() error {
+	const year, want = 2017, int32(17)
+	var a, b string
+	for code, u := range w.rank(year) {
+		switch {
+		case code == namDinh:
+		case u.rank == 16:
+			a = code
+		case u.rank == 18:
+			b = code
+		}
+	}
+	if a == "" || b == "" {
+		return fmt.Errorf("%d: no provinces at 16th and 18th", year)
+	}
+	base := map[string]float64{}
+	for c, q := range w.latent[year][a] {
+		base[c] = q
+	}
+	eval := func(delta float64) int32 {
+		for c, q := range base {
+			q = math.Min(0.99, math.Max(0.01, q+delta))
+			w.latent[year][a][c], w.latent[year][b][c] = q, q
+		}
+		return w.rank(year)[a].rank
+	}
+	reach := func(r int32) float64 {
+		lo, hi := -0.5, 0.5
+		for range 40 {
+			mid := (lo + hi) / 2
+			if eval(mid) <= r {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return hi
+	}
+	eval((reach(want) + reach(want-1)) / 2)
+	all := w.rank(year)
+	if all[a].rank != want || all[b].rank != want || all[a].total != all[b].total {
+		return fmt.Errorf("%d: tie at %d/%d, totals %v/%v", year, all[a].rank, all[b].rank, all[a].total, all[b].total)
+	}
+	for _, u := range all {
+		if u.rank == want+1 {
+			return fmt.Errorf("%d: a province ranks %d after a tie at %d", year, want+1, want)
 		}
 	}
 	return nil
@@ -228,8 +285,9 @@ func (w *demoWorld) csv() []byte {
 	b.WriteString("# Made up by TestDemoGenerate (services/scoring/demo_test.go) so that the ICT-2018 methodology\n")
 	b.WriteString("# ranks Nam Định (36) 52nd of 63 in 2017 and 22nd in 2018 (up 30 places), 6th in online public\n")
 	b.WriteString("# services in 2018 (49th in 2017) and 26th in human resources (45th in 2017), as the source\n")
-	b.WriteString("# articles report. None of these values is a real figure; Hưng Yên's 2018 figures quoted by the\n")
-	b.WriteString("# articles (seed-figures.csv) replace the synthetic ones when the demo is loaded.\n")
+	b.WriteString("# articles report; two provinces share 17th place in 2017, as two did in the real ranking.\n")
+	b.WriteString("# None of these values is a real figure; Hưng Yên's 2018 figures quoted by the articles\n")
+	b.WriteString("# (seed-figures.csv) replace the synthetic ones when the demo is loaded.\n")
 	b.WriteString("unit_code,period,indicator,value\n")
 	for _, year := range []int{2017, 2018} {
 		vals := w.values(year)
@@ -290,6 +348,20 @@ func TestDemoRanks(t *testing.T) {
 		if nd.GetRank() != tg.total || comp["online_services"] != tg.online || comp["human_resources"] != tg.hr {
 			t.Errorf("%s: Nam Định rank %d, online services %d, human resources %d; want %d, %d, %d",
 				year, nd.GetRank(), comp["online_services"], comp["human_resources"], tg.total, tg.online, tg.hr)
+		}
+		if year == "2017" {
+			var at17, at18 int
+			for _, row := range r.GetRows() {
+				switch row.GetRank() {
+				case 17:
+					at17++
+				case 18:
+					at18++
+				}
+			}
+			if at17 != 2 || at18 != 0 {
+				t.Errorf("2017: %d provinces at 17th and %d at 18th; want a tie of 2 and no 18th", at17, at18)
+			}
 		}
 		if year == "2018" && (nd.GetPreviousRank() != 52 || nd.GetRankChange() != 30) {
 			t.Errorf("2018: previous rank %d, change %d; want 52, +30", nd.GetPreviousRank(), nd.GetRankChange())
