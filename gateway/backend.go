@@ -9,6 +9,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -64,10 +65,17 @@ func dial(p Part, maxMsg int) (*backend, error) {
 }
 
 // mapErr hides transport details of a part that cannot be reached: the client learns which
-// part is down, not its address.
+// part is down, not its address. An UNAVAILABLE that the part itself answered (it carries
+// lienthong's ErrorInfo, e.g. scoring's CATALOG_UNAVAILABLE when a part it calls is down)
+// passes through unchanged.
 func (b *backend) mapErr(ctx context.Context, err error) error {
 	if status.Code(err) != codes.Unavailable {
 		return err
+	}
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == platform.ErrorDomain {
+			return err
+		}
 	}
 	e := &platform.Error{
 		Code: codes.Unavailable, Reason: "PART_UNAVAILABLE",

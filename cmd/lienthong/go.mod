@@ -9,6 +9,7 @@ require (
 	github.com/lienthong/lienthong/services/catalog v0.0.0
 	github.com/lienthong/lienthong/services/dossier v0.0.0
 	github.com/lienthong/lienthong/services/platform v0.0.0
+	github.com/lienthong/lienthong/services/scoring v0.0.0
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/sync v0.24.0
@@ -40,4 +41,5 @@ replace (
 	github.com/lienthong/lienthong/services/catalog => ../../services/catalog
 	github.com/lienthong/lienthong/services/dossier => ../../services/dossier
 	github.com/lienthong/lienthong/services/platform => ../../services/platform
+	github.com/lienthong/lienthong/services/scoring => ../../services/scoring
 )

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
 	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 	"github.com/lienthong/lienthong/services/catalog"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/scoring"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -30,6 +33,11 @@ type partEnv struct {
 	demoDossiers int
 	calendar     *dossier.Calendar
 	rateLimit    platform.RateLimit
+	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
+	// statistics as a ministry); nil when the private key is not at hand.
+	issuer *platform.TokenIssuer
+	// thresholds decide the interconnection status (scoring).
+	thresholds scoring.Thresholds
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -61,6 +69,14 @@ var parts = []part{
 		json:     map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
 		start:    startDossier,
 		needs:    []string{catalog.Part},
+	},
+	{
+		name:     scoring.Part,
+		port:     9104,
+		services: []string{scoringv1.ScoringService_ServiceDesc.ServiceName},
+		rest:     scoringv1.RegisterScoringServiceHandler,
+		start:    startScoring,
+		needs:    []string{catalog.Part, dossier.Part},
 	},
 }
 
@@ -151,6 +167,72 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 		stopDemo()
 		svc.Close()
 		conn.Close()
+		return db.Close()
+	}
+	return srv, closeAll, nil
+}
+
+func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
+	db, err := platform.OpenDB(env.dataDir, scoring.Part)
+	if err != nil {
+		return nil, nil, err
+	}
+	catConn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: catalog address: %w", err)
+	}
+	dosConn, err := platform.Dial(env.peers[dossier.Part], env.maxMsg)
+	if err != nil {
+		catConn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: dossier address: %w", err)
+	}
+	lg := env.lg.Named(scoring.Part)
+	var token scoring.TokenFunc
+	if env.issuer != nil {
+		token = scoring.ServiceToken(env.issuer, time.Now)
+	} else {
+		lg.Warn("no token signing key: dossier figures will be unavailable to scoring")
+	}
+	dos := dossierv1.NewDossierServiceClient(dosConn)
+	feed := scoring.NewFeedFollower(dos, token, lg)
+	svc, err := scoring.Open(db, scoring.Options{
+		Catalog:  scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
+		Dossier:  scoring.GRPCDossier{Client: dos, Token: token},
+		Activity: feed,
+		// The document-exchange part is not wired in yet: its figures are reported as
+		// unavailable (scoring.NoDocExchange), never invented.
+		DocExchange: scoring.NoDocExchange{},
+		Thresholds:  env.thresholds,
+		Logger:      lg,
+	})
+	if err == nil && env.demo {
+		err = svc.LoadDemo(ctx)
+	}
+	if err != nil {
+		dosConn.Close()
+		catConn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: %w", err)
+	}
+	srv := platform.NewServer(platform.ServerOptions{
+		Part: scoring.Part, Logger: lg, Verifier: env.verifier,
+		Policy: scoring.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
+	})
+	scoring.Register(srv, svc)
+	platform.RegisterBackup(srv, scoring.Part, db)
+	feedCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		feed.Run(feedCtx)
+	}()
+	closeAll := func() error {
+		cancel()
+		<-done
+		dosConn.Close()
+		catConn.Close()
 		return db.Close()
 	}
 	return srv, closeAll, nil

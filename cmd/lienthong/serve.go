@@ -91,7 +91,12 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit}
+	// A part that calls others with its own token (scoring) signs it with the private key
+	// when the keys folder holds it.
+	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {
+		env.issuer = platform.NewTokenIssuer(priv)
+	}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/scoring"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -32,6 +33,7 @@ type commonFlags struct {
 	debugListen         string
 	memoryLimitMiB      int
 	rateLimit           platform.RateLimit
+	thresholds          scoring.Thresholds
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -48,6 +50,11 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
+	d := scoring.DefaultThresholds
+	fs.DurationVar(&c.thresholds.HeartbeatDegraded, "heartbeat-degraded-after", d.HeartbeatDegraded, "scoring: a system's channels are DEGRADED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.HeartbeatDisconnected, "heartbeat-disconnected-after", d.HeartbeatDisconnected, "scoring: a system's channels are DISCONNECTED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.DossierIdle, "dossier-idle-after", d.DossierIdle, "scoring: a dossier push channel is DEGRADED when the system's last accepted dossier event is older")
+	fs.DurationVar(&c.thresholds.DocumentWaiting, "document-waiting-after", d.DocumentWaiting, "scoring: a document exchange channel is DEGRADED when documents wait for acceptance longer")
 }
 
 // calendar is the working-day calendar: the built-in one, or --holidays.
@@ -125,7 +132,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("debug listener: %w", err)
 	}
 	c.applyMemoryLimit()
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
+		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
