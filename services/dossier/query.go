@@ -130,8 +130,11 @@ type liveSnap struct{ open, overdue, supplement, financial int64 }
 
 // query answers statistics from the cells and the live index.
 func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	// Under the write lock: the live index's clock moves to now first (it changes the
+	// overdue counts), and the answer is read at that instant.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance(now)
 	nowM := monthOf(now)
 	fromM := q.fromM
 	if fromM < 0 {
@@ -179,12 +182,12 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		r.flow.add(&r.pre, -1)
 	}
 	if liveEnd {
-		s.eachLive(ri, ru, memo, &q, g, func(e *memoEntry, lg *liveGroup) {
+		s.eachLive(ri, ru, memo, &q, g, func(e *memoEntry, a *liveAgg) {
 			r := get(e.group)
 			if r.live == nil {
 				r.live = &liveSnap{}
 			}
-			r.live.addGroup(lg, now)
+			r.live.add(a)
 		})
 	}
 	keys := make([]string, 0, len(rows))
@@ -202,12 +205,11 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 	return out
 }
 
-func (l *liveSnap) addGroup(g *liveGroup, now int64) {
-	l.open += g.open
-	l.supplement += g.supplement
-	l.financial += g.financial
-	// Overdue is past the due instant (now > due, as verdict says), not at it.
-	l.overdue += int64(sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= now }))
+func (l *liveSnap) add(a *liveAgg) {
+	l.open += a.open
+	l.supplement += a.supplement
+	l.financial += a.financial
+	l.overdue += a.overdue
 }
 
 // queryByMonth gives one row per month of the range: the month's flows, what was open when
@@ -236,7 +238,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 	var live *liveSnap
 	if q.toM >= nowM {
 		live = &liveSnap{}
-		s.eachLive(ri, ru, memo, &q, g, func(_ *memoEntry, lg *liveGroup) { live.addGroup(lg, now) })
+		s.eachLive(ri, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(a) })
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
@@ -343,17 +345,17 @@ func (s *Stats) rollupIndex(need dimMask) (int, *rollup) {
 	return len(s.rollups) - 1, s.base()
 }
 
-// eachLive calls f for every live group with open dossiers that the query matches, with
-// the memo entry of its set of dimensions in roll-up ru (the ri-th).
-func (s *Stats) eachLive(ri int, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveGroup)) {
-	to := s.toRollup[ri]
-	for id, lg := range s.liveByID {
-		if lg == nil || lg.open == 0 {
+// eachLive calls f for every set of roll-up ru (the ri-th) with open dossiers that the
+// query matches, with its memo entry and live figures.
+func (s *Stats) eachLive(ri int, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveAgg)) {
+	aggs := s.liveIdx.agg[ri]
+	for rid := range aggs {
+		a := &aggs[rid]
+		if a.open == 0 {
 			continue
 		}
-		rid := to[id]
-		if e := memo.get(q, ru.keys[rid], rid, g); e.match {
-			f(e, lg)
+		if e := memo.get(q, ru.keys[rid], int32(rid), g); e.match {
+			f(e, a)
 		}
 	}
 }

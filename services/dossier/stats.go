@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -183,27 +181,20 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
-type liveGroup struct {
-	dims                        int32 // id of its dimensions among the cells
-	open, supplement, financial int64
-	dues                        []int64 // overdueAt of open dossiers not paused, sorted
-}
-
 // Stats holds the cells, their roll-ups (rollup.go) and the live index.
 type Stats struct {
 	mu      sync.RWMutex
 	rollups []*rollup // as rollupMasks; the last is the cells
 	// toRollup[i][id] is the id, in roll-up i, of the cells' set of dimensions id.
 	toRollup [][]int32
-	live     map[cellKey]*liveGroup
-	liveByID []*liveGroup // by the cells' dimensions id
+	liveIdx  liveIndex
 	units    map[string]bool
 	procs    map[string]bool
 	minMon   int32
 }
 
 func newStats() *Stats {
-	s := &Stats{live: map[cellKey]*liveGroup{}, units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
+	s := &Stats{units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32, liveIdx: newLiveIndex(len(rollupMasks))}
 	for _, m := range rollupMasks {
 		s.rollups = append(s.rollups, newRollup(m))
 		s.toRollup = append(s.toRollup, nil)
@@ -326,70 +317,16 @@ func (s *Stats) dimsID(k cellKey) int32 {
 	id := base.id(k)
 	if len(base.keys) > n {
 		for i, r := range s.rollups {
-			s.toRollup[i] = append(s.toRollup[i], r.id(k))
+			rid := r.id(k)
+			s.toRollup[i] = append(s.toRollup[i], rid)
+			if int(rid) == len(s.liveIdx.agg[i]) {
+				s.liveIdx.agg[i] = append(s.liveIdx.agg[i], liveAgg{})
+			}
 		}
-		s.liveByID = append(s.liveByID, nil)
 		s.units[k.unit] = true
 		s.procs[k.procedure] = true
 	}
 	return id
-}
-
-func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
-	g := s.live[k]
-	if g == nil {
-		id := s.dimsID(k)
-		g = &liveGroup{dims: id}
-		s.live[k] = g
-		s.liveByID[id] = g
-	}
-	return g
-}
-
-func (s *Stats) liveInsert(e liveEntry) { s.liveAdd(e, true) }
-
-// liveAppend adds an open dossier without keeping the order; liveSort restores it. Loading
-// many open dossiers this way costs n log n instead of n² insertions.
-func (s *Stats) liveAppend(e liveEntry) { s.liveAdd(e, false) }
-
-func (s *Stats) liveAdd(e liveEntry, sorted bool) {
-	g := s.liveGroupOf(e.key)
-	g.open++
-	switch e.status {
-	case stSupplement:
-		g.supplement++
-	case stFinancial:
-		g.financial++
-	default:
-		if !sorted {
-			g.dues = append(g.dues, e.overdueAt)
-			return
-		}
-		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
-		g.dues = slices.Insert(g.dues, i, e.overdueAt)
-	}
-}
-
-func (s *Stats) liveSort() {
-	for _, g := range s.live {
-		slices.Sort(g.dues)
-	}
-}
-
-func (s *Stats) liveRemove(e liveEntry) {
-	g := s.liveGroupOf(e.key)
-	g.open--
-	switch e.status {
-	case stSupplement:
-		g.supplement--
-	case stFinancial:
-		g.financial--
-	default:
-		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
-		if i < len(g.dues) && g.dues[i] == e.overdueAt {
-			g.dues = append(g.dues[:i], g.dues[i+1:]...)
-		}
-	}
 }
 
 // Encoding of cells on disk: key = month(4) channel(1) then unit, agency, procedure each
