@@ -40,7 +40,7 @@ func (h *dueHeap) Less(i, j int) bool {
 	return h.items[i].at < h.items[j].at
 }
 func (h *dueHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *dueHeap) Push(x any)   { h.items = append(h.items, x.(dueItem)) }
+func (h *dueHeap) Push(x any)    { h.items = append(h.items, x.(dueItem)) }
 func (h *dueHeap) Pop() any {
 	n := len(h.items) - 1
 	x := h.items[n]

@@ -13,7 +13,7 @@ import (
 type benchGeo struct{}
 
 func (benchGeo) currentUnit(u string) string { return u[:1] + "0" }
-func (benchGeo) field(p string) string        { return "field-" + p[len(p)-1:] }
+func (benchGeo) field(p string) string       { return "field-" + p[len(p)-1:] }
 
 // statsOfSize builds statistics as a large national store holds them: 63 units, 200
 // agencies, 300 procedures, 3 channels, 15,000 sets of dimensions, 35 months, a million
