@@ -71,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		addrs[n] = *a
 	}
 	if !isPart {
-		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

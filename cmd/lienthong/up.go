@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
 	"go.uber.org/zap"
@@ -28,6 +29,7 @@ type commonFlags struct {
 	demo                bool
 	holidays            string
 	demoDossiers        int
+	maxDoc              int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -37,6 +39,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.StringVar(&c.logFormat, "log-format", logFormat, "console or json")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
+	fs.IntVar(&c.maxDoc, "max-document-bytes", docexchange.DefaultMaxDocumentBytes, "largest document (attachments included) one request may send; REST bodies of POST /v1/documents may be this large")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
@@ -102,7 +105,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,7 +147,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		partsGroup.Go(func() error { return srv.Serve(pctx, lis, c.grace) })
 	}
 
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()
