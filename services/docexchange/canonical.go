@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -31,8 +32,8 @@ func Canonicalize(in []byte) ([]byte, error) {
 	if err := canonValue(dec, &buf, 0); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("canonical json: more than one value")
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("canonical json: text after the value")
 	}
 	return buf.Bytes(), nil
 }

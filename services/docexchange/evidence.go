@@ -64,7 +64,7 @@ func (s *Service) appendEvidence(tx *bolt.Tx, r *storev1.EvidenceRecord, now tim
 		r.Seq = 1
 	}
 	r.PrevHash = prev
-	r.At = rfc3339(now)
+	r.At = rfc3339Nano(now)
 	h, err := recordHash(r)
 	if err != nil {
 		return err

@@ -161,4 +161,11 @@ func be64(n uint64) []byte {
 	return b[:]
 }
 
-func rfc3339(t time.Time) string { return t.Format(time.RFC3339Nano) }
+// vietnam is the time zone the API writes times in (CONTRACT §3).
+var vietnam = time.FixedZone("ICT", 7*3600)
+
+// rfc3339 writes a time as the API shows it: Vietnam time, to the second.
+func rfc3339(t time.Time) string { return t.In(vietnam).Format(time.RFC3339) }
+
+// rfc3339Nano writes a time of the evidence log, to the nanosecond.
+func rfc3339Nano(t time.Time) string { return t.In(vietnam).Format(time.RFC3339Nano) }

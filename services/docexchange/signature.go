@@ -53,7 +53,7 @@ func parseP256(der []byte) (*ecdsa.PublicKey, error) {
 
 // signatureError refuses a document whose signature does not hold.
 func signatureError(reason, field, msg, msgVI string) *platform.Error {
-	return &platform.Error{Code: codes.InvalidArgument, Reason: reason, Message: "document refused: " + msg,
+	return &platform.Error{Code: codes.InvalidArgument, Reason: reason, Message: "document refused",
 		MessageVI:  "Văn bản bị từ chối: " + msgVI,
 		Violations: []platform.FieldViolation{{Field: field, Description: msg}}}
 }
@@ -76,11 +76,11 @@ func verifySignature(tx *bolt.Tx, d *docv1.Document) error {
 	}
 	if key.GetAgencyCode() != d.GetFrom() {
 		return &platform.Error{Code: codes.PermissionDenied, Reason: "SIGNING_KEY_NOT_OF_SENDER",
-			Message: fmt.Sprintf("document refused: key %q belongs to agency %s, not to the sender %s",
-				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom()),
+			Message: "document refused",
 			MessageVI: fmt.Sprintf("Văn bản bị từ chối: khóa %q thuộc cơ quan %s, không phải cơ quan gửi %s.",
 				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom()),
-			Violations: []platform.FieldViolation{{Field: "signature.key_id", Description: "key of another agency"}}}
+			Violations: []platform.FieldViolation{{Field: "signature.key_id", Description: fmt.Sprintf("key %q belongs to agency %s, not to the sender %s",
+				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom())}}}
 	}
 	if sig.GetAlgorithm() != "" && sig.GetAlgorithm() != key.GetAlgorithm() {
 		return signatureError("SIGNATURE_INVALID", "signature.algorithm",

@@ -173,7 +173,7 @@ func (s *Service) apply(ctx context.Context, c *platform.Caller, id string, deci
 			} else if !allowed(cur, docv1.DocumentStatus(sd.BeforeRecall[ch.agency]), ch.status) {
 				return notAllowed(ch.agency, cur, ch.status)
 			}
-			if last, err := time.Parse(time.RFC3339Nano, rc.GetUpdatedAt()); err == nil && ch.at.Before(last) {
+			if last, err := time.Parse(time.RFC3339Nano, rc.GetUpdatedAt()); err == nil && ch.at.Truncate(time.Second).Before(last) {
 				return platform.FailedPrecondition("STATUS_OUT_OF_ORDER",
 					fmt.Sprintf("recipient %s reached its current status at %s; a report cannot be earlier", ch.agency, rc.GetUpdatedAt()),
 					"Thời điểm báo cáo trạng thái sớm hơn trạng thái hiện tại.")
