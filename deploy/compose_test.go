@@ -23,8 +23,8 @@ const (
 	dataDir     = "/data"
 )
 
-// wantServices is the suite as deployed today. docexchange (9103) and scoring
-// (9104) join this table as they are added to the compose file.
+// wantServices is the suite as deployed today. scoring (9104) joins this table
+// when it is added to the compose file.
 var wantServices = []struct {
 	name       string
 	oneShot    bool   // runs to completion (restart "no"); everything else is long-running
@@ -34,6 +34,7 @@ var wantServices = []struct {
 	{name: "keys", oneShot: true},
 	{name: "catalog", dataVolume: "catalog-data"},
 	{name: "dossier", dataVolume: "dossier-data"},
+	{name: "docexchange", dataVolume: "docexchange-data"},
 	{name: "gateway", published: []string{"8080"}},
 }
 
@@ -232,6 +233,7 @@ func TestPartWiring(t *testing.T) {
 	}{
 		{"catalog", "0.0.0.0:9101"},
 		{"dossier", "0.0.0.0:9102"},
+		{"docexchange", "0.0.0.0:9103"},
 	}
 	for _, tt := range listens {
 		t.Run(tt.service+" listens", func(t *testing.T) {
@@ -263,7 +265,9 @@ func TestPartWiring(t *testing.T) {
 	}{
 		{"gateway", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"gateway", "LIENTHONG_DOSSIER_ADDR", "dossier"},
+		{"gateway", "LIENTHONG_DOCEXCHANGE_ADDR", "docexchange"},
 		{"dossier", "LIENTHONG_CATALOG_ADDR", "catalog"},
+		{"docexchange", "LIENTHONG_CATALOG_ADDR", "catalog"},
 	}
 	for _, tt := range dials {
 		t.Run(tt.service+" "+tt.env, func(t *testing.T) {
@@ -414,10 +418,15 @@ func TestDependsOn(t *testing.T) {
 			"keys":    types.ServiceConditionCompletedSuccessfully,
 			"catalog": types.ServiceConditionHealthy,
 		}},
-		{"gateway", map[string]string{
+		{"docexchange", map[string]string{
 			"keys":    types.ServiceConditionCompletedSuccessfully,
 			"catalog": types.ServiceConditionHealthy,
-			"dossier": types.ServiceConditionHealthy,
+		}},
+		{"gateway", map[string]string{
+			"keys":        types.ServiceConditionCompletedSuccessfully,
+			"catalog":     types.ServiceConditionHealthy,
+			"dossier":     types.ServiceConditionHealthy,
+			"docexchange": types.ServiceConditionHealthy,
 		}},
 	}
 	for _, tt := range tests {
