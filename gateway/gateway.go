@@ -191,6 +191,14 @@ func (g *Gateway) countGRPC(srv any, ss grpc.ServerStream, _ *grpc.StreamServerI
 func (g *Gateway) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			// Proxied calls take their body through a gate (flowgate.go); the gateway's own
+			// services (health, reflection) read theirs as usual.
+			if g.routes[serviceOf(r.URL.Path)] != nil {
+				ctx, body, gate := withFlowGate(r.Context(), r.Body)
+				defer gate.close()
+				r = r.WithContext(ctx)
+				r.Body = body
+			}
 			g.grpc.ServeHTTP(w, r)
 			return
 		}

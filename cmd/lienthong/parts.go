@@ -193,6 +193,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: docexchange.Part, Logger: lg, Verifier: env.verifier,
 		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg,
+		GRPCOptions: docexchange.ServerOptions(),
 	})
 	docexchange.Register(srv, svc)
 	platform.RegisterBackup(srv, docexchange.Part, db)

@@ -9,11 +9,19 @@ import (
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
 // Policy: every method needs a token; the methods check roles and scope themselves.
 var Policy = platform.Policy{}
+
+// ServerOptions are the part's gRPC flow-control windows: fixed and small, so that an upload
+// sent faster than it is written waits in the sender instead of in this part's memory (the
+// default, bandwidth-estimated windows grow to 16 MiB per stream).
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.InitialWindowSize(1 << 20), grpc.InitialConnWindowSize(4 << 20)}
+}
 
 // Register adds the document service to a part's server.
 func Register(s *platform.Server, svc *Service) {

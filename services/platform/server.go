@@ -26,6 +26,8 @@ type ServerOptions struct {
 	Policy          Policy
 	Metrics         *Metrics
 	MaxMessageBytes int
+	// GRPCOptions are added to the server's options (e.g. flow-control windows).
+	GRPCOptions []grpc.ServerOption
 }
 
 // Server is a part's gRPC server with its health service.
@@ -48,13 +50,14 @@ func NewServer(o ServerOptions) *Server {
 		o.Logger = zap.NewNop()
 	}
 	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics}
-	g := grpc.NewServer(
+	opts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(e.unary),
 		grpc.ChainStreamInterceptor(e.stream),
 		grpc.MaxRecvMsgSize(o.MaxMessageBytes),
 		grpc.MaxSendMsgSize(o.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	}, o.GRPCOptions...)
+	g := grpc.NewServer(opts...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)
