@@ -105,8 +105,8 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("demo document %d of %s: %w", i+1, unit, err)
 			}
-			if resp.GetDuplicate() {
-				continue
+			if resp.GetDuplicate() && resp.GetDocument().GetRecipients()[0].GetStatus() != stArrived {
+				continue // loaded by an earlier start that stopped midway
 			}
 			caller := &platform.Caller{System: to + "/qlvb", Role: platform.RoleAdmin}
 			at := day.Add(time.Duration(1+rng.IntN(2*demoHoursToAcceptance)) * time.Hour)
