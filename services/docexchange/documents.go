@@ -100,7 +100,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 
 	var resp *docv1.SendDocumentResponse
 	delivered := false
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	// Batch: concurrent sends share one commit (and its fsync). A function of a batch that
+	// fails is run again alone, so it starts from nothing each time.
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		resp, delivered = nil, false
 		// Uploaded attachments: they must be the caller's and match their digest.
 		for i, a := range d.GetAttachments() {

@@ -110,6 +110,9 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	// Sends and status reports are committed in batches (bbolt's Batch): a short delay, as
+	// the default 10 ms would be most of a request's time.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
 		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, notify: make(chan struct{})}
 	err := db.Update(func(tx *bolt.Tx) error {

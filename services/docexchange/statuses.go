@@ -144,7 +144,8 @@ func (s *Service) apply(ctx context.Context, c *platform.Caller, id string, deci
 		return nil, platform.NotFound("document", id)
 	}
 	var out *docv1.Document
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		out = nil
 		sd, err := loadDoc(tx, id)
 		if err != nil {
 			return err
