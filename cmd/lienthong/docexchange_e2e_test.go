@@ -55,10 +55,11 @@ func TestKill9KeepsDocuments(t *testing.T) {
 				id, _ := out["id"].(string)
 				mu.Lock()
 				acked = append(acked, ack{id: id, status: "DOCUMENT_STATUS_ARRIVED"})
+				mine := len(acked) - 1
 				mu.Unlock()
 				if _, ok := post(client, "/v1/documents/"+id+"/statuses", `{"agency_code":"000.00.00.H33","status":3}`); ok {
 					mu.Lock()
-					acked[len(acked)-1].status = "DOCUMENT_STATUS_ACCEPTED"
+					acked[mine].status = "DOCUMENT_STATUS_ACCEPTED"
 					mu.Unlock()
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
@@ -24,6 +25,7 @@ const (
 	demoLoadedKey         = "demo_loaded"
 	demoAgenciesPerUnit   = 13 // 000.00.00.Hxx to 000.12.00.Hxx are in the demo catalog
 	demoHoursToAcceptance = 30
+	demoWorkers           = 16
 )
 
 // demoUnits are the seed provinces of the source articles besides Hưng Yên.
@@ -72,7 +74,15 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 		keys[agency] = priv
 		return id, priv, nil
 	}
-	vn := time.FixedZone("ICT", 7*3600)
+	// The documents and their statuses are drawn first (one seeded generator, so every
+	// start draws the same), then sent by several workers, whose sends share commits.
+	type job struct {
+		d     *docv1.Document
+		at    time.Time
+		to    string
+		steps []change
+	}
+	var jobs []job
 	add := func(unit string, year, n int, electronic, online int) error {
 		for i := 0; i < n; i++ {
 			from := demoAgency(unit, rng.IntN(demoAgenciesPerUnit))
@@ -80,7 +90,7 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 			for to == from {
 				to = demoAgency(unit, rng.IntN(demoAgenciesPerUnit))
 			}
-			day := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 8+rng.IntN(8), rng.IntN(60), 0, 0, vn)
+			day := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 8+rng.IntN(8), rng.IntN(60), 0, 0, vietnam)
 			content := []byte(fmt.Sprintf("%%PDF-1.4\n%% Công văn số %d/UBND-VP, %s\n", i+1, day.Format("02/01/2006")))
 			d := &docv1.Document{
 				From: from, To: []string{to}, CodeNumber: fmt.Sprint(i + 1), CodeNotation: "UBND-VP",
@@ -89,8 +99,7 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 				Signer:      &docv1.Signer{Name: "Nguyễn Văn A", Position: "Chánh Văn phòng"},
 				Attachments: []*docv1.Attachment{{Name: fmt.Sprintf("cv-%d.pdf", i+1), ContentType: "application/pdf", Content: content}},
 			}
-			signed := i < online
-			if signed {
+			if i < online { // signed documents come first and are all accepted electronically
 				sum := payloadHash(content)
 				d.Attachments[0].Sha256, d.Attachments[0].Size = fmt.Sprintf("%x", sum), int64(len(content))
 				id, priv, err := keyOf(from)
@@ -101,33 +110,20 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 					return err
 				}
 			}
-			resp, err := s.send(ctx, d, sendOptions{at: day, system: demoSystem})
-			if err != nil {
-				return fmt.Errorf("demo document %d of %s: %w", i+1, unit, err)
-			}
-			if resp.GetDuplicate() && resp.GetDocument().GetRecipients()[0].GetStatus() != stArrived {
-				continue // loaded by an earlier start that stopped midway
-			}
-			caller := &platform.Caller{System: to + "/qlvb", Role: platform.RoleAdmin}
 			at := day.Add(time.Duration(1+rng.IntN(2*demoHoursToAcceptance)) * time.Hour)
-			var steps []change
+			j := job{d: d, at: day, to: to}
 			switch {
 			case i < electronic:
-				steps = []change{{agency: to, status: stAccepted, at: at}, {agency: to, status: stProcessing, at: at.Add(24 * time.Hour)},
+				j.steps = []change{{agency: to, status: stAccepted, at: at}, {agency: to, status: stProcessing, at: at.Add(24 * time.Hour)},
 					{agency: to, status: stDone, at: at.Add(72 * time.Hour)}}
 			case i%2 == 0: // received on paper
-				steps = []change{{agency: to, status: stAccepted, at: at, paper: true}}
+				j.steps = []change{{agency: to, status: stAccepted, at: at, paper: true}}
 			default: // still waiting
 			}
-			for _, st := range steps {
-				if _, err := s.apply(ctx, caller, resp.GetId(), func(_ *storev1.StoredDocument) ([]change, error) { return []change{st}, nil }); err != nil {
-					return fmt.Errorf("demo status: %w", err)
-				}
-			}
+			jobs = append(jobs, j)
 		}
 		return nil
 	}
-	// Signed documents come first and are all accepted electronically: fully online = signed.
 	hy := demoHungYenDocs
 	if err := add("33", 2018, hy, int(float64(hy)*demoElectronicShare+0.5), int(float64(hy)*demoFullyOnlineShare+0.5)); err != nil {
 		return err
@@ -137,6 +133,61 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 		if err := add(u, 2025, n, n*3/4, n/2); err != nil {
 			return err
 		}
+	}
+	run := func(j job) error {
+		resp, err := s.send(ctx, j.d, sendOptions{at: j.at, system: demoSystem})
+		if err != nil {
+			return fmt.Errorf("demo document %s/%s: %w", j.d.GetCodeNumber(), j.d.GetCodeNotation(), err)
+		}
+		if resp.GetDuplicate() && resp.GetDocument().GetRecipients()[0].GetStatus() != stArrived {
+			return nil // loaded by an earlier start that stopped midway
+		}
+		caller := &platform.Caller{System: j.to + "/qlvb", Role: platform.RoleAdmin}
+		for _, st := range j.steps {
+			if _, err := s.apply(ctx, caller, resp.GetId(), func(_ *storev1.StoredDocument) ([]change, error) { return []change{st}, nil }); err != nil {
+				return fmt.Errorf("demo status: %w", err)
+			}
+		}
+		return nil
+	}
+	queue := make(chan job)
+	errs := make(chan error, demoWorkers)
+	var wg sync.WaitGroup
+	for w := 0; w < demoWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if err := run(j); err != nil {
+					errs <- err
+					for range queue { // drain
+					}
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range jobs {
+		select {
+		case queue <- j:
+		case err := <-errs:
+			close(queue)
+			wg.Wait()
+			return err
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(demoLoadedKey), []byte("1")) })
 	if err == nil {
