@@ -417,10 +417,12 @@ func TestEvidenceDetectsAlteredByte(t *testing.T) {
 	if err != nil || !v.GetOk() || v.GetRecords() != 6 || v.GetCheckpoints() != 1 {
 		t.Fatalf("intact log: %v %v", v, err)
 	}
-	// Alter one byte of record 5 (the acceptance by UBND): its reason field.
+	// Alter one byte of record 5 (the acceptance by UBND): the agency code.
+	var original []byte
 	err = f.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvidence)
-		val := append([]byte(nil), b.Get(be64(5))...)
+		original = append([]byte(nil), b.Get(be64(5))...)
+		val := append([]byte(nil), original...)
 		var r storev1.EvidenceRecord
 		if err := proto.Unmarshal(val, &r); err != nil {
 			return err
@@ -442,9 +444,22 @@ func TestEvidenceDetectsAlteredByte(t *testing.T) {
 	if v.GetOk() || v.GetFirstBrokenSequence() != 5 || !strings.Contains(v.GetReason(), "altered") {
 		t.Fatalf("after one altered byte: %v", v)
 	}
-	// Rewriting the record and every later hash is caught by the signed checkpoint.
+	// Rewriting a record and every later hash is caught by the signed checkpoint: record 5
+	// put back, record 2 (a key registration, which no document vouches for) changed.
 	err = f.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvidence)
+		if err := b.Put(be64(5), original); err != nil {
+			return err
+		}
+		var r2 storev1.EvidenceRecord
+		if err := proto.Unmarshal(b.Get(be64(2)), &r2); err != nil {
+			return err
+		}
+		r2.Reason = "forged-key"
+		v2, _ := deterministic.Marshal(&r2)
+		if err := b.Put(be64(2), v2); err != nil {
+			return err
+		}
 		var prev []byte
 		for seq := uint64(1); seq <= 6; seq++ {
 			var r storev1.EvidenceRecord
@@ -467,6 +482,89 @@ func TestEvidenceDetectsAlteredByte(t *testing.T) {
 	v, _ = f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{})
 	if v.GetOk() || v.GetFirstBrokenSequence() != 6 || !strings.Contains(v.GetReason(), "checkpoint") {
 		t.Fatalf("rewritten chain: %v", v)
+	}
+}
+
+// Changing one byte of a stored document (its envelope or a recipient's history) makes verify
+// fail and name the record the document no longer matches.
+func TestEvidenceDetectsAlteredDocument(t *testing.T) {
+	cases := []struct {
+		name    string
+		old     string
+		new     string
+		last    bool // alter the last occurrence instead of the first
+		wantSeq int64
+	}{
+		{"subject", "công tác", "cÔng tác", false, 4},                            // records: 3 keys, 4 the document
+		{"recipient's current reason", "Đã phân công", "Đã phân cÔng", false, 6}, // 5 accepted, 6 processing
+		{"recipient's history", "Đã phân công", "Đã phân cÔng", true, 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			id := f.send(f.signed(letter("1"))).GetId()
+			for _, r := range []*docv1.ReportStatusRequest{{Id: id, Status: stAccepted}, {Id: id, Status: stProcessing, Reason: "Đã phân công"}} {
+				if _, err := f.client.ReportStatus(f.agency(agUBND33), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := f.evidenceRecords(); n != 6 {
+				t.Fatalf("records %d", n)
+			}
+			err := f.db.Update(func(tx *bolt.Tx) error {
+				b := tx.Bucket(bucketDocs)
+				val := append([]byte(nil), b.Get([]byte(id))...)
+				i := bytes.Index(val, []byte(tc.old))
+				if tc.last {
+					i = bytes.LastIndex(val, []byte(tc.old))
+				}
+				if i < 0 {
+					return errors.New("text not in the stored document")
+				}
+				copy(val[i:], tc.new) // same length: one letter's bytes changed
+				return b.Put([]byte(id), val)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.GetOk() || v.GetFirstBrokenSequence() != tc.wantSeq {
+				t.Fatalf("after altering the stored document: %v", v)
+			}
+		})
+	}
+}
+
+// With attachments=true, verify reads every attachment back: one altered byte is found.
+func TestEvidenceChecksAttachments(t *testing.T) {
+	f := newFixture(t)
+	id := f.send(f.signed(letter("1"))).GetId()
+	v, err := f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{Attachments: true})
+	if err != nil || !v.GetOk() || v.GetAttachmentsChecked() != 1 {
+		t.Fatalf("intact: %v %v", v, err)
+	}
+	err = f.db.Update(func(tx *bolt.Tx) error {
+		sd, err := loadDoc(tx, id)
+		if err != nil {
+			return err
+		}
+		k := chunkKey(sd.GetBlobIds()[0], 0)
+		val := append([]byte(nil), tx.Bucket(bucketBlobs).Get(k)...)
+		val[3] ^= 1
+		return tx.Bucket(bucketBlobs).Put(k, val)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{}); !v.GetOk() {
+		t.Fatalf("without attachments=true the log itself is intact: %v", v)
+	}
+	v, err = f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{Attachments: true})
+	if err != nil || v.GetOk() || v.GetFirstBrokenSequence() != 4 || !strings.Contains(v.GetReason(), "attachment 0") {
+		t.Fatalf("altered attachment: %v %v", v, err)
 	}
 }
 

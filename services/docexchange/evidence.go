@@ -2,6 +2,7 @@ package docexchange
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
@@ -151,6 +152,9 @@ func (s *Service) verifyEvidence(tx *bolt.Tx) *docv1.VerifyEvidenceResponse {
 		want++
 	}
 	out.HeadHash = hex.EncodeToString(prev)
+	if r := s.verifyDocuments(tx, c, fail); r != nil {
+		return r
+	}
 	pub := s.key.Public().(ed25519.PublicKey)
 	cc := tx.Bucket(bucketChecks).Cursor()
 	for k, v := cc.First(); k != nil; k, v = cc.Next() {
@@ -176,4 +180,144 @@ func (s *Service) verifyEvidence(tx *bolt.Tx) *docv1.VerifyEvidenceResponse {
 func payloadHash(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+// verifyDocuments checks the stored documents against the log: each accepted document must
+// still give the canonical hash its record holds, and each status change must still be in
+// its recipient's history, so a byte altered in a document is caught as well as one altered
+// in the log. It names the record whose document no longer matches.
+func (s *Service) verifyDocuments(tx *bolt.Tx, c *bolt.Cursor, fail func(uint64, string, ...any) *docv1.VerifyEvidenceResponse) *docv1.VerifyEvidenceResponse {
+	type docState struct {
+		sd       *storev1.StoredDocument
+		history  map[string]int    // hash of a status change -> how many times it is in the history
+		accepted uint64            // record of the acceptance
+		last     map[string]uint64 // recipient -> its last status record
+	}
+	docs := map[string]*docState{}
+	load := func(id string) (*docState, error) {
+		if d, ok := docs[id]; ok {
+			return d, nil
+		}
+		sd, err := loadDoc(tx, id)
+		if err != nil || sd == nil {
+			return nil, err
+		}
+		d := &docState{sd: sd, history: map[string]int{}, last: map[string]uint64{}}
+		for _, rc := range sd.GetDocument().GetRecipients() {
+			for i, h := range rc.GetHistory() {
+				if i == 0 {
+					continue // the delivery, recorded with the document
+				}
+				b, err := deterministic.Marshal(h)
+				if err != nil {
+					return nil, err
+				}
+				d.history[rc.GetAgencyCode()+"\x00"+string(payloadHash(b))]++
+			}
+		}
+		docs[id] = d
+		return d, nil
+	}
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var r storev1.EvidenceRecord
+		if err := proto.Unmarshal(v, &r); err != nil {
+			return fail(binary.BigEndian.Uint64(k), "record cannot be decoded")
+		}
+		switch r.GetKind() {
+		case kindAccepted:
+			d, err := load(r.GetDocumentId())
+			if err != nil || d == nil {
+				return fail(r.GetSeq(), "document %s of record %d is missing or unreadable", r.GetDocumentId(), r.GetSeq())
+			}
+			d.accepted = r.GetSeq()
+			canon, err := CanonicalBytes(d.sd.GetDocument())
+			if err != nil || !bytes.Equal(payloadHash(canon), r.GetPayloadSha256()) {
+				return fail(r.GetSeq(), "document %s was altered: it no longer matches record %d", r.GetDocumentId(), r.GetSeq())
+			}
+		case kindStatus:
+			d, err := load(r.GetDocumentId())
+			key := r.GetAgencyCode() + "\x00" + string(r.GetPayloadSha256())
+			if err != nil || d == nil || d.history[key] == 0 {
+				return fail(r.GetSeq(), "the status change of record %d is not in document %s as recorded (altered or removed)", r.GetSeq(), r.GetDocumentId())
+			}
+			d.history[key]--
+			d.last[r.GetAgencyCode()] = r.GetSeq()
+		}
+	}
+	stored := 0
+	_ = tx.Bucket(bucketDocs).ForEach(func(_, _ []byte) error { stored++; return nil })
+	if stored != len(docs) {
+		return fail(0, "%d documents are stored, %d are in the log", stored, len(docs))
+	}
+	for id, d := range docs {
+		// A recipient's current status is the last of its history.
+		for _, rc := range d.sd.GetDocument().GetRecipients() {
+			h := rc.GetHistory()
+			if len(h) == 0 {
+				return fail(d.accepted, "document %s has lost the history of recipient %s", id, rc.GetAgencyCode())
+			}
+			l := h[len(h)-1]
+			if rc.GetStatus() != l.GetStatus() || rc.GetReason() != l.GetReason() || rc.GetUpdatedAt() != l.GetUpdatedAt() {
+				seq := d.last[rc.GetAgencyCode()]
+				if seq == 0 {
+					seq = d.accepted
+				}
+				return fail(seq, "document %s was altered: the status of recipient %s is not the last of its history (record %d)", id, rc.GetAgencyCode(), seq)
+			}
+		}
+		for _, n := range d.history {
+			if n > 0 {
+				return fail(0, "document %s holds a status change that is in no record", id)
+			}
+		}
+	}
+	return nil
+}
+
+// verifyAttachments reads every attachment back and compares its SHA-256 and size with the
+// document's (which the acceptance record vouches for).
+func (s *Service) verifyAttachments(ctx context.Context, tx *bolt.Tx, out *docv1.VerifyEvidenceResponse) error {
+	accepted := map[string]uint64{}
+	c := tx.Bucket(bucketEvidence).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var r storev1.EvidenceRecord
+		if err := proto.Unmarshal(v, &r); err == nil && r.GetKind() == kindAccepted {
+			accepted[r.GetDocumentId()] = r.GetSeq()
+		}
+	}
+	blobs := tx.Bucket(bucketBlobs)
+	return tx.Bucket(bucketDocs).ForEach(func(id, raw []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var sd storev1.StoredDocument
+		if err := proto.Unmarshal(raw, &sd); err != nil {
+			return err
+		}
+		for i, a := range sd.GetDocument().GetAttachments() {
+			if !out.Ok {
+				return nil
+			}
+			h := sha256.New()
+			var size int64
+			if i < len(sd.GetBlobIds()) {
+				for n := uint32(0); ; n++ {
+					v := blobs.Get(chunkKey(sd.GetBlobIds()[i], n))
+					if v == nil {
+						break
+					}
+					h.Write(v)
+					size += int64(len(v))
+				}
+			}
+			if hex.EncodeToString(h.Sum(nil)) != a.GetSha256() || (a.GetSize() != 0 && size != a.GetSize()) {
+				seq := accepted[string(id)]
+				out.Ok, out.FirstBrokenSequence = false, int64(seq)
+				out.Reason = fmt.Sprintf("attachment %d (%s) of document %s was altered: it no longer matches record %d", i, a.GetName(), id, seq)
+				return nil
+			}
+			out.AttachmentsChecked++
+		}
+		return nil
+	})
 }

@@ -137,13 +137,16 @@ func (s *Service) ListSigningKeys(ctx context.Context, r *docv1.ListSigningKeysR
 }
 
 // VerifyEvidence walks the evidence log (admin and ministry).
-func (s *Service) VerifyEvidence(ctx context.Context, _ *docv1.VerifyEvidenceRequest) (*docv1.VerifyEvidenceResponse, error) {
+func (s *Service) VerifyEvidence(ctx context.Context, r *docv1.VerifyEvidenceRequest) (*docv1.VerifyEvidenceResponse, error) {
 	if _, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry); err != nil {
 		return nil, err
 	}
 	var out *docv1.VerifyEvidenceResponse
 	err := s.db.View(func(tx *bolt.Tx) error {
 		out = s.verifyEvidence(tx)
+		if out.GetOk() && r.GetAttachments() {
+			return s.verifyAttachments(ctx, tx, out)
+		}
 		return nil
 	})
 	if err != nil {

@@ -2288,7 +2288,9 @@ func (x *DocumentStats) GetTotal() *DocumentStatsRow {
 
 // Request of VerifyEvidence.
 type VerifyEvidenceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also read every attachment back and check it against its SHA-256 (reads every byte).
+	Attachments   bool `protobuf:"varint,1,opt,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2323,6 +2325,13 @@ func (*VerifyEvidenceRequest) Descriptor() ([]byte, []int) {
 	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
 }
 
+func (x *VerifyEvidenceRequest) GetAttachments() bool {
+	if x != nil {
+		return x.Attachments
+	}
+	return false
+}
+
 // Response of VerifyEvidence.
 type VerifyEvidenceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2340,8 +2349,10 @@ type VerifyEvidenceResponse struct {
 	HeadHash string `protobuf:"bytes,6,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
 	// Public key of the service that signs checkpoints (base64 in JSON).
 	CheckpointPublicKey []byte `protobuf:"bytes,7,opt,name=checkpoint_public_key,json=checkpointPublicKey,proto3" json:"checkpoint_public_key,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Attachments read back and checked (with `attachments=true`).
+	AttachmentsChecked int64 `protobuf:"varint,8,opt,name=attachments_checked,json=attachmentsChecked,proto3" json:"attachments_checked,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *VerifyEvidenceResponse) Reset() {
@@ -2421,6 +2432,13 @@ func (x *VerifyEvidenceResponse) GetCheckpointPublicKey() []byte {
 		return x.CheckpointPublicKey
 	}
 	return nil
+}
+
+func (x *VerifyEvidenceResponse) GetAttachmentsChecked() int64 {
+	if x != nil {
+		return x.AttachmentsChecked
+	}
+	return 0
 }
 
 var File_lienthong_docexchange_v1_docexchange_proto protoreflect.FileDescriptor
@@ -2596,8 +2614,9 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x1amedian_hours_to_acceptance\x18\b \x01(\x01R\x17medianHoursToAcceptance\"\x91\x01\n" +
 	"\rDocumentStats\x12>\n" +
 	"\x04rows\x18\x01 \x03(\v2*.lienthong.docexchange.v1.DocumentStatsRowR\x04rows\x12@\n" +
-	"\x05total\x18\x02 \x01(\v2*.lienthong.docexchange.v1.DocumentStatsRowR\x05total\"\x17\n" +
-	"\x15VerifyEvidenceRequest\"\x81\x02\n" +
+	"\x05total\x18\x02 \x01(\v2*.lienthong.docexchange.v1.DocumentStatsRowR\x05total\"9\n" +
+	"\x15VerifyEvidenceRequest\x12 \n" +
+	"\vattachments\x18\x01 \x01(\bR\vattachments\"\xb2\x02\n" +
 	"\x16VerifyEvidenceResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x03R\arecords\x12 \n" +
@@ -2605,7 +2624,8 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x15first_broken_sequence\x18\x04 \x01(\x03R\x13firstBrokenSequence\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1b\n" +
 	"\thead_hash\x18\x06 \x01(\tR\bheadHash\x122\n" +
-	"\x15checkpoint_public_key\x18\a \x01(\fR\x13checkpointPublicKey*\xcf\x02\n" +
+	"\x15checkpoint_public_key\x18\a \x01(\fR\x13checkpointPublicKey\x12/\n" +
+	"\x13attachments_checked\x18\b \x01(\x03R\x12attachmentsChecked*\xcf\x02\n" +
 	"\x0eDocumentStatus\x12\x1f\n" +
 	"\x1bDOCUMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DOCUMENT_STATUS_ARRIVED\x10\x01\x12\x1c\n" +
