@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -33,6 +34,8 @@ type partEnv struct {
 	calendar     *dossier.Calendar
 	// maxDoc is the largest document (attachments included) one request may carry.
 	maxDoc int
+	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
+	trustedRoots string
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -170,6 +173,12 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	if err != nil {
 		return nil, nil, fmt.Errorf("docexchange: evidence key: %w", err)
 	}
+	var roots *x509.CertPool
+	if env.trustedRoots != "" {
+		if roots, err = docexchange.LoadTrustedRoots(env.trustedRoots); err != nil {
+			return nil, nil, fmt.Errorf("docexchange: trusted roots: %w", err)
+		}
+	}
 	db, err := platform.OpenDB(env.dataDir, docexchange.Part)
 	if err != nil {
 		return nil, nil, err
@@ -184,7 +193,8 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	}
 	lg := env.lg.Named(docexchange.Part)
 	cat := catalogv1.NewCatalogServiceClient(conn)
-	svc, err := docexchange.Open(db, docexchange.Options{Catalog: cat, Logger: lg, EvidenceKey: key, MaxDocumentBytes: int64(env.maxDoc)})
+	svc, err := docexchange.Open(db, docexchange.Options{Catalog: cat, Logger: lg, EvidenceKey: key, MaxDocumentBytes: int64(env.maxDoc),
+		TrustedRoots: roots})
 	if err != nil {
 		conn.Close()
 		db.Close()

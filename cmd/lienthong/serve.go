@@ -87,7 +87,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

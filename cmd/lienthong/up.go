@@ -30,6 +30,7 @@ type commonFlags struct {
 	holidays            string
 	demoDossiers        int
 	maxDoc              int
+	trustedRoots        string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -40,6 +41,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.IntVar(&c.maxDoc, "max-document-bytes", docexchange.DefaultMaxDocumentBytes, "largest document (attachments included) one request may send; REST bodies of POST /v1/documents may be this large")
+	fs.StringVar(&c.trustedRoots, "trusted-roots", "", "PEM file of the root certificates that agencies' signing certificate chains must lead to (docexchange)")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
@@ -105,7 +107,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc}
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -138,7 +138,7 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 			}
 		}
 		if d.GetSignature() != nil {
-			if err := verifySignature(tx, d); err != nil {
+			if err := verifySignature(tx, d, s.roots, s.now()); err != nil {
 				return err
 			}
 		}

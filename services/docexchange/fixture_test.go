@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"net"
 	"path/filepath"
@@ -87,6 +88,7 @@ type fixture struct {
 	keys     map[string]ed25519.PrivateKey
 	closeFn  func()
 	verifier *platform.TokenVerifier
+	roots    *x509.CertPool
 }
 
 var testStart = time.Date(2026, 11, 23, 10, 0, 0, 0, vietnam)
@@ -129,7 +131,8 @@ func (f *fixture) open(verifier *platform.TokenVerifier) {
 		t.Fatal(err)
 	}
 	f.db = db
-	f.svc, err = Open(db, Options{Catalog: f.cat, Logger: zap.NewNop(), Now: f.clock, EvidenceKey: evidenceKey, MaxDocumentBytes: 4 << 20, MaxUploadBytes: 64 << 20})
+	f.svc, err = Open(db, Options{Catalog: f.cat, Logger: zap.NewNop(), Now: f.clock, EvidenceKey: evidenceKey, MaxDocumentBytes: 4 << 20, MaxUploadBytes: 64 << 20,
+		TrustedRoots: f.roots})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,15 +66,31 @@ func (s *Service) PutSigningKey(ctx context.Context, r *docv1.PutSigningKeyReque
 		if k.GetKeyId() != "" && k.GetKeyId() != r.GetKeyId() {
 			v.Add("key_id", "the body names another key id than the path")
 		}
-		if k.GetCreatedAt() != "" {
-			v.Add("created_at", "set by the service; leave it out")
+		if k.GetCreatedAt() != "" || k.GetCertificateSubject() != "" || k.GetCertificateNotAfter() != "" {
+			v.Add("created_at", "set by the service; leave created_at and certificate_* out")
 		}
-		if err := checkPublicKey(k.GetAlgorithm(), k.GetPublicKey()); err != nil {
-			v.Add("public_key", "%s", err.Error())
+		if k.GetCertificateChain() == "" {
+			if err := checkPublicKey(k.GetAlgorithm(), k.GetPublicKey()); err != nil {
+				v.Add("public_key", "%s", err.Error())
+			}
 		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	alg, pub := k.GetAlgorithm(), k.GetPublicKey()
+	var subject, notAfter string
+	if k.GetCertificateChain() != "" {
+		leaf, calg, cpub, err := chainKey(s.roots, k.GetCertificateChain(), s.now())
+		if err != nil {
+			e := platform.Invalid(platform.FieldViolation{Field: "certificate_chain", Description: err.Error()})
+			e.Reason = "CERTIFICATE_INVALID"
+			return nil, e
+		}
+		if (alg != "" && alg != calg) || (len(pub) > 0 && !bytes.Equal(pub, cpub)) {
+			return nil, platform.Invalid(platform.FieldViolation{Field: "public_key", Description: "differs from the leaf certificate's key; leave it and algorithm out"})
+		}
+		alg, pub, subject, notAfter = calg, cpub, leaf.Subject.String(), rfc3339(leaf.NotAfter)
 	}
 	units, err := s.refs.agencyUnits(ctx, []string{r.GetAgencyCode()})
 	if err != nil {
@@ -85,15 +101,16 @@ func (s *Service) PutSigningKey(ctx context.Context, r *docv1.PutSigningKeyReque
 		e.Reason = "UNKNOWN_REFERENCE"
 		return nil, e
 	}
-	key := &docv1.SigningKey{AgencyCode: r.GetAgencyCode(), KeyId: r.GetKeyId(), Algorithm: k.GetAlgorithm(), PublicKey: k.GetPublicKey(),
-		CreatedAt: rfc3339(s.now())}
+	key := &docv1.SigningKey{AgencyCode: r.GetAgencyCode(), KeyId: r.GetKeyId(), Algorithm: alg, PublicKey: pub,
+		CreatedAt: rfc3339(s.now()), CertificateChain: k.GetCertificateChain(), CertificateSubject: subject, CertificateNotAfter: notAfter}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if raw := tx.Bucket(bucketKeys).Get([]byte(key.KeyId)); raw != nil {
 			var old docv1.SigningKey
 			if err := proto.Unmarshal(raw, &old); err != nil {
 				return err
 			}
-			if old.GetAgencyCode() == key.AgencyCode && old.GetAlgorithm() == key.Algorithm && bytes.Equal(old.GetPublicKey(), key.PublicKey) {
+			if old.GetAgencyCode() == key.AgencyCode && old.GetAlgorithm() == key.Algorithm && bytes.Equal(old.GetPublicKey(), key.PublicKey) &&
+				old.GetCertificateChain() == key.CertificateChain {
 				key = &old
 				return nil
 			}

@@ -17,6 +17,7 @@ package docexchange
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -75,6 +76,9 @@ type Options struct {
 	MaxDocumentBytes int64
 	// MaxUploadBytes limits one streamed attachment (default 200 MiB).
 	MaxUploadBytes int64
+	// TrustedRoots are the roots agencies' certificate chains must lead to (none: only bare
+	// public keys can be registered).
+	TrustedRoots *x509.CertPool
 }
 
 // Service is the docexchange part.
@@ -88,6 +92,7 @@ type Service struct {
 	key     ed25519.PrivateKey
 	maxDoc  int64
 	maxUpld int64
+	roots   *x509.CertPool
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every delivery
@@ -114,7 +119,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	// the default 10 ms would be most of a request's time.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
-		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, notify: make(chan struct{})}
+		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, notify: make(chan struct{})}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketBlobs, bucketUploads,
 			bucketKeys, bucketEvidence, bucketChecks, bucketMeta} {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"regexp"
+	"time"
 
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/platform"
@@ -59,7 +60,7 @@ func signatureError(reason, field, msg, msgVI string) *platform.Error {
 }
 
 // verifySignature checks a document's signature against the sender's registered keys.
-func verifySignature(tx *bolt.Tx, d *docv1.Document) error {
+func verifySignature(tx *bolt.Tx, d *docv1.Document, roots *x509.CertPool, now time.Time) error {
 	sig := d.GetSignature()
 	if sig.GetKeyId() == "" {
 		return signatureError("SIGNATURE_INVALID", "signature.key_id", "the signature has no key_id", "chữ ký thiếu key_id")
@@ -81,6 +82,14 @@ func verifySignature(tx *bolt.Tx, d *docv1.Document) error {
 				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom()),
 			Violations: []platform.FieldViolation{{Field: "signature.key_id", Description: fmt.Sprintf("key %q belongs to agency %s, not to the sender %s",
 				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom())}}}
+	}
+	if key.GetCertificateChain() != "" {
+		// The chain was checked at registration; the leaf must still be valid now.
+		if _, _, _, err := chainKey(roots, key.GetCertificateChain(), now); err != nil {
+			return signatureError("CERTIFICATE_INVALID", "signature.key_id",
+				fmt.Sprintf("the certificate of key %q is no longer valid: %v", sig.GetKeyId(), err),
+				fmt.Sprintf("chứng thư số của khóa %q không còn hiệu lực", sig.GetKeyId()))
+		}
 	}
 	if sig.GetAlgorithm() != "" && sig.GetAlgorithm() != key.GetAlgorithm() {
 		return signatureError("SIGNATURE_INVALID", "signature.algorithm",

@@ -1812,11 +1812,20 @@ type SigningKey struct {
 	// ED25519 or ECDSA_P256.
 	Algorithm string `protobuf:"bytes,3,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
 	// The public key (base64 in JSON): 32 raw bytes for Ed25519, PKIX DER for ECDSA P-256.
+	// Leave it out when `certificate_chain` is given: the key is the leaf certificate's.
 	PublicKey []byte `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	// When it was registered (output only).
-	CreatedAt     string `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreatedAt string `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// X.509 certificates in PEM, the leaf (the agency's key) first, then intermediates. The
+	// chain must lead to a root the service is configured to trust; a document is refused
+	// once the leaf has expired.
+	CertificateChain string `protobuf:"bytes,6,opt,name=certificate_chain,json=certificateChain,proto3" json:"certificate_chain,omitempty"`
+	// Subject of the leaf certificate (output only).
+	CertificateSubject string `protobuf:"bytes,7,opt,name=certificate_subject,json=certificateSubject,proto3" json:"certificate_subject,omitempty"`
+	// End of the leaf certificate's validity, RFC 3339 (output only).
+	CertificateNotAfter string `protobuf:"bytes,8,opt,name=certificate_not_after,json=certificateNotAfter,proto3" json:"certificate_not_after,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *SigningKey) Reset() {
@@ -1880,6 +1889,27 @@ func (x *SigningKey) GetPublicKey() []byte {
 func (x *SigningKey) GetCreatedAt() string {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *SigningKey) GetCertificateChain() string {
+	if x != nil {
+		return x.CertificateChain
+	}
+	return ""
+}
+
+func (x *SigningKey) GetCertificateSubject() string {
+	if x != nil {
+		return x.CertificateSubject
+	}
+	return ""
+}
+
+func (x *SigningKey) GetCertificateNotAfter() string {
+	if x != nil {
+		return x.CertificateNotAfter
 	}
 	return ""
 }
@@ -2575,7 +2605,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x15RecallDocumentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fagency_codes\x18\x02 \x03(\tR\vagencyCodes\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa0\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb2\x02\n" +
 	"\n" +
 	"SigningKey\x12\x1f\n" +
 	"\vagency_code\x18\x01 \x01(\tR\n" +
@@ -2585,7 +2615,10 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\n" +
 	"public_key\x18\x04 \x01(\fR\tpublicKey\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\tR\tcreatedAt\"\x95\x01\n" +
+	"created_at\x18\x05 \x01(\tR\tcreatedAt\x12+\n" +
+	"\x11certificate_chain\x18\x06 \x01(\tR\x10certificateChain\x12/\n" +
+	"\x13certificate_subject\x18\a \x01(\tR\x12certificateSubject\x122\n" +
+	"\x15certificate_not_after\x18\b \x01(\tR\x13certificateNotAfter\"\x95\x01\n" +
 	"\x14PutSigningKeyRequest\x12\x1f\n" +
 	"\vagency_code\x18\x01 \x01(\tR\n" +
 	"agencyCode\x12\x15\n" +
