@@ -224,6 +224,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 				return err
 			}
 		}
+		if err := tx.Bucket(bucketSent).Put(inboxKey(d.GetFrom(), seq), []byte(id)); err != nil {
+			return err
+		}
 		sd.Document = stored
 		if err := putDoc(tx, sd); err != nil {
 			return err

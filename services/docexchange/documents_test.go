@@ -362,6 +362,42 @@ func TestInboxPagination(t *testing.T) {
 	}
 }
 
+// ListDocuments pages what an agency sent, for that agency only.
+func TestListSentDocuments(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	for _, n := range []string{"1", "2", "3"} {
+		ids = append(ids, f.send(letter(n)).GetId())
+	}
+	var got []string
+	token := ""
+	for {
+		resp, err := f.client.ListDocuments(f.agency(agTuPhap33), &docv1.ListDocumentsRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range resp.GetDocuments() {
+			got = append(got, d.GetId())
+			if len(d.GetRecipients()) != 2 {
+				t.Fatalf("recipients %v", d.GetRecipients())
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Fatalf("sent %v, want %v", got, ids)
+	}
+	if _, err := f.client.ListDocuments(f.agency(agUBND33), &docv1.ListDocumentsRequest{From: agTuPhap33}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("another agency lists: %v", err)
+	}
+	resp, err := f.client.ListDocuments(f.as("000.00.00.H33/qlvb", platform.RoleProvince, "33"), &docv1.ListDocumentsRequest{From: agTuPhap33})
+	if err != nil || len(resp.GetDocuments()) != 3 {
+		t.Fatalf("province of the sender: %v %v", resp, err)
+	}
+}
+
 // SubscribeInbox sends what is stored after the cursor, then new deliveries, and resumes.
 func TestSubscribeInbox(t *testing.T) {
 	f := newFixture(t)

@@ -150,3 +150,74 @@ func (s *Service) SubscribeInbox(r *docv1.SubscribeInboxRequest, stream grpc.Ser
 		}
 	}
 }
+
+// ListDocuments answers a page of the documents an agency sent, oldest first.
+func (s *Service) ListDocuments(ctx context.Context, r *docv1.ListDocumentsRequest) (*docv1.ListDocumentsResponse, error) {
+	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince, platform.RoleAgency)
+	if err != nil {
+		return nil, err
+	}
+	from := r.GetFrom()
+	if from == "" && c.Role == platform.RoleAgency {
+		from = c.Agency()
+	}
+	if !platform.AgencyCodeRE.MatchString(from) {
+		return nil, platform.Invalid(platform.FieldViolation{Field: "from", Description: "the sending agency's code NNN.NN.NN.XNN is required"})
+	}
+	switch c.Role {
+	case platform.RoleAgency:
+		if from != c.Agency() {
+			return nil, platform.PermissionDenied(
+				fmt.Sprintf("a token of agency %s may not list what %s sent", c.Agency(), from),
+				fmt.Sprintf("Mã truy cập của cơ quan %s không được xem văn bản do cơ quan %s gửi.", c.Agency(), from))
+		}
+	case platform.RoleProvince:
+		units, err := s.refs.agencyUnits(ctx, []string{from})
+		if err != nil {
+			return nil, err
+		}
+		if units[from] != c.Unit {
+			return nil, platform.PermissionDenied(
+				fmt.Sprintf("a token of unit %s may not list what %s sent", c.Unit, from),
+				fmt.Sprintf("Mã truy cập của đơn vị %s không được xem văn bản do cơ quan %s gửi.", c.Unit, from))
+		}
+	}
+	size, err := platform.PageSize(r.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	query := "sent|" + from
+	after, err := platform.DecodePageToken(query, r.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &docv1.ListDocumentsResponse{}
+	prefix := append([]byte(from), 0)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketSent).Cursor()
+		k, v := cur.Seek(prefix)
+		if after != "" {
+			k, v = cur.Seek([]byte(after))
+			if k != nil && string(k) == after {
+				k, v = cur.Next()
+			}
+		}
+		var last []byte
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			if len(out.Documents) == size {
+				out.NextPageToken = platform.EncodePageToken(query, string(last))
+				return nil
+			}
+			sd, err := loadDoc(tx, string(v))
+			if err != nil {
+				return err
+			}
+			if sd != nil {
+				out.Documents = append(out.Documents, sd.GetDocument())
+			}
+			last = append(last[:0], k...)
+		}
+		return nil
+	})
+	return out, err
+}

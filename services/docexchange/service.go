@@ -39,6 +39,7 @@ var (
 	bucketDupKeys  = []byte("dup_keys")     // from \x00 number \x00 notation \x00 date -> id
 	bucketMsgIDs   = []byte("message_ids")  // from \x00 message_id -> id
 	bucketInbox    = []byte("inbox")        // agency \x00 seq (8) -> id
+	bucketSent     = []byte("sent")         // sending agency \x00 seq (8) -> id
 	bucketBlobs    = []byte("blobs")        // blob id \x00 chunk (4) -> bytes
 	bucketUploads  = []byte("uploads")      // upload id -> UploadRecord
 	bucketKeys     = []byte("signing_keys") // key id -> SigningKey
@@ -121,7 +122,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
 		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, notify: make(chan struct{})}
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketBlobs, bucketUploads,
+		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketSent, bucketBlobs, bucketUploads,
 			bucketKeys, bucketEvidence, bucketChecks, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err

@@ -1308,6 +1308,125 @@ func (x *GetDocumentRequest) GetId() string {
 	return ""
 }
 
+// Request of ListDocuments.
+type ListDocumentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sending agency (an agency token: its own, the default).
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// Page size (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsRequest) Reset() {
+	*x = ListDocumentsRequest{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsRequest) ProtoMessage() {}
+
+func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
+func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListDocumentsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ListDocumentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDocumentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListDocuments.
+type ListDocumentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Documents, oldest first (attachments without content).
+	Documents []*Document `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	// Token of the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentsResponse) Reset() {
+	*x = ListDocumentsResponse{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentsResponse) ProtoMessage() {}
+
+func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
+func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListDocumentsResponse) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
+func (x *ListDocumentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request of ExportEdxml.
 type ExportEdxmlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1319,7 +1438,7 @@ type ExportEdxmlRequest struct {
 
 func (x *ExportEdxmlRequest) Reset() {
 	*x = ExportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1450,7 @@ func (x *ExportEdxmlRequest) String() string {
 func (*ExportEdxmlRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1463,7 @@ func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExportEdxmlRequest) GetId() string {
@@ -1367,7 +1486,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1498,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1511,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -1426,7 +1545,7 @@ type ListInboxRequest struct {
 
 func (x *ListInboxRequest) Reset() {
 	*x = ListInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1557,7 @@ func (x *ListInboxRequest) String() string {
 func (*ListInboxRequest) ProtoMessage() {}
 
 func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1570,7 @@ func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
 func (*ListInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListInboxRequest) GetAgencyCode() string {
@@ -1495,7 +1614,7 @@ type ListInboxResponse struct {
 
 func (x *ListInboxResponse) Reset() {
 	*x = ListInboxResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1626,7 @@ func (x *ListInboxResponse) String() string {
 func (*ListInboxResponse) ProtoMessage() {}
 
 func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1639,7 @@ func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxResponse.ProtoReflect.Descriptor instead.
 func (*ListInboxResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListInboxResponse) GetDocuments() []*Document {
@@ -1550,7 +1669,7 @@ type SubscribeInboxRequest struct {
 
 func (x *SubscribeInboxRequest) Reset() {
 	*x = SubscribeInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1681,7 @@ func (x *SubscribeInboxRequest) String() string {
 func (*SubscribeInboxRequest) ProtoMessage() {}
 
 func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1694,7 @@ func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeInboxRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubscribeInboxRequest) GetAgencyCode() string {
@@ -1605,7 +1724,7 @@ type InboxEntry struct {
 
 func (x *InboxEntry) Reset() {
 	*x = InboxEntry{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1736,7 @@ func (x *InboxEntry) String() string {
 func (*InboxEntry) ProtoMessage() {}
 
 func (x *InboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1749,7 @@ func (x *InboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxEntry.ProtoReflect.Descriptor instead.
 func (*InboxEntry) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *InboxEntry) GetCursor() string {
@@ -1668,7 +1787,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1799,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1812,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReportStatusRequest) GetId() string {
@@ -1753,7 +1872,7 @@ type RecallDocumentRequest struct {
 
 func (x *RecallDocumentRequest) Reset() {
 	*x = RecallDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1884,7 @@ func (x *RecallDocumentRequest) String() string {
 func (*RecallDocumentRequest) ProtoMessage() {}
 
 func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1897,7 @@ func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallDocumentRequest.ProtoReflect.Descriptor instead.
 func (*RecallDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecallDocumentRequest) GetId() string {
@@ -1830,7 +1949,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1842,7 +1961,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1855,7 +1974,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SigningKey) GetAgencyCode() string {
@@ -1929,7 +2048,7 @@ type PutSigningKeyRequest struct {
 
 func (x *PutSigningKeyRequest) Reset() {
 	*x = PutSigningKeyRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2060,7 @@ func (x *PutSigningKeyRequest) String() string {
 func (*PutSigningKeyRequest) ProtoMessage() {}
 
 func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2073,7 @@ func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*PutSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutSigningKeyRequest) GetAgencyCode() string {
@@ -1989,7 +2108,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2120,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2133,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListSigningKeysRequest) GetAgencyCode() string {
@@ -2035,7 +2154,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2166,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2179,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -2089,7 +2208,7 @@ type GetDocumentStatsRequest struct {
 
 func (x *GetDocumentStatsRequest) Reset() {
 	*x = GetDocumentStatsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2220,7 @@ func (x *GetDocumentStatsRequest) String() string {
 func (*GetDocumentStatsRequest) ProtoMessage() {}
 
 func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2233,7 @@ func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetDocumentStatsRequest) GetUnit() string {
@@ -2177,7 +2296,7 @@ type DocumentStatsRow struct {
 
 func (x *DocumentStatsRow) Reset() {
 	*x = DocumentStatsRow{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2308,7 @@ func (x *DocumentStatsRow) String() string {
 func (*DocumentStatsRow) ProtoMessage() {}
 
 func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2321,7 @@ func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStatsRow.ProtoReflect.Descriptor instead.
 func (*DocumentStatsRow) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DocumentStatsRow) GetKey() string {
@@ -2274,7 +2393,7 @@ type DocumentStats struct {
 
 func (x *DocumentStats) Reset() {
 	*x = DocumentStats{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2286,7 +2405,7 @@ func (x *DocumentStats) String() string {
 func (*DocumentStats) ProtoMessage() {}
 
 func (x *DocumentStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2299,7 +2418,7 @@ func (x *DocumentStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStats.ProtoReflect.Descriptor instead.
 func (*DocumentStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DocumentStats) GetRows() []*DocumentStatsRow {
@@ -2327,7 +2446,7 @@ type VerifyEvidenceRequest struct {
 
 func (x *VerifyEvidenceRequest) Reset() {
 	*x = VerifyEvidenceRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2339,7 +2458,7 @@ func (x *VerifyEvidenceRequest) String() string {
 func (*VerifyEvidenceRequest) ProtoMessage() {}
 
 func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2352,7 +2471,7 @@ func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *VerifyEvidenceRequest) GetAttachments() bool {
@@ -2387,7 +2506,7 @@ type VerifyEvidenceResponse struct {
 
 func (x *VerifyEvidenceResponse) Reset() {
 	*x = VerifyEvidenceResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2518,7 @@ func (x *VerifyEvidenceResponse) String() string {
 func (*VerifyEvidenceResponse) ProtoMessage() {}
 
 func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2531,7 @@ func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *VerifyEvidenceResponse) GetOk() bool {
@@ -2569,7 +2688,15 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12!\n" +
 	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\"$\n" +
 	"\x12GetDocumentRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"$\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"f\n" +
+	"\x14ListDocumentsRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x81\x01\n" +
+	"\x15ListDocumentsResponse\x12@\n" +
+	"\tdocuments\x18\x01 \x03(\v2\".lienthong.docexchange.v1.DocumentR\tdocuments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
 	"\x12ExportEdxmlRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"A\n" +
 	"\x19DownloadAttachmentRequest\x12\x0e\n" +
@@ -2674,11 +2801,12 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x11BUSINESS_TYPE_NEW\x10\x00\x12\x18\n" +
 	"\x14BUSINESS_TYPE_REVOKE\x10\x01\x12\x18\n" +
 	"\x14BUSINESS_TYPE_UPDATE\x10\x02\x12\x19\n" +
-	"\x15BUSINESS_TYPE_REPLACE\x10\x032\x85\x0f\n" +
+	"\x15BUSINESS_TYPE_REPLACE\x10\x032\x8f\x10\n" +
 	"\x0fDocumentService\x12\x8e\x01\n" +
 	"\fSendDocument\x12-.lienthong.docexchange.v1.SendDocumentRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bdocument\"\r/v1/documents\x12\x91\x01\n" +
 	"\vImportEdxml\x12,.lienthong.docexchange.v1.ImportEdxmlRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/documents:importEdxml\x12i\n" +
-	"\x10UploadAttachment\x121.lienthong.docexchange.v1.UploadAttachmentRequest\x1a .lienthong.docexchange.v1.Upload(\x01\x12{\n" +
+	"\x10UploadAttachment\x121.lienthong.docexchange.v1.UploadAttachmentRequest\x1a .lienthong.docexchange.v1.Upload(\x01\x12\x87\x01\n" +
+	"\rListDocuments\x12..lienthong.docexchange.v1.ListDocumentsRequest\x1a/.lienthong.docexchange.v1.ListDocumentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/documents\x12{\n" +
 	"\vGetDocument\x12,.lienthong.docexchange.v1.GetDocumentRequest\x1a\".lienthong.docexchange.v1.Document\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/documents/{id}\x12s\n" +
 	"\vExportEdxml\x12,.lienthong.docexchange.v1.ExportEdxmlRequest\x1a\x14.google.api.HttpBody\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/documents/{id}:edxml\x12a\n" +
 	"\x12DownloadAttachment\x123.lienthong.docexchange.v1.DownloadAttachmentRequest\x1a\x14.google.api.HttpBody0\x01\x12\x8e\x01\n" +
@@ -2704,7 +2832,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_docexchange_v1_docexchange_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
 	(DocumentStatus)(0),               // 0: lienthong.docexchange.v1.DocumentStatus
 	(BusinessType)(0),                 // 1: lienthong.docexchange.v1.BusinessType
@@ -2723,24 +2851,26 @@ var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
 	(*UploadHeader)(nil),              // 14: lienthong.docexchange.v1.UploadHeader
 	(*Upload)(nil),                    // 15: lienthong.docexchange.v1.Upload
 	(*GetDocumentRequest)(nil),        // 16: lienthong.docexchange.v1.GetDocumentRequest
-	(*ExportEdxmlRequest)(nil),        // 17: lienthong.docexchange.v1.ExportEdxmlRequest
-	(*DownloadAttachmentRequest)(nil), // 18: lienthong.docexchange.v1.DownloadAttachmentRequest
-	(*ListInboxRequest)(nil),          // 19: lienthong.docexchange.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),         // 20: lienthong.docexchange.v1.ListInboxResponse
-	(*SubscribeInboxRequest)(nil),     // 21: lienthong.docexchange.v1.SubscribeInboxRequest
-	(*InboxEntry)(nil),                // 22: lienthong.docexchange.v1.InboxEntry
-	(*ReportStatusRequest)(nil),       // 23: lienthong.docexchange.v1.ReportStatusRequest
-	(*RecallDocumentRequest)(nil),     // 24: lienthong.docexchange.v1.RecallDocumentRequest
-	(*SigningKey)(nil),                // 25: lienthong.docexchange.v1.SigningKey
-	(*PutSigningKeyRequest)(nil),      // 26: lienthong.docexchange.v1.PutSigningKeyRequest
-	(*ListSigningKeysRequest)(nil),    // 27: lienthong.docexchange.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),   // 28: lienthong.docexchange.v1.ListSigningKeysResponse
-	(*GetDocumentStatsRequest)(nil),   // 29: lienthong.docexchange.v1.GetDocumentStatsRequest
-	(*DocumentStatsRow)(nil),          // 30: lienthong.docexchange.v1.DocumentStatsRow
-	(*DocumentStats)(nil),             // 31: lienthong.docexchange.v1.DocumentStats
-	(*VerifyEvidenceRequest)(nil),     // 32: lienthong.docexchange.v1.VerifyEvidenceRequest
-	(*VerifyEvidenceResponse)(nil),    // 33: lienthong.docexchange.v1.VerifyEvidenceResponse
-	(*httpbody.HttpBody)(nil),         // 34: google.api.HttpBody
+	(*ListDocumentsRequest)(nil),      // 17: lienthong.docexchange.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),     // 18: lienthong.docexchange.v1.ListDocumentsResponse
+	(*ExportEdxmlRequest)(nil),        // 19: lienthong.docexchange.v1.ExportEdxmlRequest
+	(*DownloadAttachmentRequest)(nil), // 20: lienthong.docexchange.v1.DownloadAttachmentRequest
+	(*ListInboxRequest)(nil),          // 21: lienthong.docexchange.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),         // 22: lienthong.docexchange.v1.ListInboxResponse
+	(*SubscribeInboxRequest)(nil),     // 23: lienthong.docexchange.v1.SubscribeInboxRequest
+	(*InboxEntry)(nil),                // 24: lienthong.docexchange.v1.InboxEntry
+	(*ReportStatusRequest)(nil),       // 25: lienthong.docexchange.v1.ReportStatusRequest
+	(*RecallDocumentRequest)(nil),     // 26: lienthong.docexchange.v1.RecallDocumentRequest
+	(*SigningKey)(nil),                // 27: lienthong.docexchange.v1.SigningKey
+	(*PutSigningKeyRequest)(nil),      // 28: lienthong.docexchange.v1.PutSigningKeyRequest
+	(*ListSigningKeysRequest)(nil),    // 29: lienthong.docexchange.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),   // 30: lienthong.docexchange.v1.ListSigningKeysResponse
+	(*GetDocumentStatsRequest)(nil),   // 31: lienthong.docexchange.v1.GetDocumentStatsRequest
+	(*DocumentStatsRow)(nil),          // 32: lienthong.docexchange.v1.DocumentStatsRow
+	(*DocumentStats)(nil),             // 33: lienthong.docexchange.v1.DocumentStats
+	(*VerifyEvidenceRequest)(nil),     // 34: lienthong.docexchange.v1.VerifyEvidenceRequest
+	(*VerifyEvidenceResponse)(nil),    // 35: lienthong.docexchange.v1.VerifyEvidenceResponse
+	(*httpbody.HttpBody)(nil),         // 36: google.api.HttpBody
 }
 var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.docexchange.v1.StatusChange.status:type_name -> lienthong.docexchange.v1.DocumentStatus
@@ -2757,47 +2887,50 @@ var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
 	9,  // 11: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
 	9,  // 12: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
 	14, // 13: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
-	0,  // 14: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	9,  // 15: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
-	9,  // 16: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
-	0,  // 17: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	25, // 18: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
-	25, // 19: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
-	30, // 20: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	30, // 21: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	10, // 22: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
-	12, // 23: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
-	13, // 24: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
-	16, // 25: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
-	17, // 26: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
-	18, // 27: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
-	19, // 28: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
-	21, // 29: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
-	23, // 30: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
-	24, // 31: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
-	26, // 32: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
-	27, // 33: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
-	29, // 34: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
-	32, // 35: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
-	11, // 36: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	11, // 37: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	15, // 38: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
-	9,  // 39: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
-	34, // 40: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
-	34, // 41: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
-	20, // 42: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
-	22, // 43: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
-	9,  // 44: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
-	9,  // 45: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
-	25, // 46: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
-	28, // 47: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
-	31, // 48: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
-	33, // 49: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
-	36, // [36:50] is the sub-list for method output_type
-	22, // [22:36] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	9,  // 14: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	0,  // 15: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	9,  // 16: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	9,  // 17: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
+	0,  // 18: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	27, // 19: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
+	27, // 20: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
+	32, // 21: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	32, // 22: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	10, // 23: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
+	12, // 24: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
+	13, // 25: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
+	17, // 26: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
+	16, // 27: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
+	19, // 28: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
+	20, // 29: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
+	21, // 30: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
+	23, // 31: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
+	25, // 32: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
+	26, // 33: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
+	28, // 34: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
+	29, // 35: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
+	31, // 36: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
+	34, // 37: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
+	11, // 38: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	11, // 39: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	15, // 40: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
+	18, // 41: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
+	9,  // 42: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
+	36, // 43: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
+	36, // 44: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
+	22, // 45: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
+	24, // 46: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
+	9,  // 47: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
+	9,  // 48: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
+	27, // 49: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
+	30, // 50: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
+	33, // 51: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
+	35, // 52: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
+	38, // [38:53] is the sub-list for method output_type
+	23, // [23:38] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_docexchange_v1_docexchange_proto_init() }
@@ -2811,7 +2944,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_docexchange_v1_docexchange_proto_rawDesc), len(file_lienthong_docexchange_v1_docexchange_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	DocumentService_SendDocument_FullMethodName       = "/lienthong.docexchange.v1.DocumentService/SendDocument"
 	DocumentService_ImportEdxml_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/ImportEdxml"
 	DocumentService_UploadAttachment_FullMethodName   = "/lienthong.docexchange.v1.DocumentService/UploadAttachment"
+	DocumentService_ListDocuments_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/ListDocuments"
 	DocumentService_GetDocument_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/GetDocument"
 	DocumentService_ExportEdxml_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/ExportEdxml"
 	DocumentService_DownloadAttachment_FullMethodName = "/lienthong.docexchange.v1.DocumentService/DownloadAttachment"
@@ -61,6 +62,8 @@ type DocumentServiceClient interface {
 	// answers its upload id and SHA-256 once every chunk is on disk. A document then names it
 	// with `upload_id` instead of `content`.
 	UploadAttachment(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadAttachmentRequest, Upload], error)
+	// The documents an agency sent, oldest first, with every recipient's status.
+	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
 	// One document: envelope, attachments (without content) and every recipient's status.
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*Document, error)
 	// The document as an edXML package (XML).
@@ -130,6 +133,16 @@ func (c *documentServiceClient) UploadAttachment(ctx context.Context, opts ...gr
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DocumentService_UploadAttachmentClient = grpc.ClientStreamingClient[UploadAttachmentRequest, Upload]
+
+func (c *documentServiceClient) ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDocumentsResponse)
+	err := c.cc.Invoke(ctx, DocumentService_ListDocuments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 func (c *documentServiceClient) GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*Document, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -279,6 +292,8 @@ type DocumentServiceServer interface {
 	// answers its upload id and SHA-256 once every chunk is on disk. A document then names it
 	// with `upload_id` instead of `content`.
 	UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, Upload]) error
+	// The documents an agency sent, oldest first, with every recipient's status.
+	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
 	// One document: envelope, attachments (without content) and every recipient's status.
 	GetDocument(context.Context, *GetDocumentRequest) (*Document, error)
 	// The document as an edXML package (XML).
@@ -324,6 +339,9 @@ func (UnimplementedDocumentServiceServer) ImportEdxml(context.Context, *ImportEd
 }
 func (UnimplementedDocumentServiceServer) UploadAttachment(grpc.ClientStreamingServer[UploadAttachmentRequest, Upload]) error {
 	return status.Error(codes.Unimplemented, "method UploadAttachment not implemented")
+}
+func (UnimplementedDocumentServiceServer) ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDocuments not implemented")
 }
 func (UnimplementedDocumentServiceServer) GetDocument(context.Context, *GetDocumentRequest) (*Document, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDocument not implemented")
@@ -421,6 +439,24 @@ func _DocumentService_UploadAttachment_Handler(srv interface{}, stream grpc.Serv
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type DocumentService_UploadAttachmentServer = grpc.ClientStreamingServer[UploadAttachmentRequest, Upload]
+
+func _DocumentService_ListDocuments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDocumentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).ListDocuments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_ListDocuments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).ListDocuments(ctx, req.(*ListDocumentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _DocumentService_GetDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetDocumentRequest)
@@ -620,6 +656,10 @@ var DocumentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ImportEdxml",
 			Handler:    _DocumentService_ImportEdxml_Handler,
+		},
+		{
+			MethodName: "ListDocuments",
+			Handler:    _DocumentService_ListDocuments_Handler,
 		},
 		{
 			MethodName: "GetDocument",
