@@ -216,7 +216,8 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 				lg.Error("demo documents not loaded", zap.Error(err))
 			}
 		}
-		// The evidence log's head is signed every minute, so a quiet log is signed too.
+		// Every minute the evidence log's head is signed (so a quiet log is signed too) and
+		// uploads no document took for a day are removed.
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
@@ -226,6 +227,9 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 			case <-t.C:
 				if err := svc.Checkpoint(); err != nil {
 					lg.Error("evidence checkpoint", zap.Error(err))
+				}
+				if _, err := svc.ExpireUploads(); err != nil {
+					lg.Error("expire uploads", zap.Error(err))
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"time"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
@@ -277,4 +278,44 @@ func loadUpload(tx *bolt.Tx, id, agency string) (*storev1.UploadRecord, error) {
 		return nil, nil
 	}
 	return &u, nil
+}
+
+// UploadTTL is how long an upload that no document names is kept.
+const UploadTTL = 24 * time.Hour
+
+// ExpireUploads removes the uploads older than UploadTTL that no document took (a document
+// that names an upload takes it over), with their chunks. The part calls it periodically.
+func (s *Service) ExpireUploads() (int, error) {
+	cutoff := s.now().Add(-UploadTTL)
+	var old []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUploads).ForEach(func(k, v []byte) error {
+			var u storev1.UploadRecord
+			if err := proto.Unmarshal(v, &u); err != nil {
+				return err
+			}
+			if t, err := time.Parse(time.RFC3339, u.GetCreatedAt()); err == nil && t.Before(cutoff) {
+				old = append(old, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range old {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if tx.Bucket(bucketUploads).Get([]byte(id)) == nil {
+				return nil // taken by a document meanwhile
+			}
+			if err := deleteBlob(tx, id); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketUploads).Delete([]byte(id))
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(old), nil
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
@@ -687,6 +688,24 @@ func TestUploadAndDownload(t *testing.T) {
 	}
 	if n != len(content) || hexOf(h.Sum(nil)) != u.GetSha256() {
 		t.Fatalf("downloaded %d bytes, digest %x", n, h.Sum(nil))
+	}
+	// An upload no document takes is removed after a day; one a document took stays.
+	up2, err := f.client.UploadAttachment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = up2.Send(&docv1.UploadAttachmentRequest{Header: &docv1.UploadHeader{Name: "orphan.bin"}, Chunk: []byte("abc")})
+	if _, err := up2.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	f.nowMu.Lock()
+	f.now = f.now.Add(UploadTTL + time.Hour)
+	f.nowMu.Unlock()
+	if n, err := f.svc.ExpireUploads(); err != nil || n != 1 {
+		t.Fatalf("expired %d uploads (%v), want 1", n, err)
+	}
+	if v, err := f.client.VerifyEvidence(f.admin(), &docv1.VerifyEvidenceRequest{Attachments: true}); err != nil || !v.GetOk() || v.GetAttachmentsChecked() != 2 {
+		t.Fatalf("the document's attachments after expiry: %v %v", v, err)
 	}
 	// Inline attachments over the limit are refused.
 	big := letter("3")
