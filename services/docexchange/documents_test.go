@@ -57,6 +57,14 @@ func TestSignedDocumentThroughEveryStatus(t *testing.T) {
 	if err := report(agTNMT33, stRejected, ""); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("02 without a reason: %v, want INVALID_ARGUMENT", err)
 	}
+	if _, err := f.client.ReportStatus(f.agency(agTNMT33), &docv1.ReportStatusRequest{Id: id, Status: stAccepted,
+		UpdatedAt: testStart.Add(48 * time.Hour).Format(time.RFC3339)}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("a report in the future: %v", err)
+	}
+	if _, err := f.client.ReportStatus(f.agency(agTNMT33), &docv1.ReportStatusRequest{Id: id, Status: stAccepted,
+		UpdatedAt: testStart.Add(-48 * time.Hour).Format(time.RFC3339)}); reason(err) != "STATUS_OUT_OF_ORDER" {
+		t.Fatalf("a report before the delivery: %v", err)
+	}
 	if err := report(agTNMT33, stAccepted, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -81,8 +81,8 @@ func (s *Service) ListInbox(ctx context.Context, r *docv1.ListInboxRequest) (*do
 				continue
 			}
 			if st := r.GetStatus(); st != 0 {
-				rc := sd.GetDocument().GetRecipients()[recipientIndex(sd, r.GetAgencyCode())]
-				if rc.GetStatus() != st {
+				i := recipientIndex(sd, r.GetAgencyCode())
+				if i < 0 || sd.GetDocument().GetRecipients()[i].GetStatus() != st {
 					continue
 				}
 			}

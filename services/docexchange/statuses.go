@@ -12,6 +12,9 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// maxClockSkew is how far in the future a reported time may be (clocks differ).
+const maxClockSkew = 5 * time.Minute
+
 // change is one status change asked for.
 type change struct {
 	agency string
@@ -56,8 +59,11 @@ func (s *Service) ReportStatus(ctx context.Context, r *docv1.ReportStatusRequest
 	at := s.now()
 	if r.GetUpdatedAt() != "" {
 		t, err := time.Parse(time.RFC3339Nano, r.GetUpdatedAt())
-		if err != nil {
+		switch {
+		case err != nil:
 			v.Add("updated_at", "must be RFC 3339, e.g. 2026-11-02T08:00:00+07:00")
+		case t.After(at.Add(maxClockSkew)):
+			v.Add("updated_at", "is in the future")
 		}
 		at = t
 	}
