@@ -9,6 +9,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -16,6 +17,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Part describes one part behind the gateway.
@@ -28,7 +31,13 @@ type Part struct {
 	Services []string
 	// RegisterREST registers the part's grpc-gateway handlers on the mux.
 	RegisterREST func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	// JSON are encoders the part offers for some of its large responses, by message name;
+	// each must write exactly what the generic JSON encoding would (its part tests that).
+	JSON map[protoreflect.FullName]JSONEncoder
 }
+
+// JSONEncoder appends the JSON of a message to b.
+type JSONEncoder func(b []byte, m proto.Message) ([]byte, error)
 
 // backend is a part with its connection.
 type backend struct {
@@ -56,10 +65,17 @@ func dial(p Part, maxMsg int) (*backend, error) {
 }
 
 // mapErr hides transport details of a part that cannot be reached: the client learns which
-// part is down, not its address.
+// part is down, not its address. An UNAVAILABLE that the part itself answered (it carries
+// lienthong's ErrorInfo, e.g. scoring's CATALOG_UNAVAILABLE when a part it calls is down)
+// passes through unchanged.
 func (b *backend) mapErr(ctx context.Context, err error) error {
 	if status.Code(err) != codes.Unavailable {
 		return err
+	}
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == platform.ErrorDomain {
+			return err
+		}
 	}
 	e := &platform.Error{
 		Code: codes.Unavailable, Reason: "PART_UNAVAILABLE",

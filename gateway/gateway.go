@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -29,6 +30,7 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
@@ -88,7 +90,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	// The parts enforce their own message limits; the gateway passes the largest it allows.
 	maxMsg := max(cfg.MaxBodyBytes, cfg.MaxDocumentBytes)
 	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}}
-	mux := newRESTMux()
+	encoders := map[protoreflect.FullName]JSONEncoder{}
+	for _, p := range cfg.Parts {
+		maps.Copy(encoders, p.JSON)
+	}
+	mux := newRESTMux(encoders)
 	for _, p := range cfg.Parts {
 		b, err := dial(p, int(maxMsg)+1<<20)
 		if err != nil {

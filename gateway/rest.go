@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -18,6 +20,8 @@ import (
 	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // jsonMarshaler writes proto field names, enums as names, int64 as strings and default
@@ -29,9 +33,29 @@ func jsonMarshaler() runtime.Marshaler {
 	}}
 }
 
-func newRESTMux() *runtime.ServeMux {
+// fastJSON uses a part's own encoder for the messages it offers one for, and the generic
+// marshaler for everything else (and for decoding).
+type fastJSON struct {
+	runtime.Marshaler
+	enc map[protoreflect.FullName]JSONEncoder
+}
+
+func (f fastJSON) Marshal(v any) ([]byte, error) {
+	if m, ok := v.(proto.Message); ok {
+		if e := f.enc[m.ProtoReflect().Descriptor().FullName()]; e != nil {
+			return e(nil, m)
+		}
+	}
+	return f.Marshaler.Marshal(v)
+}
+
+func newRESTMux(enc map[protoreflect.FullName]JSONEncoder) *runtime.ServeMux {
+	var m runtime.Marshaler = jsonMarshaler()
+	if len(enc) > 0 {
+		m = fastJSON{Marshaler: m, enc: enc}
+	}
 	return runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler()),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, m),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		// A system id holds '/', written %2F in a path: keep it inside its segment.
@@ -88,10 +112,23 @@ func writeStatusHTTP(w http.ResponseWriter, m runtime.Marshaler, st *status.Stat
 	w.Header().Del("Transfer-Encoding")
 	w.Header().Set("Content-Type", "application/json")
 	if st.Code() == codes.ResourceExhausted && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", retryAfter(st))
 	}
 	w.WriteHeader(code)
 	_, _ = w.Write(buf)
+}
+
+// retryAfter is the Retry-After of a RESOURCE_EXHAUSTED answer: the part's RetryInfo
+// rounded up to whole seconds, or 1.
+func retryAfter(st *status.Status) string {
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			if secs := int64(math.Ceil(r.GetRetryDelay().AsDuration().Seconds())); secs > 1 {
+				return strconv.FormatInt(secs, 10)
+			}
+		}
+	}
+	return "1"
 }
 
 // withDetails adds ErrorInfo (with the request id) and a vi-VN message to a status that the

@@ -61,6 +61,7 @@ type benchOpts struct {
 	serverPID                int
 	json                     bool
 	token                    string
+	rate                     float64
 	uploadMiB                int
 	docModes                 []string
 }
@@ -84,6 +85,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the dossier generator")
 	fs.IntVar(&o.runID, "run-id", -1, "0-9999, part of every dossier code so that runs do not collide; -1 picks one at random")
 	fs.IntVar(&o.preload, "preload", 0, "dossiers to load with grpc-stream before measuring")
+	fs.Float64Var(&o.rate, "rate", 0, "events/s to send at, shared by all workers (0: as fast as the server acks)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 20*time.Millisecond, "how often GET /v1/dossier-stats is timed while a mode runs (0: never)")
 	fs.DurationVar(&o.memInterval, "memory-interval", 250*time.Millisecond, "how often the gateway's /metrics is read for memory")
 	fs.StringVar(&o.unitAgencies, "unit-agencies", "", "UNIT:AGENCY:PROCEDURE[:DAYS],... to file dossiers under, instead of reading the catalog")
@@ -133,7 +135,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o.token = strings.TrimSpace(string(tok))
 
 	b := &bencher{o: o, base: "http://" + o.addr, stderr: stderr,
-		ctl: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}}
+		ctl: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}, pace: &pacer{rate: o.rate}}
 	if len(o.docModes) > 0 {
 		var rows []*docBenchResult
 		for i, m := range o.docModes {
@@ -212,6 +214,37 @@ type bencher struct {
 	stderr io.Writer
 	shared *genShared
 	modeNo uint64
+	pace   *pacer
+}
+
+// pacer spaces sends so that all workers together send --rate events per second.
+type pacer struct {
+	mu   sync.Mutex
+	rate float64
+	next time.Time
+}
+
+// wait blocks until n more events may be sent (at once when there is no rate).
+func (p *pacer) wait(ctx context.Context, n int) {
+	if p == nil || p.rate <= 0 {
+		return
+	}
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	at := p.next
+	p.next = p.next.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
+	p.mu.Unlock()
+	if d := time.Until(at); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // benchSummary is the JSON output.
@@ -650,6 +683,7 @@ send:
 		if len(evs) == 0 {
 			break
 		}
+		b.pace.wait(ctx, len(evs))
 		// Wait for a free place first, so that the time measured is from the send.
 		select {
 		case slots <- struct{}{}:
@@ -679,6 +713,7 @@ func (b *bencher) unaryWorker(ctx context.Context, conn *grpc.ClientConn, g *gen
 		if ev == nil {
 			return
 		}
+		b.pace.wait(ctx, 1)
 		t.sent++
 		start := time.Now()
 		resp, err := client.CreateDossierEvent(ctx, &dossierv1.CreateDossierEventRequest{Event: ev})
@@ -733,6 +768,7 @@ func (b *bencher) restSingleWorker(ctx context.Context, hc *http.Client, g *gen,
 			t.failRequest(1, "ENCODE")
 			continue
 		}
+		b.pace.wait(ctx, 1)
 		t.sent++
 		var out struct {
 			Duplicate bool  `json:"duplicate"`
@@ -763,6 +799,7 @@ func (b *bencher) restBatchWorker(ctx context.Context, hc *http.Client, g *gen, 
 			t.failRequest(len(evs), "ENCODE")
 			continue
 		}
+		b.pace.wait(ctx, len(evs))
 		t.sent += int64(len(evs))
 		var out struct {
 			Results []struct {

@@ -456,14 +456,21 @@ func TestPartDownAndBack(t *testing.T) {
 	if err := doc.Start(); err != nil {
 		t.Fatal(err)
 	}
+	scoAddr := freeAddr(t)
+	sco := exec.Command(binary, "serve", "scoring", "--listen", scoAddr, "--data-dir", filepath.Join(dir, "data"), "--keys-dir", keys,
+		"--catalog-addr", catAddr, "--dossier-addr", dosAddr)
+	if err := sco.Start(); err != nil {
+		t.Fatal(err)
+	}
 	gw := exec.Command(binary, "serve", "gateway", "--listen", gwAddr)
 	// Configuration from the environment.
-	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_DOCEXCHANGE_ADDR="+docAddr)
+	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_DOCEXCHANGE_ADDR="+docAddr,
+		"LIENTHONG_SCORING_ADDR="+scoAddr)
 	if err := gw.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, c := range []*exec.Cmd{gw, doc, dos, cat} {
+		for _, c := range []*exec.Cmd{gw, sco, doc, dos, cat} {
 			_ = c.Process.Kill()
 			_ = c.Wait()
 		}
@@ -487,11 +494,21 @@ func TestPartDownAndBack(t *testing.T) {
 	if st != http.StatusServiceUnavailable || fmt.Sprint(body["down"]) != "[catalog]" {
 		t.Errorf("healthz with catalog down: %d %v", st, body)
 	}
-	resp, err := http.Get(base + "/v1/units/80")
+	// Scoring cannot tell which units were in force without the catalog: UNAVAILABLE.
+	resp, err := http.Get(base + "/v1/rankings/ICT-2018/2018")
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(raw), "CATALOG_UNAVAILABLE") {
+		t.Errorf("ranking with catalog down: %d %s", resp.StatusCode, raw)
+	}
+	resp, err = http.Get(base + "/v1/units/80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(raw), "PART_UNAVAILABLE") || strings.Contains(string(raw), catAddr) {
 		t.Errorf("REST with catalog down: %d %s", resp.StatusCode, raw)
@@ -505,6 +522,16 @@ func TestPartDownAndBack(t *testing.T) {
 	}
 	if resp != nil {
 		resp.Body.Close()
+	}
+	// Scoring, a separate process, reads the catalog again: every unit in force in 2018.
+	resp, err = http.Get(base + "/v1/rankings/ICT-2018/2018")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"unit_count":63`) {
+		t.Errorf("ranking after catalog restart: %d %.300s", resp.StatusCode, raw)
 	}
 }
 

@@ -9,10 +9,13 @@ require (
 	github.com/lienthong/lienthong/services/catalog v0.0.0
 	github.com/lienthong/lienthong/services/dossier v0.0.0
 	github.com/lienthong/lienthong/services/platform v0.0.0
+	github.com/lienthong/lienthong/services/scoring v0.0.0
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/sync v0.24.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -28,9 +31,8 @@ require (
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/time v0.14.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace (
@@ -39,4 +41,5 @@ replace (
 	github.com/lienthong/lienthong/services/catalog => ../../services/catalog
 	github.com/lienthong/lienthong/services/dossier => ../../services/dossier
 	github.com/lienthong/lienthong/services/platform => ../../services/platform
+	github.com/lienthong/lienthong/services/scoring => ../../services/scoring
 )

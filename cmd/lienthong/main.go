@@ -16,7 +16,7 @@ const usage = `lienthong: interchange for provincial e-government systems.
 
 Usage:
   lienthong up [--data-dir DIR] [--demo]          every part on this machine, gateway on 127.0.0.1:8080
-  lienthong serve PART [flags]                     one part: catalog, dossier, docexchange or gateway
+  lienthong serve PART [flags]                     one part: catalog, dossier, docexchange, scoring or gateway
   lienthong token issue --system ID --role ROLE [--unit CODE] [--ttl 24h]
   lienthong keys init [--keys-dir DIR]             make the token signing key pair
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file

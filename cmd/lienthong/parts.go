@@ -12,12 +12,15 @@ import (
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 	"github.com/lienthong/lienthong/services/catalog"
 	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/scoring"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // partEnv is what a part needs to start.
@@ -36,6 +39,12 @@ type partEnv struct {
 	maxDoc int
 	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
 	trustedRoots string
+	rateLimit    platform.RateLimit
+	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
+	// statistics as a ministry); nil when the private key is not at hand.
+	issuer *platform.TokenIssuer
+	// thresholds decide the interconnection status (scoring).
+	thresholds scoring.Thresholds
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -43,6 +52,7 @@ type part struct {
 	name     string
 	port     int
 	services []string
+	json     map[protoreflect.FullName]gateway.JSONEncoder
 	rest     func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
 	start    func(ctx context.Context, env partEnv) (*platform.Server, func() error, error)
 	needs    []string // parts it calls
@@ -63,6 +73,7 @@ var parts = []part{
 		port:     9102,
 		services: []string{dossierv1.DossierService_ServiceDesc.ServiceName},
 		rest:     dossierv1.RegisterDossierServiceHandler,
+		json:     map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
 		start:    startDossier,
 		needs:    []string{catalog.Part},
 	},
@@ -73,6 +84,14 @@ var parts = []part{
 		rest:     docexchange.RegisterREST,
 		start:    startDocexchange,
 		needs:    []string{catalog.Part},
+	},
+	{
+		name:     scoring.Part,
+		port:     9104,
+		services: []string{scoringv1.ScoringService_ServiceDesc.ServiceName},
+		rest:     scoringv1.RegisterScoringServiceHandler,
+		start:    startScoring,
+		needs:    []string{catalog.Part, dossier.Part},
 	},
 }
 
@@ -102,7 +121,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: catalog.Part, Logger: env.lg.Named(catalog.Part), Verifier: env.verifier,
-		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
 	})
 	catalog.Register(srv, c)
 	platform.RegisterBackup(srv, catalog.Part, db)
@@ -113,7 +132,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 func gatewayParts(addrs map[string]string) []gateway.Part {
 	out := make([]gateway.Part, 0, len(parts))
 	for _, p := range parts {
-		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest})
+		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest, JSON: p.json})
 	}
 	return out
 }
@@ -138,7 +157,7 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: dossier.Part, Logger: lg, Verifier: env.verifier,
-		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg,
+		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
 	})
 	dossier.Register(srv, svc)
 	platform.RegisterBackup(srv, dossier.Part, db)
@@ -202,7 +221,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: docexchange.Part, Logger: lg, Verifier: env.verifier,
-		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg,
+		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg, RateLimit: env.rateLimit,
 		GRPCOptions: docexchange.ServerOptions(),
 	})
 	docexchange.Register(srv, svc)
@@ -241,6 +260,72 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 			lg.Error("evidence checkpoint", zap.Error(err))
 		}
 		conn.Close()
+		return db.Close()
+	}
+	return srv, closeAll, nil
+}
+
+func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
+	db, err := platform.OpenDB(env.dataDir, scoring.Part)
+	if err != nil {
+		return nil, nil, err
+	}
+	catConn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: catalog address: %w", err)
+	}
+	dosConn, err := platform.Dial(env.peers[dossier.Part], env.maxMsg)
+	if err != nil {
+		catConn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: dossier address: %w", err)
+	}
+	lg := env.lg.Named(scoring.Part)
+	var token scoring.TokenFunc
+	if env.issuer != nil {
+		token = scoring.ServiceToken(env.issuer, time.Now)
+	} else {
+		lg.Warn("no token signing key: dossier figures will be unavailable to scoring")
+	}
+	dos := dossierv1.NewDossierServiceClient(dosConn)
+	feed := scoring.NewFeedFollower(dos, token, lg)
+	svc, err := scoring.Open(db, scoring.Options{
+		Catalog:  scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
+		Dossier:  scoring.GRPCDossier{Client: dos, Token: token},
+		Activity: feed,
+		// The document-exchange part is not wired in yet: its figures are reported as
+		// unavailable (scoring.NoDocExchange), never invented.
+		DocExchange: scoring.NoDocExchange{},
+		Thresholds:  env.thresholds,
+		Logger:      lg,
+	})
+	if err == nil && env.demo {
+		err = svc.LoadDemo(ctx)
+	}
+	if err != nil {
+		dosConn.Close()
+		catConn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: %w", err)
+	}
+	srv := platform.NewServer(platform.ServerOptions{
+		Part: scoring.Part, Logger: lg, Verifier: env.verifier,
+		Policy: scoring.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
+	})
+	scoring.Register(srv, svc)
+	platform.RegisterBackup(srv, scoring.Part, db)
+	feedCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		feed.Run(feedCtx)
+	}()
+	closeAll := func() error {
+		cancel()
+		<-done
+		dosConn.Close()
+		catConn.Close()
 		return db.Close()
 	}
 	return srv, closeAll, nil

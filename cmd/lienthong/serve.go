@@ -60,6 +60,10 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer lg.Sync() //nolint:errcheck
 	metrics := platform.NewMetrics()
+	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
+		return fmt.Errorf("debug listener: %w", err)
+	}
+	c.applyMemoryLimit()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -87,7 +91,13 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
+		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+	// A part that calls others with its own token (scoring) signs it with the private key
+	// when the keys folder holds it.
+	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {
+		env.issuer = platform.NewTokenIssuer(priv)
+	}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {
 		return err

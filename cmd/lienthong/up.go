@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/scoring"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 )
@@ -29,6 +31,10 @@ type commonFlags struct {
 	demo                bool
 	holidays            string
 	demoDossiers        int
+	debugListen         string
+	memoryLimitMiB      int
+	rateLimit           platform.RateLimit
+	thresholds          scoring.Thresholds
 	maxDoc              int
 	trustedRoots        string
 }
@@ -44,7 +50,16 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.StringVar(&c.trustedRoots, "trusted-roots", "", "PEM file of the root certificates that agencies' signing certificate chains must lead to (docexchange)")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
+	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", platform.DefaultRateLimit.PerSecond, "calls per second each sending system may make to a part (stream messages count; the admin token is not limited; 0: no limit)")
+	fs.IntVar(&c.rateLimit.Burst, "rate-burst", platform.DefaultRateLimit.Burst, "calls a sending system may make at once above --rate-limit")
+	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
+	d := scoring.DefaultThresholds
+	fs.DurationVar(&c.thresholds.HeartbeatDegraded, "heartbeat-degraded-after", d.HeartbeatDegraded, "scoring: a system's channels are DEGRADED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.HeartbeatDisconnected, "heartbeat-disconnected-after", d.HeartbeatDisconnected, "scoring: a system's channels are DISCONNECTED when its last heartbeat is older")
+	fs.DurationVar(&c.thresholds.DossierIdle, "dossier-idle-after", d.DossierIdle, "scoring: a dossier push channel is DEGRADED when the system's last accepted dossier event is older")
+	fs.DurationVar(&c.thresholds.DocumentWaiting, "document-waiting-after", d.DocumentWaiting, "scoring: a document exchange channel is DEGRADED when documents wait for acceptance longer")
 }
 
 // calendar is the working-day calendar: the built-in one, or --holidays.
@@ -62,6 +77,17 @@ func (c *commonFlags) calendar() (*dossier.Calendar, error) {
 		return nil, fmt.Errorf("holidays %s: %w", c.holidays, err)
 	}
 	return cal, nil
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit. A server that holds its hot
+// data in memory and churns through short-lived request objects otherwise lets its heap
+// grow to twice what is live before collecting; near the limit the collector runs sooner,
+// so a small machine keeps its memory. It is soft: the runtime never spends more than about
+// half the CPU on collection to stay under it.
+func (c *commonFlags) applyMemoryLimit() {
+	if c.memoryLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(c.memoryLimitMiB) << 20)
+	}
 }
 
 func (c *commonFlags) keys() string {
@@ -107,7 +133,12 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+	if err := serveDebug(ctx, c.debugListen, lg); err != nil {
+		return fmt.Errorf("debug listener: %w", err)
+	}
+	c.applyMemoryLimit()
+	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
+		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

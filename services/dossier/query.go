@@ -123,7 +123,6 @@ func (q *statsQuery) match(k cellKey, g geoInfo) bool {
 
 type rowAcc struct {
 	flow, pre, cum counters
-	later          counters // cells from the period's start on, also after its end
 	live           *liveSnap
 }
 
@@ -131,8 +130,11 @@ type liveSnap struct{ open, overdue, supplement, financial int64 }
 
 // query answers statistics from the cells and the live index.
 func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	// Under the write lock: the live index's clock moves to now first (it changes the
+	// overdue counts), and the answer is read at that instant.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance(now)
 	nowM := monthOf(now)
 	fromM := q.fromM
 	if fromM < 0 {
@@ -164,49 +166,29 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 		return r
 	}
-	memo := newMemo(s.nDims)
-	for m, refs := range s.months {
-		if m < fromM {
-			continue // counted through the totals
+	ri, ru := s.rollupIndex(q.needs())
+	memo := newMemo(len(ru.keys))
+	for d, ser := range ru.series {
+		e := memo.get(&q, ru.keys[d], int32(d), g)
+		if !e.match {
+			continue
 		}
-		for _, ref := range refs {
-			e := memo.get(&q, ref, g)
-			if !e.match {
-				continue
-			}
-			r := get(e.group)
-			r.later.add(ref.c, 1)
-			if m <= q.toM {
-				r.flow.add(ref.c, 1)
-			}
-		}
-	}
-	for d := range s.dimKeys {
-		e := memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g)
-		if e.match {
-			get(e.group).pre.add(&s.dimTotals[d], 1)
-		}
+		r := get(e.group)
+		r.pre.add(cumBefore(ser, fromM), 1)
+		r.cum.add(cumThrough(ser, q.toM), 1)
 	}
 	for _, r := range rows {
-		r.pre.add(&r.later, -1) // total - (from the period's start on) = before the period
-		r.cum = r.pre
-		r.cum.add(&r.flow, 1)
+		r.flow = r.cum
+		r.flow.add(&r.pre, -1)
 	}
 	if liveEnd {
-		for k, lg := range s.live {
-			if lg.open == 0 {
-				continue
-			}
-			e := memo.live(&q, k, lg, g)
-			if !e.match {
-				continue
-			}
+		s.eachLive(ri, ru, memo, &q, g, func(e *memoEntry, a *liveAgg) {
 			r := get(e.group)
 			if r.live == nil {
 				r.live = &liveSnap{}
 			}
-			r.live.addGroup(lg, now)
-		}
+			r.live.add(a)
+		})
 	}
 	keys := make([]string, 0, len(rows))
 	for k := range rows {
@@ -223,12 +205,11 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 	return out
 }
 
-func (l *liveSnap) addGroup(g *liveGroup, now int64) {
-	l.open += g.open
-	l.supplement += g.supplement
-	l.financial += g.financial
-	// Overdue is past the due instant (now > due, as verdict says), not at it.
-	l.overdue += int64(sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= now }))
+func (l *liveSnap) add(a *liveAgg) {
+	l.open += a.open
+	l.supplement += a.supplement
+	l.financial += a.financial
+	l.overdue += a.overdue
 }
 
 // queryByMonth gives one row per month of the range: the month's flows, what was open when
@@ -236,40 +217,28 @@ func (l *liveSnap) addGroup(g *liveGroup, now int64) {
 func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
 	perMonth := map[int32]*counters{}
 	var pre counters
-	memo := newMemo(s.nDims)
-	for d := range s.dimKeys {
-		if memo.get(&q, cellRef{key: s.dimKeys[d], dims: int32(d)}, g).match {
-			pre.add(&s.dimTotals[d], 1)
+	ri, ru := s.rollupIndex(q.needs())
+	memo := newMemo(len(ru.keys))
+	for d, ser := range ru.series {
+		if !memo.get(&q, ru.keys[d], int32(d), g).match {
+			continue
 		}
-	}
-	for m, refs := range s.months {
-		if m < fromM {
-			continue // counted through the totals
-		}
-		for _, ref := range refs {
-			if !memo.get(&q, ref, g).match {
-				continue
-			}
-			pre.add(ref.c, -1) // total - (from the period's start on) = before the period
-			if m > q.toM {
-				continue
-			}
+		pre.add(cumBefore(ser, fromM), 1)
+		for i := monthIndex(ser, fromM); i < len(ser) && ser[i].month <= q.toM; i++ {
+			m := ser[i].month
 			c := perMonth[m]
 			if c == nil {
 				c = &counters{}
 				perMonth[m] = c
 			}
-			c.add(ref.c, 1)
+			o := own(ser, i)
+			c.add(&o, 1)
 		}
 	}
 	var live *liveSnap
 	if q.toM >= nowM {
 		live = &liveSnap{}
-		for k, lg := range s.live {
-			if lg.open > 0 && memo.live(&q, k, lg, g).match {
-				live.addGroup(lg, now)
-			}
-		}
+		s.eachLive(ri, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(a) })
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
@@ -352,28 +321,41 @@ type memoEntry struct {
 	group       string
 }
 
-func newMemo(n int32) memo { return make(memo, n) }
+func newMemo(n int) memo { return make(memo, n) }
 
-func (m memo) get(q *statsQuery, ref cellRef, g geoInfo) *memoEntry {
-	e := &m[ref.dims]
+func (m memo) get(q *statsQuery, k cellKey, dims int32, g geoInfo) *memoEntry {
+	e := &m[dims]
 	if !e.done {
 		e.done = true
-		e.match = q.match(ref.key, g)
+		e.match = q.match(k, g)
 		if e.match {
-			e.group = q.groupKey(ref.key, ref.key.month, g)
+			e.group = q.groupKey(k, k.month, g)
 		}
 	}
 	return e
 }
 
-// live is get for a live group (whose dimensions have an id once any cell has them).
-func (m memo) live(q *statsQuery, k cellKey, lg *liveGroup, g geoInfo) *memoEntry {
-	if lg.dims >= 0 && int(lg.dims) < len(m) {
-		return m.get(q, cellRef{key: k, dims: lg.dims}, g)
+// rollupIndex is the smallest roll-up that keeps the dimensions a query needs, and its place.
+func (s *Stats) rollupIndex(need dimMask) (int, *rollup) {
+	for i, r := range s.rollups {
+		if r.mask&need == need {
+			return i, r
+		}
 	}
-	e := &memoEntry{done: true, match: q.match(k, g)}
-	if e.match {
-		e.group = q.groupKey(k, k.month, g)
+	return len(s.rollups) - 1, s.base()
+}
+
+// eachLive calls f for every set of roll-up ru (the ri-th) with open dossiers that the
+// query matches, with its memo entry and live figures.
+func (s *Stats) eachLive(ri int, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveAgg)) {
+	aggs := s.liveIdx.agg[ri]
+	for rid := range aggs {
+		a := &aggs[rid]
+		if a.open == 0 {
+			continue
+		}
+		if e := memo.get(q, ru.keys[rid], int32(rid), g); e.match {
+			f(e, a)
+		}
 	}
-	return e
 }

@@ -136,15 +136,16 @@ func (s *Service) load() error {
 		}); err != nil {
 			return fmt.Errorf("load statistics: %w", err)
 		}
+		loadNow := s.nowMillis()
 		err := tx.Bucket(bucketOpen).ForEach(func(k, v []byte) error {
 			e, err := decodeLive(v)
 			if err != nil {
 				return fmt.Errorf("open dossier %s: %w", k, err)
 			}
-			s.stats.liveAppend(e)
+			s.stats.liveLoad(normalizeLive(e), loadNow)
 			return nil
 		})
-		s.stats.liveSort()
+		s.stats.liveLoaded()
 		return err
 	})
 }

@@ -4,13 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Statistics are kept as counters in cells, one cell per (month, channel, unit, agency,
@@ -149,11 +148,23 @@ func contributions(st *storev1.DossierState) []contribution {
 }
 
 // liveEntry is an open dossier in the live index: its group (cellKey without month), its
-// kind (status) and when it becomes overdue (MaxInt64 if never).
+// kind (liveKind of its status) and when it becomes overdue (MaxInt64 if never).
 type liveEntry struct {
 	key       cellKey
 	status    int32
 	overdueAt int64
+}
+
+// liveKind is what the live index needs of a status: paused for a supplement, waiting for
+// financial obligations, or running (stored as ACCEPTED for every other open status, so
+// that an event that changes nothing of this, PROCESSING after ACCEPTED say, rewrites no
+// open entry).
+func liveKind(status int32) int32 {
+	switch status {
+	case stSupplement, stFinancial:
+		return status
+	}
+	return stAccepted
 }
 
 func liveOf(st *storev1.DossierState) (liveEntry, bool) {
@@ -162,7 +173,7 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	}
 	e := liveEntry{
 		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()},
-		status: st.GetStatus(), overdueAt: math.MaxInt64,
+		status: liveKind(st.GetStatus()), overdueAt: math.MaxInt64,
 	}
 	if spans := overdueSpans(st); len(spans) > 0 && spans[len(spans)-1][1] == 0 {
 		e.overdueAt = spans[len(spans)-1][0]
@@ -170,41 +181,25 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
-// cellRef is a cell in the per-month index: its key, its counters and the id of its
-// dimensions, so a query touches no map per cell.
-type cellRef struct {
-	key  cellKey
-	c    *counters
-	dims int32
-}
-
-type liveGroup struct {
-	dims                        int32 // id of its dimensions (see Stats.dims), -1 if unknown
-	open, supplement, financial int64
-	dues                        []int64 // overdueAt of open dossiers not paused, sorted
-}
-
-// Stats holds the cells and the live index.
+// Stats holds the cells, their roll-ups (rollup.go) and the live index.
 type Stats struct {
-	mu     sync.RWMutex
-	cells  map[cellKey]*counters
-	months map[int32][]cellRef
-	dims   map[cellKey]int32 // cell dimensions (month 0) -> dense id, for per-query memos
-	nDims  int32
-	// dimKeys and dimTotals are, per dimensions id, the dimensions and the sum of their
-	// cells over all months: a query adds up only the months from its start on and takes
-	// what came before as the total minus that.
-	dimKeys   []cellKey
-	dimTotals []counters
-	live      map[cellKey]*liveGroup
-	units     map[string]bool
-	procs     map[string]bool
-	minMon    int32
+	mu      sync.RWMutex
+	rollups []*rollup // as rollupMasks; the last is the cells
+	// toRollup[i][id] is the id, in roll-up i, of the cells' set of dimensions id.
+	toRollup [][]int32
+	liveIdx  liveIndex
+	units    map[string]bool
+	procs    map[string]bool
+	minMon   int32
 }
 
 func newStats() *Stats {
-	return &Stats{cells: map[cellKey]*counters{}, months: map[int32][]cellRef{}, dims: map[cellKey]int32{}, live: map[cellKey]*liveGroup{},
-		units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32}
+	s := &Stats{units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32, liveIdx: newLiveIndex(len(rollupMasks))}
+	for _, m := range rollupMasks {
+		s.rollups = append(s.rollups, newRollup(m))
+		s.toRollup = append(s.toRollup, nil)
+	}
+	return s
 }
 
 // delta is the change of one write transaction: cells and live entries.
@@ -218,17 +213,28 @@ func newDelta() *delta { return &delta{cells: map[cellKey]*counters{}} }
 
 // change records the move of one dossier from old to new state.
 func (d *delta) change(old, cur *storev1.DossierState) {
-	for _, c := range contributions(old) {
+	oldLive, wasOpen := liveOf(old)
+	curLive, isOpen := liveOf(cur)
+	d.changeFrom(contributions(old), oldLive, wasOpen, cur, curLive, isOpen)
+}
+
+// changeFrom records the move of one dossier to state cur from a state that contributed
+// before and had the live entry oldLive (if wasOpen); curLive is cur's (if isOpen).
+func (d *delta) changeFrom(before []contribution, oldLive liveEntry, wasOpen bool, cur *storev1.DossierState, curLive liveEntry, isOpen bool) {
+	for _, c := range before {
 		d.cell(c.key)[c.idx] -= c.v
 	}
 	for _, c := range contributions(cur) {
 		d.cell(c.key)[c.idx] += c.v
 	}
-	if e, ok := liveOf(old); ok {
-		d.liveDel = append(d.liveDel, e)
+	if wasOpen && isOpen && oldLive == curLive {
+		return
 	}
-	if e, ok := liveOf(cur); ok {
-		d.liveAdd = append(d.liveAdd, e)
+	if wasOpen {
+		d.liveDel = append(d.liveDel, oldLive)
+	}
+	if isOpen {
+		d.liveAdd = append(d.liveAdd, curLive)
 	}
 }
 
@@ -241,17 +247,33 @@ func (d *delta) cell(k cellKey) *counters {
 	return c
 }
 
-// current is the value a cell will have after the delta (for writing it to disk). Called by
-// the single writer only.
-func (s *Stats) current(k cellKey, d *counters) counters {
+// writeCells stores the value every cell the delta changes will have after it. Called by
+// the single writer only, which is also the only one to change cells: the read lock is
+// taken once for all of them.
+func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out counters
-	if c := s.cells[k]; c != nil {
-		out = *c
+	base := s.base()
+	for k, v := range d.cells {
+		if v.zero() {
+			continue
+		}
+		var cur counters
+		if id, ok := base.ids[dimsOf(k)]; ok {
+			cur = base.cell(id, k.month)
+		}
+		cur.add(v, 1)
+		if cur.zero() {
+			if err := b.Delete(encodeCellKey(k)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := b.Put(encodeCellKey(k), encodeCounters(&cur)); err != nil {
+			return err
+		}
 	}
-	out.add(d, 1)
-	return out
+	return nil
 }
 
 // apply makes a committed delta visible.
@@ -259,18 +281,9 @@ func (s *Stats) apply(d *delta) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range d.cells {
-		if v.zero() {
-			continue
+		if !v.zero() {
+			s.addCell(k, v)
 		}
-		c := s.cells[k]
-		if c == nil {
-			c = &counters{}
-			s.addCell(k, c)
-		}
-		c.add(v, 1)
-		dk := k
-		dk.month = 0
-		s.dimTotals[s.dims[dk]].add(v, 1)
 	}
 	for _, e := range d.liveDel {
 		s.liveRemove(e)
@@ -280,84 +293,40 @@ func (s *Stats) apply(d *delta) {
 	}
 }
 
-func (s *Stats) addCell(k cellKey, c *counters) {
-	s.cells[k] = c
-	dk := k
-	dk.month = 0
-	id, ok := s.dims[dk]
-	if !ok {
-		id = s.nDims
-		s.dims[dk] = id
-		s.nDims++
-		s.dimKeys = append(s.dimKeys, dk)
-		s.dimTotals = append(s.dimTotals, counters{})
+func dimsOf(k cellKey) cellKey {
+	k.month = 0
+	return k
+}
+
+// addCell adds v to the cell k and to every roll-up.
+func (s *Stats) addCell(k cellKey, v *counters) {
+	id := s.dimsID(k)
+	for i, r := range s.rollups {
+		r.add(s.toRollup[i][id], k.month, v)
 	}
-	s.dimTotals[id].add(c, 1)
-	s.months[k.month] = append(s.months[k.month], cellRef{key: k, c: c, dims: id})
-	s.units[k.unit] = true
-	s.procs[k.procedure] = true
 	if k.month < s.minMon {
 		s.minMon = k.month
 	}
 }
 
-func (s *Stats) liveGroupOf(k cellKey) *liveGroup {
-	g := s.live[k]
-	if g == nil {
-		id, ok := s.dims[k]
-		if !ok {
-			id = -1
+// dimsID is the id of k's dimensions among the cells, made (with its place in every
+// roll-up) if new.
+func (s *Stats) dimsID(k cellKey) int32 {
+	base := s.base()
+	n := len(base.keys)
+	id := base.id(k)
+	if len(base.keys) > n {
+		for i, r := range s.rollups {
+			rid := r.id(k)
+			s.toRollup[i] = append(s.toRollup[i], rid)
+			if int(rid) == len(s.liveIdx.agg[i]) {
+				s.liveIdx.agg[i] = append(s.liveIdx.agg[i], liveAgg{})
+			}
 		}
-		g = &liveGroup{dims: id}
-		s.live[k] = g
+		s.units[k.unit] = true
+		s.procs[k.procedure] = true
 	}
-	return g
-}
-
-func (s *Stats) liveInsert(e liveEntry) { s.liveAdd(e, true) }
-
-// liveAppend adds an open dossier without keeping the order; liveSort restores it. Loading
-// many open dossiers this way costs n log n instead of n² insertions.
-func (s *Stats) liveAppend(e liveEntry) { s.liveAdd(e, false) }
-
-func (s *Stats) liveAdd(e liveEntry, sorted bool) {
-	g := s.liveGroupOf(e.key)
-	g.open++
-	switch e.status {
-	case stSupplement:
-		g.supplement++
-	case stFinancial:
-		g.financial++
-	default:
-		if !sorted {
-			g.dues = append(g.dues, e.overdueAt)
-			return
-		}
-		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
-		g.dues = slices.Insert(g.dues, i, e.overdueAt)
-	}
-}
-
-func (s *Stats) liveSort() {
-	for _, g := range s.live {
-		slices.Sort(g.dues)
-	}
-}
-
-func (s *Stats) liveRemove(e liveEntry) {
-	g := s.liveGroupOf(e.key)
-	g.open--
-	switch e.status {
-	case stSupplement:
-		g.supplement--
-	case stFinancial:
-		g.financial--
-	default:
-		i := sort.Search(len(g.dues), func(i int) bool { return g.dues[i] >= e.overdueAt })
-		if i < len(g.dues) && g.dues[i] == e.overdueAt {
-			g.dues = append(g.dues[:i], g.dues[i+1:]...)
-		}
-	}
+	return id
 }
 
 // Encoding of cells on disk: key = month(4) channel(1) then unit, agency, procedure each
@@ -420,6 +389,13 @@ func encodeLive(e liveEntry) []byte {
 	b := encodeCellKey(e.key)
 	b = binary.AppendVarint(b, int64(e.status))
 	return binary.AppendVarint(b, e.overdueAt)
+}
+
+// normalizeLive gives an entry's kind as liveOf does (entries written by earlier versions
+// hold the status itself).
+func normalizeLive(e liveEntry) liveEntry {
+	e.status = liveKind(e.status)
+	return e
 }
 
 func decodeLive(b []byte) (liveEntry, error) {

@@ -33,6 +33,11 @@ type checked struct {
 	at   int64  // occurred_at, Unix ms
 	due  int64  // due_at, Unix ms; 0 if not given
 	hash []byte // SHA-256 of the normalised event as sent
+	// body is the start of the event's StoredEvent encoding: the normalised event and its
+	// hash. The writer appends what only it knows (sequence, time, system), which a decoder
+	// merges into the same event, so the event is marshalled once, by the request's own
+	// goroutine, and not again by the single writer.
+	body []byte
 }
 
 // parseTime reads an RFC 3339 time with offset.
@@ -132,5 +137,6 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 	}
 	sum := sha256.Sum256(b)
 	c.hash = sum[:16]
+	c.body = storedEventPrefix(b, c.hash)
 	return c, nil
 }

@@ -3,8 +3,10 @@ package dossier
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
@@ -153,9 +155,24 @@ func (s *Service) writer() {
 	}
 }
 
-// txState is what one transaction changes, per dossier.
+// txState is what one transaction changes, per dossier: its state (changed in place) and
+// what its state before the transaction contributed to the statistics and the live index.
 type txState struct {
-	orig, cur *storev1.DossierState
+	cur      *storev1.DossierState
+	existed  bool
+	before   []contribution
+	live     liveEntry
+	wasOpen  bool
+	modified bool
+}
+
+func newTxState(st *storev1.DossierState) *txState {
+	ts := &txState{cur: st, existed: st != nil}
+	if st != nil {
+		ts.before = contributions(st)
+		ts.live, ts.wasOpen = liveOf(st)
+	}
+	return ts
 }
 
 // commit applies a group of jobs in one transaction and answers them after the commit.
@@ -167,18 +184,22 @@ func (s *Service) commit(batch []*job) {
 		seq = start
 		d = newDelta()
 		states := map[string]*txState{}
+		ids := &pendingIDs{m: map[string][]byte{}}
 		stamp := s.now().In(Vietnam).Format(time.RFC3339Nano)
 		for _, j := range batch {
 			for i, it := range j.items {
 				if it == nil {
 					continue
 				}
-				r, err := s.applyOne(tx, j, it, states, &seq, stamp)
+				r, err := s.applyOne(tx, j, it, states, ids, &seq, stamp)
 				if err != nil {
 					return err // storage failure: the whole transaction is abandoned
 				}
 				j.results[i] = r
 			}
+		}
+		if err := ids.write(tx.Bucket(bucketIDs)); err != nil {
+			return err
 		}
 		return s.writeStates(tx, states, d)
 	})
@@ -203,40 +224,61 @@ func (s *Service) commit(batch []*job) {
 	}
 }
 
-// writeStates stores every changed dossier once, its open entry and the changed cells.
+// writeStates stores every changed dossier once, its open entry when it changed, and the
+// changed cells.
 func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta) error {
 	dossiers, open, cells := tx.Bucket(bucketDossiers), tx.Bucket(bucketOpen), tx.Bucket(bucketCells)
+	mo := proto.MarshalOptions{Deterministic: true}
+	codes := make([]string, 0, len(states))
 	for code, ts := range states {
-		v, err := proto.MarshalOptions{Deterministic: true}.Marshal(ts.cur)
+		if ts.modified {
+			codes = append(codes, code)
+		}
+	}
+	slices.Sort(codes) // in key order, as for the event ids
+	for _, code := range codes {
+		ts := states[code]
+		v, err := mo.Marshal(ts.cur) // a new slice each time: bbolt keeps values until the commit
 		if err != nil {
 			return err
 		}
 		if err := dossiers.Put([]byte(code), v); err != nil {
 			return err
 		}
-		if e, ok := liveOf(ts.cur); ok {
+		e, isOpen := liveOf(ts.cur)
+		switch {
+		case isOpen && (!ts.wasOpen || e != ts.live):
 			if err := open.Put([]byte(code), encodeLive(e)); err != nil {
 				return err
 			}
-		} else if ts.orig != nil {
+		case !isOpen && ts.wasOpen:
 			if err := open.Delete([]byte(code)); err != nil {
 				return err
 			}
 		}
-		d.change(ts.orig, ts.cur)
+		d.changeFrom(ts.before, ts.live, ts.wasOpen, ts.cur, e, isOpen)
 	}
-	for k, v := range d.cells {
-		if v.zero() {
-			continue
-		}
-		cur := s.stats.current(k, v)
-		if cur.zero() {
-			if err := cells.Delete(encodeCellKey(k)); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := cells.Put(encodeCellKey(k), encodeCounters(&cur)); err != nil {
+	return s.stats.writeCells(cells, d)
+}
+
+// pendingIDs are the event ids a transaction adds, written at its end in key order: the
+// index's keys are the senders' own, scattered over the tree, and putting them sorted walks
+// each page once and in order.
+type pendingIDs struct {
+	m    map[string][]byte
+	keys []string
+}
+
+func (p *pendingIDs) add(key, v []byte) {
+	k := string(key)
+	p.m[k] = v
+	p.keys = append(p.keys, k)
+}
+
+func (p *pendingIDs) write(b *bolt.Bucket) error {
+	slices.Sort(p.keys)
+	for _, k := range p.keys {
+		if err := b.Put([]byte(k), p.m[k]); err != nil {
 			return err
 		}
 	}
@@ -255,7 +297,7 @@ func refuse(reason, msg, vi string) error { return platform.FailedPrecondition(r
 
 // applyOne judges one event against the dossier's state and, if it passes, stores it. A
 // refusal is the result's error; the returned error is a storage failure.
-func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, seq *int64, stamp string) (result, error) {
+func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, pending *pendingIDs, seq *int64, stamp string) (result, error) {
 	caller := platform.CallerFrom(j.ctx)
 	system := ""
 	if caller != nil {
@@ -270,9 +312,14 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 		if err != nil {
 			return result{}, err
 		}
-		ts = &txState{orig: st, cur: st}
+		ts = newTxState(st)
+		states[ev.DossierCode] = ts
 	}
-	if v := ids.Get(key); v != nil {
+	v := pending.m[string(key)]
+	if v == nil {
+		v = ids.Get(key)
+	}
+	if v != nil {
 		if len(v) == 24 && bytes.Equal(v[8:], c.hash) {
 			r := result{dup: true, seq: int64(beUint64(v[:8]))}
 			if ts.cur != nil {
@@ -291,36 +338,28 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	days := uint32(0)
 	if ts.cur == nil {
 		days = s.refs.procedure(ev.ProcedureCode).days
+		ts.cur = &storev1.DossierState{}
 	}
 	*seq++
-	next := &storev1.DossierState{}
-	if ts.cur != nil {
-		next = proto.Clone(ts.cur).(*storev1.DossierState)
+	// The state is changed in place: what it contributed before the transaction was taken
+	// when it was loaded, and a storage failure abandons the whole transaction.
+	applyEvent(ts.cur, ev, c.at, c.due, *seq, days, s.cal)
+	ts.modified = true
+	unit := ""
+	if ev.UnitCode == "" {
+		unit = ts.cur.GetUnitCode()
 	}
-	applyEvent(next, ev, c.at, c.due, *seq, days, s.cal)
-	stored := proto.Clone(ev).(*dossierv1.DossierEvent)
-	stored.Sequence, stored.StoredAt, stored.System = *seq, stamp, system
-	if stored.UnitCode == "" {
-		stored.UnitCode = next.GetUnitCode()
-	}
-	v, err := proto.Marshal(&storev1.StoredEvent{Event: stored, ProcessingDays: days, ContentHash: c.hash})
-	if err != nil {
-		return result{}, err
-	}
+	body := appendStoredExtras(c.body, *seq, stamp, system, unit, days)
 	events := tx.Bucket(bucketEvents)
 	events.FillPercent = 1.0 // keys only ever grow: full pages, not half-empty ones (half the file)
-	if err := events.Put(seqKey(*seq), v); err != nil {
+	if err := events.Put(seqKey(*seq), body); err != nil {
 		return result{}, err
 	}
 	idv := make([]byte, 24)
-	copy(idv, seqKey(*seq))
+	binary.BigEndian.PutUint64(idv, uint64(*seq))
 	copy(idv[8:], c.hash)
-	if err := ids.Put(key, idv); err != nil {
-		return result{}, err
-	}
-	ts.cur = next
-	states[ev.DossierCode] = ts
-	return result{status: next.GetStatus(), seq: *seq}, nil
+	pending.add(key, idv)
+	return result{status: ts.cur.GetStatus(), seq: *seq}, nil
 }
 
 func beUint64(b []byte) uint64 {

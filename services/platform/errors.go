@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // ErrorDomain is the ErrorInfo domain of every error lienthong returns.
@@ -31,6 +33,8 @@ type Error struct {
 	MessageVI  string
 	Violations []FieldViolation
 	Metadata   map[string]string
+	// RetryDelay, when set, is sent as google.rpc.RetryInfo (and as Retry-After over REST).
+	RetryDelay time.Duration
 }
 
 func (e *Error) Error() string {
@@ -71,6 +75,9 @@ func (e *Error) GRPCStatus() *status.Status {
 			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
 		}
 		details = append(details, br)
+	}
+	if e.RetryDelay > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryDelay)})
 	}
 	vi := e.MessageVI
 	if vi == "" {

@@ -63,6 +63,7 @@ type edge struct {
 	verifier *TokenVerifier
 	policy   Policy
 	metrics  *Metrics
+	limiter  *RateLimiter
 }
 
 func (e *edge) begin(ctx context.Context, method string) (*callInfo, error) {
@@ -95,6 +96,15 @@ func (e *edge) begin(ctx context.Context, method string) (*callInfo, error) {
 		return ci, Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
 	}
 	return ci, nil
+}
+
+// limit applies the sender's rate limit to a call; health checks and reflection are never
+// limited (the gateway's health polling must not be starved by a busy client).
+func (e *edge) limit(ci *callInfo) error {
+	if builtinPublic(ci.method) {
+		return nil
+	}
+	return e.limiter.check(ci.ctx, 0)
 }
 
 func builtinPublic(method string) bool {
@@ -182,16 +192,29 @@ func (e *edge) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h
 			resp, err = nil, e.end(ci, internalError(ci.reqID))
 		}
 	}()
+	if err := e.limit(ci); err != nil {
+		return nil, e.end(ci, err)
+	}
 	resp, err = handler(ci.ctx, req)
 	return resp, e.end(ci, err)
 }
 
 type wrappedStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx     context.Context
+	limiter *RateLimiter
 }
 
 func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+// RecvMsg counts every message of a stream against the sender's rate limit: a stream
+// carries as much as many calls.
+func (w *wrappedStream) RecvMsg(m any) error {
+	if err := w.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return w.limiter.check(w.ctx, streamWait)
+}
 
 // stream is the stream server interceptor.
 func (e *edge) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
@@ -205,5 +228,12 @@ func (e *edge) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo
 			err = e.end(ci, internalError(ci.reqID))
 		}
 	}()
-	return e.end(ci, handler(srv, &wrappedStream{ServerStream: ss, ctx: ci.ctx}))
+	if err := e.limit(ci); err != nil {
+		return e.end(ci, err)
+	}
+	ws := &wrappedStream{ServerStream: ss, ctx: ci.ctx}
+	if !builtinPublic(ci.method) {
+		ws.limiter = e.limiter
+	}
+	return e.end(ci, handler(srv, ws))
 }

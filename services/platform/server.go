@@ -26,6 +26,8 @@ type ServerOptions struct {
 	Policy          Policy
 	Metrics         *Metrics
 	MaxMessageBytes int
+	// RateLimit per sending system; the zero value means no limit.
+	RateLimit RateLimit
 	// GRPCOptions are added to the server's options (e.g. flow-control windows).
 	GRPCOptions []grpc.ServerOption
 }
@@ -49,7 +51,7 @@ func NewServer(o ServerOptions) *Server {
 		// Every call logs; a nil *zap.Logger would panic outside the recovery and kill the process.
 		o.Logger = zap.NewNop()
 	}
-	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics}
+	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics, limiter: NewRateLimiter(o.RateLimit)}
 	opts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(e.unary),
 		grpc.ChainStreamInterceptor(e.stream),

@@ -1,0 +1,224 @@
+package dossier
+
+import (
+	"container/heap"
+	"math"
+)
+
+// The live index answers "now" for open dossiers: how many are open, paused for a
+// supplement, waiting for financial obligations, and overdue at this instant. It keeps these
+// four counts per set of dimensions of every roll-up (rollup.go), so a query reads one
+// entry per row, and it keeps overdue exact as time passes with two heaps of due instants:
+// those still ahead of the index's clock and those already passed. Moving the clock (before
+// a query, after a commit) moves the instants it crosses from one heap to the other and
+// changes the overdue counts of their sets; the clock may also move back (a query for an
+// earlier instant), which moves them the other way.
+//
+// A dossier that closes leaves its instant in a heap; it is cancelled (counted in a map) and
+// dropped when it reaches the top, and a heap whose cancelled entries outnumber the live
+// ones is rebuilt without them.
+
+// liveAgg is the live figures of one set of dimensions.
+type liveAgg struct{ open, supplement, financial, overdue int64 }
+
+// dueItem is the instant an open dossier of set id (among the cells) becomes overdue.
+type dueItem struct {
+	at int64
+	id int32
+}
+
+type dueHeap struct {
+	items []dueItem
+	max   bool // a max-heap (the passed instants), else a min-heap
+}
+
+func (h *dueHeap) Len() int { return len(h.items) }
+func (h *dueHeap) Less(i, j int) bool {
+	if h.max {
+		return h.items[i].at > h.items[j].at
+	}
+	return h.items[i].at < h.items[j].at
+}
+func (h *dueHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *dueHeap) Push(x any)    { h.items = append(h.items, x.(dueItem)) }
+func (h *dueHeap) Pop() any {
+	n := len(h.items) - 1
+	x := h.items[n]
+	h.items = h.items[:n]
+	return x
+}
+
+// dueSet is a heap with lazy removal.
+type dueSet struct {
+	h         dueHeap
+	cancelled map[dueItem]int32
+	nCancel   int
+}
+
+func newDueSet(max bool) *dueSet {
+	return &dueSet{h: dueHeap{max: max}, cancelled: map[dueItem]int32{}}
+}
+
+func (d *dueSet) push(it dueItem) { heap.Push(&d.h, it) }
+
+func (d *dueSet) cancel(it dueItem) {
+	d.cancelled[it]++
+	d.nCancel++
+	if d.nCancel > 1024 && d.nCancel > d.h.Len()/2 {
+		d.compact()
+	}
+}
+
+// top is the first instant still in the set (false when empty).
+func (d *dueSet) top() (dueItem, bool) {
+	for d.h.Len() > 0 {
+		it := d.h.items[0]
+		if n := d.cancelled[it]; n > 0 {
+			heap.Pop(&d.h)
+			d.forget(it, n)
+			continue
+		}
+		return it, true
+	}
+	return dueItem{}, false
+}
+
+func (d *dueSet) forget(it dueItem, n int32) {
+	if n == 1 {
+		delete(d.cancelled, it)
+	} else {
+		d.cancelled[it] = n - 1
+	}
+	d.nCancel--
+}
+
+func (d *dueSet) pop() dueItem { return heap.Pop(&d.h).(dueItem) }
+
+// compact drops the cancelled entries at once.
+func (d *dueSet) compact() {
+	kept := d.h.items[:0]
+	for _, it := range d.h.items {
+		if n := d.cancelled[it]; n > 0 {
+			d.forget(it, n)
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(d.h.items[len(kept):])
+	d.h.items = kept
+	heap.Init(&d.h)
+}
+
+// liveIndex is the live part of Stats (guarded by Stats.mu).
+type liveIndex struct {
+	agg    [][]liveAgg // per roll-up, per set id
+	ahead  *dueSet     // instants at or after clock
+	passed *dueSet     // instants before clock: overdue
+	clock  int64
+}
+
+func newLiveIndex(rollups int) liveIndex {
+	return liveIndex{agg: make([][]liveAgg, rollups), ahead: newDueSet(false), passed: newDueSet(true), clock: math.MinInt64}
+}
+
+// addLive changes the figures of base set id, and of its place in every roll-up, by d.
+func (s *Stats) addLive(id int32, d liveAgg) {
+	for i := range s.rollups {
+		a := &s.liveIdx.agg[i][s.toRollup[i][id]]
+		a.open += d.open
+		a.supplement += d.supplement
+		a.financial += d.financial
+		a.overdue += d.overdue
+	}
+}
+
+func (s *Stats) liveInsert(e liveEntry) { s.liveChange(e, 1) }
+func (s *Stats) liveRemove(e liveEntry) { s.liveChange(e, -1) }
+
+func (s *Stats) liveChange(e liveEntry, sign int64) {
+	id := s.dimsID(e.key)
+	d := liveAgg{open: sign}
+	switch e.status {
+	case stSupplement:
+		d.supplement = sign
+	case stFinancial:
+		d.financial = sign
+	default:
+		if e.overdueAt == math.MaxInt64 {
+			break // never overdue
+		}
+		it := dueItem{at: e.overdueAt, id: id}
+		passed := e.overdueAt < s.liveIdx.clock
+		switch {
+		case passed && sign > 0:
+			s.liveIdx.passed.push(it)
+		case passed:
+			s.liveIdx.passed.cancel(it)
+		case sign > 0:
+			s.liveIdx.ahead.push(it)
+		default:
+			s.liveIdx.ahead.cancel(it)
+		}
+		if passed {
+			d.overdue = sign
+		}
+	}
+	s.addLive(id, d)
+}
+
+// advance moves the live index's clock to now (forward or back): overdue means due before
+// now. Called with s.mu held for writing.
+func (s *Stats) advance(now int64) {
+	l := &s.liveIdx
+	for {
+		it, ok := l.ahead.top()
+		if !ok || it.at >= now {
+			break
+		}
+		l.ahead.pop()
+		l.passed.push(it)
+		s.addLive(it.id, liveAgg{overdue: 1})
+	}
+	for {
+		it, ok := l.passed.top()
+		if !ok || it.at < now {
+			break
+		}
+		l.passed.pop()
+		l.ahead.push(it)
+		s.addLive(it.id, liveAgg{overdue: -1})
+	}
+	l.clock = now
+}
+
+// liveLoad adds an open dossier while loading; liveLoaded sorts the heaps once. The clock is
+// the load's start: loading a million open dossiers costs n, not n log n pushes.
+func (s *Stats) liveLoad(e liveEntry, now int64) {
+	if s.liveIdx.clock == math.MinInt64 {
+		s.liveIdx.clock = now
+	}
+	id := s.dimsID(e.key)
+	d := liveAgg{open: 1}
+	switch e.status {
+	case stSupplement:
+		d.supplement = 1
+	case stFinancial:
+		d.financial = 1
+	default:
+		if e.overdueAt != math.MaxInt64 {
+			it := dueItem{at: e.overdueAt, id: id}
+			if e.overdueAt < s.liveIdx.clock {
+				s.liveIdx.passed.h.items = append(s.liveIdx.passed.h.items, it)
+				d.overdue = 1
+			} else {
+				s.liveIdx.ahead.h.items = append(s.liveIdx.ahead.h.items, it)
+			}
+		}
+	}
+	s.addLive(id, d)
+}
+
+func (s *Stats) liveLoaded() {
+	heap.Init(&s.liveIdx.ahead.h)
+	heap.Init(&s.liveIdx.passed.h)
+}

@@ -1,0 +1,153 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+)
+
+// RateLimit is how many calls (unary calls and stream messages) each sending system may
+// make to one part per second, with a burst. A system is the `sys` of its token; calls
+// without a token are counted per client address. The admin token, the operator's own, is
+// not limited.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// DefaultRateLimit leaves room for a province pushing a day's backlog at once while
+// stopping a runaway client from taking a small machine.
+var DefaultRateLimit = RateLimit{PerSecond: 1000, Burst: 2000}
+
+// maxLimiters bounds the table: beyond it the idlest entries are dropped (a dropped
+// system starts again with a full burst, which only errs on the side of the caller).
+const maxLimiters = 10000
+
+// RateLimiter holds one token bucket per system.
+type RateLimiter struct {
+	limit RateLimit
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	used time.Time
+}
+
+// NewRateLimiter returns nil (no limit) when l.PerSecond is 0 or less.
+func NewRateLimiter(l RateLimit) *RateLimiter {
+	if l.PerSecond <= 0 {
+		return nil
+	}
+	if l.Burst < 1 {
+		l.Burst = int(math.Ceil(l.PerSecond))
+	}
+	return &RateLimiter{limit: l, now: time.Now, buckets: map[string]*bucket{}}
+}
+
+// take takes one token for key. When none is free it keeps the reservation if the token
+// comes within maxWait (the caller waits that long) and otherwise gives it back; either
+// way it says how long until the token.
+func (r *RateLimiter) take(key string, maxWait time.Duration) (bool, time.Duration) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.buckets[key]
+	if b == nil {
+		if len(r.buckets) >= maxLimiters {
+			r.evict(now)
+		}
+		b = &bucket{l: rate.NewLimiter(rate.Limit(r.limit.PerSecond), r.limit.Burst)}
+		r.buckets[key] = b
+	}
+	b.used = now
+	res := b.l.ReserveN(now, 1)
+	d := res.DelayFrom(now)
+	if d > maxWait {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, d
+}
+
+// evict drops the entries idle for longest (the quarter of the table least recently used).
+func (r *RateLimiter) evict(now time.Time) {
+	cutoff := time.Duration(0)
+	for _, b := range r.buckets {
+		cutoff = max(cutoff, now.Sub(b.used))
+	}
+	cutoff = cutoff * 3 / 4
+	for k, b := range r.buckets {
+		if now.Sub(b.used) >= cutoff {
+			delete(r.buckets, k)
+		}
+	}
+}
+
+// streamWait is how long a stream message may be held back to stay within the limit
+// before the stream is refused: a stream slows down before it is cut.
+const streamWait = 2 * time.Second
+
+// check is called by the interceptors for every call (maxWait 0: refused at once) and for
+// every stream message (held back up to streamWait).
+func (r *RateLimiter) check(ctx context.Context, maxWait time.Duration) error {
+	if r == nil {
+		return nil
+	}
+	key := ""
+	if c := CallerFrom(ctx); c != nil {
+		if c.Role == RoleAdmin {
+			return nil
+		}
+		key = "sys:" + c.System
+	} else {
+		key = "addr:" + clientAddr(ctx)
+	}
+	ok, wait := r.take(key, maxWait)
+	if ok {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	e := ResourceExhausted("RATE_LIMITED",
+		fmt.Sprintf("more than %g calls per second (burst %d) from this system; retry after %s", r.limit.PerSecond, r.limit.Burst, wait.Round(time.Millisecond)),
+		"Hệ thống gửi quá nhiều yêu cầu mỗi giây; vui lòng thử lại sau.")
+	e.RetryDelay = wait
+	return e
+}
+
+// clientAddr is the caller's address: the first X-Forwarded-For the gateway passed on,
+// else the connection's peer.
+func clientAddr(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := first(md, "x-forwarded-for"); v != "" {
+			a, _, _ := strings.Cut(v, ",")
+			return strings.TrimSpace(a)
+		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+			return host
+		}
+		return p.Addr.String()
+	}
+	return ""
+}

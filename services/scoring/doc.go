@@ -1,0 +1,33 @@
+// Package scoring is lienthong's scoring part (lienthong.scoring.v1): provinces' metric
+// reports, methodologies kept as data, tie-aware rankings whose every score explains
+// itself, heartbeats and the interconnection status of provincial systems.
+//
+// Where things are decided:
+//
+//   - methodology.go and methodologies/*.json: the built-in methodologies (ICT-2018,
+//     QD766-2022), the registry of indicators legacy portals report, and the checks a new
+//     methodology must pass (every problem listed in one INVALID_ARGUMENT).
+//   - formulas.go: the closed list of formulas of COMPUTED indicators.
+//   - reports.go: the checks of a submitted metric report; store.go keeps every revision
+//     (key period/unit/revision) and closed periods.
+//   - engine.go: the values of a period (submitted, rolled up for merged units, and the
+//     other parts' live figures), normalisation, points, competition ranks (1, 2, 2, 4),
+//     the previous period in this period's geography, and the cache (dropped on any
+//     write; results that use live figures are also recomputed after Options.LiveTTL).
+//   - interconnection.go: channel states from the heartbeat's age and real activity
+//     (the dossier feed followed by FeedFollower; documents waiting, from docexchange).
+//   - figures.go: the small interfaces through which the other parts' figures arrive
+//     (CatalogSource, DossierSource, DocExchangeSource, DossierActivitySource) and their
+//     gRPC implementations.
+//
+// The document-exchange part is not wired in yet: DocExchangeSource is implemented by
+// NoDocExchange (figures.go), which answers every figure as unavailable, so indicators
+// say "no data: the document-exchange service is not reachable" and the document
+// exchange channel is DEGRADED with that reason. To wire the real part, implement
+// DocExchangeSource over lienthong.docexchange.v1 (document stats per unit and period;
+// documents waiting for acceptance per agency) and pass it as Options.DocExchange in
+// startScoring (cmd/lienthong/parts.go).
+//
+// Demo data: demo.go and demo/ (see the README, "Scoring demo data"); the synthetic values
+// are labelled as such in the file and in each report's note.
+package scoring

@@ -1,0 +1,207 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// The other parts' figures reach scoring through the small interfaces below, so each can be
+// a gRPC client in production and a fake in tests.
+
+// UnitInfo is a province-level unit as it was on a date.
+type UnitInfo struct {
+	Code, Name string
+}
+
+// CatalogSource answers units and procedure figures (the catalog part).
+type CatalogSource interface {
+	// Provinces are the province-level units in force on a date, by code.
+	Provinces(ctx context.Context, date string) ([]UnitInfo, error)
+	// CurrentCodes maps unit codes to the units in force today that their territory
+	// belongs to (one code after a merger). Unknown codes are left out.
+	CurrentCodes(ctx context.Context, codes []string) (map[string][]string, error)
+	// ProcedureShares is the share of a unit's active procedures offered online (fully or
+	// partly) and fully online, as of today; ok is false when the unit has no procedures.
+	ProcedureShares(ctx context.Context, unit string) (online, full float64, ok bool, err error)
+}
+
+// DossierSource answers dossier statistics (the dossier part).
+type DossierSource interface {
+	// UnitStats returns one statistics row per unit for the months from–to (`2026`,
+	// `2026-Q3`, `2026-10`), in the historical or current geography.
+	UnitStats(ctx context.Context, from, to, geography string) (map[string]*dossierv1.StatsRow, error)
+}
+
+// DocumentStats are the document-exchange figures of a unit for a period.
+type DocumentStats struct {
+	Sent, Received          int64
+	ElectronicShare         float64 // documents processed electronically / received
+	FullyOnlineShare        float64 // exchanged entirely over the network / sent and received
+	HasElectronic, HasFully bool
+}
+
+// DocExchangeSource answers document-exchange figures (the docexchange part). Until it is
+// wired to the real client every method returns an *UnavailableError.
+type DocExchangeSource interface {
+	// DocumentStats of a unit for a period.
+	DocumentStats(ctx context.Context, unit string, p Period) (DocumentStats, error)
+	// WaitingDocuments counts documents addressed to an agency that have waited longer than
+	// `older` for acceptance, and the oldest one's arrival.
+	WaitingDocuments(ctx context.Context, agency string, older time.Duration) (n int, oldest time.Time, err error)
+}
+
+// UnavailableError says a part's figures cannot be had; Reason is shown to users.
+type UnavailableError struct{ Reason string }
+
+func (e *UnavailableError) Error() string { return e.Reason }
+
+// unavailableReason returns the words to show for a failed figure fetch.
+func unavailableReason(part string, err error) string {
+	var u *UnavailableError
+	if errors.As(err, &u) {
+		return u.Reason
+	}
+	var pe *platform.Error
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("the %s part refused the request: %s", part, pe.Message)
+	}
+	return fmt.Sprintf("the %s service is not reachable", part)
+}
+
+// NoDocExchange is the document-exchange adapter used until the docexchange part is wired
+// in: it reports every figure as unavailable, never a number.
+type NoDocExchange struct{}
+
+// errNoDocExchange is what NoDocExchange answers.
+var errNoDocExchange = &UnavailableError{Reason: "the document-exchange service is not reachable (not connected to this scoring part)"}
+
+// DocumentStats is unavailable.
+func (NoDocExchange) DocumentStats(context.Context, string, Period) (DocumentStats, error) {
+	return DocumentStats{}, errNoDocExchange
+}
+
+// WaitingDocuments is unavailable.
+func (NoDocExchange) WaitingDocuments(context.Context, string, time.Duration) (int, time.Time, error) {
+	return 0, time.Time{}, errNoDocExchange
+}
+
+// TokenFunc returns a bearer token for scoring's own calls to other parts.
+type TokenFunc func() (string, error)
+
+// ServiceToken issues scoring's own ministry token, renewing it an hour before it expires.
+func ServiceToken(issuer *platform.TokenIssuer, now func() time.Time) TokenFunc {
+	var mu sync.Mutex
+	var tok string
+	var exp time.Time
+	return func() (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		t := now()
+		if tok != "" && t.Before(exp.Add(-time.Hour)) {
+			return tok, nil
+		}
+		const ttl = 24 * time.Hour
+		s, err := issuer.Issue(platform.Caller{System: "lienthong/scoring", Role: platform.RoleMinistry}, ttl, t)
+		if err != nil {
+			return "", err
+		}
+		tok, exp = s, t.Add(ttl)
+		return tok, nil
+	}
+}
+
+func withToken(ctx context.Context, token TokenFunc) (context.Context, error) {
+	if token == nil {
+		return ctx, nil
+	}
+	t, err := token()
+	if err != nil {
+		return nil, &UnavailableError{Reason: "scoring has no token to call the other parts"}
+	}
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+t), nil
+}
+
+// GRPCCatalog is CatalogSource over the catalog part's gRPC API.
+type GRPCCatalog struct {
+	Client catalogv1.CatalogServiceClient
+}
+
+// Provinces lists the province-level units in force on date.
+func (g GRPCCatalog) Provinces(ctx context.Context, date string) ([]UnitInfo, error) {
+	var out []UnitInfo
+	token := ""
+	for {
+		resp, err := g.Client.ListUnits(ctx, &catalogv1.ListUnitsRequest{Level: "province", Date: date, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range resp.GetUnits() {
+			out = append(out, UnitInfo{Code: u.GetCode(), Name: u.GetName()})
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// CurrentCodes resolves codes to today's units.
+func (g GRPCCatalog) CurrentCodes(ctx context.Context, codes []string) (map[string][]string, error) {
+	resp, err := g.Client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{UnitCodes: codes})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, u := range resp.GetUnits() {
+		out[u.GetUnit().GetCode()] = u.GetCurrentCodes()
+	}
+	return out, nil
+}
+
+// ProcedureShares reads the catalog statistics of a unit.
+func (g GRPCCatalog) ProcedureShares(ctx context.Context, unit string) (float64, float64, bool, error) {
+	st, err := g.Client.GetCatalogStats(ctx, &catalogv1.GetCatalogStatsRequest{Unit: unit})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if st.GetTotal() == 0 {
+		return 0, 0, false, nil
+	}
+	return st.GetOnlineShare(), st.GetFullShare(), true, nil
+}
+
+// DossierStatsClient is the part of the dossier client scoring uses.
+type DossierStatsClient interface {
+	GetDossierStats(ctx context.Context, in *dossierv1.GetDossierStatsRequest, opts ...grpc.CallOption) (*dossierv1.DossierStats, error)
+}
+
+// GRPCDossier is DossierSource over the dossier part's gRPC API, with scoring's own token.
+type GRPCDossier struct {
+	Client DossierStatsClient
+	Token  TokenFunc
+}
+
+// UnitStats asks for the statistics grouped by unit.
+func (g GRPCDossier) UnitStats(ctx context.Context, from, to, geography string) (map[string]*dossierv1.StatsRow, error) {
+	ctx, err := withToken(ctx, g.Token)
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.Client.GetDossierStats(ctx, &dossierv1.GetDossierStatsRequest{From: from, To: to, GroupBy: "unit", Geography: geography})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*dossierv1.StatsRow, len(st.GetRows()))
+	for _, r := range st.GetRows() {
+		out[r.GetKey()] = r
+	}
+	return out, nil
+}

@@ -1,0 +1,51 @@
+package scoring
+
+import (
+	"sort"
+
+	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
+)
+
+// A formula computes a COMPUTED indicator from live figures of another part. The list is
+// closed: a methodology naming another formula is refused.
+type formula struct {
+	unit scoringv1.MeasureUnit
+	part string // dossier, docexchange, catalog or interconnection
+	text string // how it is computed, in words, for the score explanation
+}
+
+var formulas = map[string]formula{
+	"dossier.on_time_rate": {ratio, "dossier",
+		"(resolved early + on time + open within due) / (resolved + open, paused excluded)"},
+	"dossier.online_rate":             {ratio, "dossier", "received online / received"},
+	"dossier.online_payment_share":    {ratio, "dossier", "resolved with fees paid online / resolved"},
+	"dossier.electronic_result_share": {ratio, "dossier", "resolved with an electronic result / resolved"},
+	"dossier.digitized_share":         {ratio, "dossier", "received with digitised papers / received"},
+	"dossier.satisfaction":            {ratio, "dossier", "1 − resolved late / resolved − complaint rate (not reported: 0)"},
+	"dossier.avg_processing_days":     {scoringv1.MeasureUnit_MEASURE_UNIT_DAYS, "dossier", "mean calendar days from receipt to resolution"},
+	"dossier.received_total":          {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "dossier", "dossiers received"},
+
+	"catalog.online_procedure_share":      {ratio, "catalog", "active procedures offered fully or partly online / active procedures (catalog as of today)"},
+	"catalog.full_online_procedure_share": {ratio, "catalog", "active procedures offered fully online / active procedures (catalog as of today)"},
+
+	"docexchange.electronic_share":   {ratio, "docexchange", "documents processed electronically / documents received"},
+	"docexchange.fully_online_share": {ratio, "docexchange", "documents exchanged entirely over the network / documents sent and received"},
+	"docexchange.documents_sent":     {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "docexchange", "documents sent"},
+
+	"interconnection.connected_share": {ratio, "interconnection",
+		"systems of the unit with every channel CONNECTED / systems of the unit (status now)"},
+	"interconnection.dossier_push_connected_share": {ratio, "interconnection",
+		"systems of the unit whose dossier push channel is CONNECTED / systems of the unit (status now)"},
+}
+
+const ratio = scoringv1.MeasureUnit_MEASURE_UNIT_RATIO
+
+// formulaNames lists the formulas, sorted, for error messages.
+func formulaNames() []string {
+	out := make([]string, 0, len(formulas))
+	for k := range formulas {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

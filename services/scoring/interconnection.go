@@ -1,0 +1,346 @@
+package scoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// Channels of a provincial system, and the states a channel can be in (CONTRACT §9).
+const (
+	ChannelDossierPush      = "DOSSIER_PUSH"
+	ChannelDocumentExchange = "DOCUMENT_EXCHANGE"
+	ChannelMetricReporting  = "METRIC_REPORTING"
+
+	StateConnected    = "CONNECTED"
+	StateDegraded     = "DEGRADED"
+	StateDisconnected = "DISCONNECTED"
+)
+
+var allChannels = []string{ChannelDossierPush, ChannelDocumentExchange, ChannelMetricReporting}
+
+// systemIDRE is a system id: an agency code, `/`, and a subsystem name.
+var systemIDRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}/[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Thresholds decide the state of a channel. They are configuration, not contract.
+type Thresholds struct {
+	// A heartbeat older than HeartbeatDegraded makes every channel DEGRADED, older than
+	// HeartbeatDisconnected DISCONNECTED.
+	HeartbeatDegraded     time.Duration
+	HeartbeatDisconnected time.Duration
+	// With a fresh heartbeat, a dossier push channel whose last accepted event is older
+	// than DossierIdle is DEGRADED.
+	DossierIdle time.Duration
+	// With a fresh heartbeat, a document exchange channel with documents waiting for
+	// acceptance longer than DocumentWaiting is DEGRADED.
+	DocumentWaiting time.Duration
+}
+
+// DefaultThresholds are used unless configured.
+var DefaultThresholds = Thresholds{
+	HeartbeatDegraded:     5 * time.Minute,
+	HeartbeatDisconnected: 30 * time.Minute,
+	DossierIdle:           72 * time.Hour,
+	DocumentWaiting:       24 * time.Hour,
+}
+
+func (t Thresholds) describe() []string {
+	return []string{
+		fmt.Sprintf("heartbeat older than %s: DEGRADED; older than %s: DISCONNECTED", t.HeartbeatDegraded, t.HeartbeatDisconnected),
+		fmt.Sprintf("dossier push: last accepted dossier event older than %s: DEGRADED", t.DossierIdle),
+		fmt.Sprintf("document exchange: documents waiting for acceptance longer than %s: DEGRADED", t.DocumentWaiting),
+		"refused dossier events are not counted: the dossier part does not report refusals",
+	}
+}
+
+// DossierActivitySource says when each sending system last had a dossier event accepted.
+type DossierActivitySource interface {
+	// LastAccepted maps system ids to the time their last event was stored; an
+	// *UnavailableError while the dossier part cannot be followed.
+	LastAccepted(ctx context.Context) (map[string]time.Time, error)
+}
+
+// DossierFeedClient is the part of the dossier client the feed follower uses.
+type DossierFeedClient interface {
+	WatchDossierEvents(ctx context.Context, in *dossierv1.WatchDossierEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[dossierv1.DossierEvent], error)
+}
+
+// FeedFollower follows the dossier part's event feed (WatchDossierEvents) and remembers,
+// per sending system, when its last event was accepted. With a checkpoint it saves how far
+// it read (at most every feedCheckpointEvery) and starts from there; without one it reads
+// the whole feed at every start.
+type FeedFollower struct {
+	client DossierFeedClient
+	token  TokenFunc
+	lg     *zap.Logger
+	cp     FeedCheckpoint
+	saved  time.Time
+
+	mu       sync.Mutex
+	last     map[string]time.Time
+	cursor   string
+	caughtUp bool
+	lastErr  error
+}
+
+// FeedCheckpoint keeps how far the feed was read (Store implements it).
+type FeedCheckpoint interface {
+	LoadFeed() (string, map[string]time.Time, error)
+	SaveFeed(cursor string, last map[string]time.Time) error
+}
+
+// feedCheckpointEvery is how often, at most, the follower saves its checkpoint.
+const feedCheckpointEvery = 5 * time.Second
+
+// WithCheckpoint loads the follower's last checkpoint and saves new ones to cp; call it
+// before Run.
+func (f *FeedFollower) WithCheckpoint(cp FeedCheckpoint) error {
+	cursor, last, err := cp.LoadFeed()
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cp, f.cursor, f.saved = cp, cursor, time.Now()
+	maps.Copy(f.last, last)
+	return nil
+}
+
+// checkpoint saves the follower's state when the last save is old enough.
+func (f *FeedFollower) checkpoint(force bool) {
+	f.mu.Lock()
+	if f.cp == nil || (!force && time.Since(f.saved) < feedCheckpointEvery) {
+		f.mu.Unlock()
+		return
+	}
+	cursor, last := f.cursor, maps.Clone(f.last)
+	f.saved = time.Now()
+	f.mu.Unlock()
+	if err := f.cp.SaveFeed(cursor, last); err != nil {
+		f.lg.Warn("dossier feed checkpoint not saved", zap.Error(err))
+	}
+}
+
+// NewFeedFollower makes a follower; Run follows until ctx ends.
+func NewFeedFollower(client DossierFeedClient, token TokenFunc, lg *zap.Logger) *FeedFollower {
+	return &FeedFollower{client: client, token: token, lg: lg, last: map[string]time.Time{},
+		lastErr: &UnavailableError{Reason: "the dossier feed is being read"}}
+}
+
+// Run follows the feed, reconnecting with a growing pause after errors.
+func (f *FeedFollower) Run(ctx context.Context) {
+	defer f.checkpoint(true)
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		err := f.follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		f.mu.Lock()
+		f.lastErr = &UnavailableError{Reason: "the dossier service is not reachable"}
+		f.mu.Unlock()
+		f.lg.Debug("dossier feed interrupted", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func (f *FeedFollower) follow(ctx context.Context) error {
+	cctx, err := withToken(ctx, f.token)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	after := f.cursor
+	f.mu.Unlock()
+	stream, err := f.client.WatchDossierEvents(cctx, &dossierv1.WatchDossierEventsRequest{After: after})
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.lastErr = nil
+	f.mu.Unlock()
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return errors.New("feed ended")
+		}
+		if err != nil {
+			return err
+		}
+		t, perr := time.Parse(time.RFC3339Nano, ev.GetStoredAt())
+		f.mu.Lock()
+		if perr == nil && ev.GetSystem() != "" && t.After(f.last[ev.GetSystem()]) {
+			f.last[ev.GetSystem()] = t
+		}
+		f.cursor = fmt.Sprint(ev.GetSequence())
+		f.mu.Unlock()
+		f.checkpoint(false)
+	}
+}
+
+// LastAccepted returns what the follower has seen.
+func (f *FeedFollower) LastAccepted(context.Context) (map[string]time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lastErr != nil {
+		return nil, f.lastErr
+	}
+	out := make(map[string]time.Time, len(f.last))
+	for k, v := range f.last {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// statusOf computes the status of every known system.
+func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.SystemStatus, error) {
+	hbs, err := s.store.Heartbeats()
+	if err != nil {
+		return nil, err
+	}
+	reporting, err := s.store.ReportingActivity()
+	if err != nil {
+		return nil, err
+	}
+	var accepted map[string]time.Time
+	var acceptedErr error
+	if s.activity != nil {
+		accepted, acceptedErr = s.activity.LastAccepted(ctx)
+	} else {
+		acceptedErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
+	}
+	t := s.thresholds
+	out := make([]*scoringv1.SystemStatus, 0, len(hbs))
+	for _, h := range hbs {
+		st := &scoringv1.SystemStatus{System: h.GetSystem(), UnitCode: h.GetUnitCode(), LastHeartbeatAt: h.GetReceivedAt()}
+		hbAt, _ := time.Parse(time.RFC3339, h.GetReceivedAt())
+		age := now.Sub(hbAt)
+		base, baseWhy := StateConnected, "heartbeat "+ago(age)
+		switch {
+		case age > t.HeartbeatDisconnected:
+			base, baseWhy = StateDisconnected, fmt.Sprintf("no heartbeat for %s (silent longer than %s)", roundAge(age), t.HeartbeatDisconnected)
+		case age > t.HeartbeatDegraded:
+			base, baseWhy = StateDegraded, fmt.Sprintf("last heartbeat %s, later than %s", ago(age), t.HeartbeatDegraded)
+		}
+		channels := h.GetChannels()
+		if len(channels) == 0 {
+			channels = allChannels
+		}
+		for _, ch := range channels {
+			cs := &scoringv1.ChannelStatus{Channel: ch, State: base, Reason: baseWhy, LastActivityAt: h.GetReceivedAt()}
+			switch ch {
+			case ChannelDossierPush:
+				last, known := accepted[h.GetSystem()]
+				switch {
+				case acceptedErr != nil:
+					cs.Reason += "; dossier activity unknown: " + acceptedErr.Error()
+				case !known:
+					cs.Reason += "; no dossier event accepted from this system yet"
+				default:
+					if last.After(hbAt) {
+						cs.LastActivityAt = last.In(vietnam).Format(time.RFC3339)
+					}
+					idle := now.Sub(last)
+					cs.Reason += "; last dossier event accepted " + ago(idle)
+					if base == StateConnected && idle > t.DossierIdle {
+						cs.State = StateDegraded
+						cs.Reason += fmt.Sprintf(", longer ago than %s", t.DossierIdle)
+					}
+				}
+			case ChannelDocumentExchange:
+				n, oldest, err := s.docs.WaitingDocuments(ctx, agencyOf(h.GetSystem()), t.DocumentWaiting)
+				switch {
+				case err != nil:
+					if base == StateConnected {
+						cs.State = StateDegraded
+					}
+					cs.Reason += "; " + unavailableReason("document-exchange", err) + ", so documents waiting for acceptance cannot be checked"
+				case n > 0:
+					if base == StateConnected {
+						cs.State = StateDegraded
+					}
+					cs.Reason += fmt.Sprintf("; %d documents waiting for acceptance longer than %s (oldest since %s)", n, t.DocumentWaiting, oldest.In(vietnam).Format(time.RFC3339))
+				default:
+					cs.Reason += "; no document waiting for acceptance too long"
+				}
+			case ChannelMetricReporting:
+				if at, ok := reporting[h.GetSystem()]; ok {
+					cs.Reason += "; last metric report submitted " + at
+					if t, err := time.Parse(time.RFC3339, at); err == nil && t.After(hbAt) {
+						cs.LastActivityAt = at
+					}
+				} else {
+					cs.Reason += "; no metric report submitted by this system yet"
+				}
+			}
+			st.Channels = append(st.Channels, cs)
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetSystem() < out[j].GetSystem() })
+	return out, nil
+}
+
+func agencyOf(system string) string {
+	a, _, _ := strings.Cut(system, "/")
+	return a
+}
+
+func roundAge(d time.Duration) time.Duration {
+	if d > time.Minute {
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
+}
+
+func ago(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return roundAge(d).String() + " ago"
+}
+
+// connections counts, per unit, the systems and those connected (for the interconnection
+// formulas).
+func (s *Service) connections(ctx context.Context) (map[string]connCount, error) {
+	sts, err := s.statusOf(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]connCount{}
+	for _, st := range sts {
+		c := out[st.GetUnitCode()]
+		c.systems++
+		all := true
+		for _, ch := range st.GetChannels() {
+			if ch.GetState() != StateConnected {
+				all = false
+			}
+			if ch.GetChannel() == ChannelDossierPush && ch.GetState() == StateConnected {
+				c.dossierConnected++
+			}
+		}
+		if all {
+			c.allConnected++
+		}
+		out[st.GetUnitCode()] = c
+	}
+	return out, nil
+}

@@ -1,0 +1,360 @@
+package scoring
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"sync/atomic"
+	"time"
+
+	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
+	"github.com/lienthong/lienthong/services/platform"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+)
+
+// Buckets. Report keys are period 0x00 unit 0x00 revision (big-endian uint32), so one
+// prefix scan reads every unit's reports of a period and the last key of a unit is its
+// latest revision.
+var (
+	bucketMethodologies = []byte("methodologies")
+	bucketReports       = []byte("reports")
+	bucketPeriods       = []byte("periods")
+	bucketHeartbeats    = []byte("heartbeats")
+	// bucketReporting: system id → when it last submitted a metric report (RFC 3339).
+	bucketReporting = []byte("reporting-activity")
+	// bucketFeed: how far the dossier feed was read (key feedCursorKey) and, per system id,
+	// when its last dossier event was accepted (RFC 3339): a checkpoint, so that a start
+	// goes on from there instead of reading the whole feed again.
+	bucketFeed = []byte("dossier-feed")
+)
+
+var feedCursorKey = []byte{0}
+
+// Store keeps scoring's data in its own bbolt file. Every write is one transaction,
+// committed (fsynced) before it returns.
+type Store struct {
+	db *bolt.DB
+	// version counts commits; cached rankings remember the version they were computed at.
+	version atomic.Uint64
+}
+
+// OpenStore creates the buckets.
+func OpenStore(db *bolt.DB) (*Store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMethodologies, bucketReports, bucketPeriods, bucketHeartbeats, bucketReporting, bucketFeed} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scoring store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Version changes after every commit.
+func (s *Store) Version() uint64 { return s.version.Load() }
+
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	err := s.db.Update(fn)
+	if err == nil {
+		s.version.Add(1)
+	}
+	return err
+}
+
+func reportPrefix(period, unit string) []byte {
+	k := make([]byte, 0, len(period)+len(unit)+2)
+	k = append(k, period...)
+	k = append(k, 0)
+	if unit != "" {
+		k = append(k, unit...)
+		k = append(k, 0)
+	}
+	return k
+}
+
+func reportKey(period, unit string, rev int32) []byte {
+	return binary.BigEndian.AppendUint32(reportPrefix(period, unit), uint32(rev))
+}
+
+// Methodologies are the stored (added) methodologies.
+func (s *Store) Methodologies() ([]*scoringv1.Methodology, error) {
+	var out []*scoringv1.Methodology
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMethodologies).ForEach(func(_, v []byte) error {
+			m := &scoringv1.Methodology{}
+			if err := proto.Unmarshal(v, m); err != nil {
+				return fmt.Errorf("methodology record: %w", err)
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AddMethodology stores a new methodology. errExists when the id is taken.
+func (s *Store) AddMethodology(m *scoringv1.Methodology) error {
+	raw, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMethodologies)
+		if b.Get([]byte(m.GetId())) != nil {
+			return platform.AlreadyExists("methodology", m.GetId())
+		}
+		return b.Put([]byte(m.GetId()), raw)
+	})
+}
+
+// errPeriodClosed refuses a revision of a closed period.
+func errPeriodClosed(period string) error {
+	return platform.FailedPrecondition("PERIOD_CLOSED",
+		fmt.Sprintf("reporting period %s is closed: reports can no longer be submitted or revised", period),
+		fmt.Sprintf("Kỳ báo cáo %s đã khóa sổ: không thể nộp hoặc sửa báo cáo.", period))
+}
+
+// PutReport stores a new revision of a unit's report, unless the values and note equal the
+// latest revision's (then the latest is returned and nothing is stored). created says
+// whether a revision was added.
+func (s *Store) PutReport(r *scoringv1.MetricReport) (out *scoringv1.MetricReport, created bool, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		out, created, err = putReportTx(tx, r)
+		return err
+	})
+	return out, created, err
+}
+
+// PutReports stores several reports in one transaction (the demo); all or nothing.
+func (s *Store) PutReports(rs []*scoringv1.MetricReport) (created int, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		for _, r := range rs {
+			_, c, err := putReportTx(tx, r)
+			if err != nil {
+				return err
+			}
+			if c {
+				created++
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+func putReportTx(tx *bolt.Tx, r *scoringv1.MetricReport) (*scoringv1.MetricReport, bool, error) {
+	if tx.Bucket(bucketPeriods).Get([]byte(r.GetPeriod())) != nil {
+		return nil, false, errPeriodClosed(r.GetPeriod())
+	}
+	b := tx.Bucket(bucketReports)
+	latest, err := latestReport(b, r.GetPeriod(), r.GetUnitCode())
+	if err != nil {
+		return nil, false, err
+	}
+	if latest != nil && maps.Equal(latest.GetValues(), r.GetValues()) && latest.GetNote() == r.GetNote() {
+		return latest, false, nil
+	}
+	n := proto.Clone(r).(*scoringv1.MetricReport)
+	n.Revision = 1
+	if latest != nil {
+		n.Revision = latest.GetRevision() + 1
+	}
+	raw, err := proto.Marshal(n)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.Bucket(bucketReporting).Put([]byte(n.GetSubmittedBy()), []byte(n.GetSubmittedAt())); err != nil {
+		return nil, false, err
+	}
+	return n, true, b.Put(reportKey(n.GetPeriod(), n.GetUnitCode(), n.GetRevision()), raw)
+}
+
+func latestReport(b *bolt.Bucket, period, unit string) (*scoringv1.MetricReport, error) {
+	prefix := reportPrefix(period, unit)
+	c := b.Cursor()
+	k, v := c.Seek(binary.BigEndian.AppendUint32(bytes.Clone(prefix), ^uint32(0)))
+	if k == nil {
+		k, v = c.Last()
+	} else if !bytes.Equal(k, reportKey(period, unit, -1)) {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+4 {
+		return nil, nil
+	}
+	r := &scoringv1.MetricReport{}
+	if err := proto.Unmarshal(v, r); err != nil {
+		return nil, fmt.Errorf("report record: %w", err)
+	}
+	return r, nil
+}
+
+// Report returns a revision (0: the latest) or nil.
+func (s *Store) Report(period, unit string, rev int32) (*scoringv1.MetricReport, error) {
+	var out *scoringv1.MetricReport
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketReports)
+		if rev == 0 {
+			var err error
+			out, err = latestReport(b, period, unit)
+			return err
+		}
+		v := b.Get(reportKey(period, unit, rev))
+		if v == nil {
+			return nil
+		}
+		out = &scoringv1.MetricReport{}
+		return proto.Unmarshal(v, out)
+	})
+	return out, err
+}
+
+// Revisions returns every revision of a unit's report, newest first.
+func (s *Store) Revisions(period, unit string) ([]*scoringv1.MetricReport, error) {
+	var out []*scoringv1.MetricReport
+	prefix := reportPrefix(period, unit)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketReports).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(k) != len(prefix)+4 {
+				continue
+			}
+			r := &scoringv1.MetricReport{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("report record: %w", err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// PeriodReports returns the latest report of every unit for a period.
+func (s *Store) PeriodReports(period string) (map[string]*scoringv1.MetricReport, error) {
+	out := map[string]*scoringv1.MetricReport{}
+	prefix := reportPrefix(period, "")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketReports).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			r := &scoringv1.MetricReport{}
+			if err := proto.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("report record: %w", err)
+			}
+			out[r.GetUnitCode()] = r // keys ascend by revision: the last one wins
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ClosePeriod closes a period; closing a closed period returns it unchanged.
+func (s *Store) ClosePeriod(p *scoringv1.ReportingPeriod) (*scoringv1.ReportingPeriod, error) {
+	out := p
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPeriods)
+		if v := b.Get([]byte(p.GetPeriod())); v != nil {
+			out = &scoringv1.ReportingPeriod{}
+			return proto.Unmarshal(v, out)
+		}
+		raw, err := proto.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(p.GetPeriod()), raw)
+	})
+	return out, err
+}
+
+// Period returns a period's state (open when never closed).
+func (s *Store) Period(period string) (*scoringv1.ReportingPeriod, error) {
+	out := &scoringv1.ReportingPeriod{Period: period}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketPeriods).Get([]byte(period)); v != nil {
+			return proto.Unmarshal(v, out)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PutHeartbeat stores a system's last heartbeat.
+func (s *Store) PutHeartbeat(h *scoringv1.Heartbeat) error {
+	raw, err := proto.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHeartbeats).Put([]byte(h.GetSystem()), raw)
+	})
+}
+
+// Heartbeats returns the last heartbeat of every system, by system id.
+func (s *Store) Heartbeats() ([]*scoringv1.Heartbeat, error) {
+	var out []*scoringv1.Heartbeat
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHeartbeats).ForEach(func(_, v []byte) error {
+			h := &scoringv1.Heartbeat{}
+			if err := proto.Unmarshal(v, h); err != nil {
+				return fmt.Errorf("heartbeat record: %w", err)
+			}
+			out = append(out, h)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ReportingActivity returns when each system last submitted a metric report.
+func (s *Store) ReportingActivity() (map[string]string, error) {
+	out := map[string]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReporting).ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// LoadFeed returns the feed checkpoint (an empty cursor when there is none).
+func (s *Store) LoadFeed() (string, map[string]time.Time, error) {
+	cursor, last := "", map[string]time.Time{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFeed).ForEach(func(k, v []byte) error {
+			if bytes.Equal(k, feedCursorKey) {
+				cursor = string(v)
+				return nil
+			}
+			t, err := time.Parse(time.RFC3339Nano, string(v))
+			if err != nil {
+				return fmt.Errorf("feed checkpoint of %s: %w", k, err)
+			}
+			last[string(k)] = t
+			return nil
+		})
+	})
+	return cursor, last, err
+}
+
+// SaveFeed stores the feed checkpoint. It does not change the store's version: rankings do
+// not depend on it.
+func (s *Store) SaveFeed(cursor string, last map[string]time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFeed)
+		for sys, t := range last {
+			if err := b.Put([]byte(sys), []byte(t.UTC().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
+		}
+		return b.Put(feedCursorKey, []byte(cursor))
+	})
+}
