@@ -23,8 +23,7 @@ const (
 	dataDir     = "/data"
 )
 
-// wantServices is the suite as deployed today. docexchange (9103) joins this
-// table when it is added to the compose file.
+// wantServices is the suite as deployed today.
 var wantServices = []struct {
 	name       string
 	oneShot    bool   // runs to completion (restart "no"); everything else is long-running
@@ -34,6 +33,7 @@ var wantServices = []struct {
 	{name: "keys", oneShot: true},
 	{name: "catalog", dataVolume: "catalog-data"},
 	{name: "dossier", dataVolume: "dossier-data"},
+	{name: "docexchange", dataVolume: "docexchange-data"},
 	{name: "scoring", dataVolume: "scoring-data"},
 	{name: "gateway", published: []string{"8080"}},
 }
@@ -233,6 +233,7 @@ func TestPartWiring(t *testing.T) {
 	}{
 		{"catalog", "0.0.0.0:9101"},
 		{"dossier", "0.0.0.0:9102"},
+		{"docexchange", "0.0.0.0:9103"},
 		{"scoring", "0.0.0.0:9104"},
 	}
 	for _, tt := range listens {
@@ -265,10 +266,12 @@ func TestPartWiring(t *testing.T) {
 	}{
 		{"gateway", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"gateway", "LIENTHONG_DOSSIER_ADDR", "dossier"},
+		{"gateway", "LIENTHONG_DOCEXCHANGE_ADDR", "docexchange"},
 		{"gateway", "LIENTHONG_SCORING_ADDR", "scoring"},
 		{"dossier", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"scoring", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"scoring", "LIENTHONG_DOSSIER_ADDR", "dossier"},
+		{"docexchange", "LIENTHONG_CATALOG_ADDR", "catalog"},
 	}
 	for _, tt := range dials {
 		t.Run(tt.service+" "+tt.env, func(t *testing.T) {
@@ -419,16 +422,21 @@ func TestDependsOn(t *testing.T) {
 			"keys":    types.ServiceConditionCompletedSuccessfully,
 			"catalog": types.ServiceConditionHealthy,
 		}},
+		{"docexchange", map[string]string{
+			"keys":    types.ServiceConditionCompletedSuccessfully,
+			"catalog": types.ServiceConditionHealthy,
+		}},
 		{"scoring", map[string]string{
 			"keys":    types.ServiceConditionCompletedSuccessfully,
 			"catalog": types.ServiceConditionHealthy,
 			"dossier": types.ServiceConditionHealthy,
 		}},
 		{"gateway", map[string]string{
-			"keys":    types.ServiceConditionCompletedSuccessfully,
-			"catalog": types.ServiceConditionHealthy,
-			"dossier": types.ServiceConditionHealthy,
-			"scoring": types.ServiceConditionHealthy,
+			"keys":        types.ServiceConditionCompletedSuccessfully,
+			"catalog":     types.ServiceConditionHealthy,
+			"dossier":     types.ServiceConditionHealthy,
+			"docexchange": types.ServiceConditionHealthy,
+			"scoring":     types.ServiceConditionHealthy,
 		}},
 	}
 	for _, tt := range tests {

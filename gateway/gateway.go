@@ -40,12 +40,30 @@ var docsFS embed.FS
 // DefaultMaxBodyBytes is the largest REST body accepted unless configured.
 const DefaultMaxBodyBytes = 8 << 20
 
+// DefaultMaxDocumentBytes is the largest body of a document sent over REST (POST
+// /v1/documents and /v1/documents:importEdxml) unless configured.
+const DefaultMaxDocumentBytes = 20 << 20
+
 // Config configures the gateway.
 type Config struct {
 	Parts        []Part
 	Logger       *zap.Logger
 	Metrics      *platform.Metrics
 	MaxBodyBytes int64
+	// MaxDocumentBytes limits the bodies of the document paths only (documentPaths); every
+	// other path keeps MaxBodyBytes.
+	MaxDocumentBytes int64
+}
+
+// documentPaths carry documents with their attachments: they have their own body limit.
+var documentPaths = map[string]bool{"/v1/documents": true, "/v1/documents:importEdxml": true}
+
+// bodyLimit is the body limit of a request.
+func (g *Gateway) bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && documentPaths[r.URL.Path] {
+		return g.cfg.MaxDocumentBytes
+	}
+	return g.cfg.MaxBodyBytes
 }
 
 // Gateway is the edge.
@@ -66,6 +84,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxDocumentBytes <= 0 {
+		cfg.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	// The parts enforce their own message limits; the gateway passes the largest it allows.
+	maxMsg := max(cfg.MaxBodyBytes, cfg.MaxDocumentBytes)
 	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}}
 	encoders := map[protoreflect.FullName]JSONEncoder{}
 	for _, p := range cfg.Parts {
@@ -73,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	mux := newRESTMux(encoders)
 	for _, p := range cfg.Parts {
-		b, err := dial(p, int(cfg.MaxBodyBytes)+1<<20)
+		b, err := dial(p, int(maxMsg)+1<<20)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		grpc.ChainStreamInterceptor(g.countGRPC),
 		grpc.UnknownServiceHandler(px.handler),
 		grpc.ForceServerCodec(passthroughCodec{}),
-		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
+		grpc.MaxRecvMsgSize(int(maxMsg)+1<<20),
 	)
 	healthpb.RegisterHealthServer(g.grpc, &healthServer{g: g})
 	ropts := reflection.ServerOptions{
@@ -145,13 +168,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 func (g *Gateway) rest(mux http.Handler) http.Handler {
 	m := jsonMarshaler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > g.cfg.MaxBodyBytes {
+		limit := g.bodyLimit(r)
+		if r.ContentLength > limit {
 			writeStatus(w, r, m, withDetails(status.Newf(codes.ResourceExhausted,
-				"request body of %d bytes is larger than the limit of %d", r.ContentLength, g.cfg.MaxBodyBytes), w.Header().Get("X-Request-Id")))
+				"request body of %d bytes is larger than the limit of %d", r.ContentLength, limit), w.Header().Get("X-Request-Id")))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-		if err := adaptBody(r, g.cfg.MaxBodyBytes); err != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := adaptBody(r, limit); err != nil {
 			writeStatus(w, r, m, withDetails(status.Convert(err), w.Header().Get("X-Request-Id")))
 			return
 		}
@@ -173,6 +197,14 @@ func (g *Gateway) countGRPC(srv any, ss grpc.ServerStream, _ *grpc.StreamServerI
 func (g *Gateway) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			// Proxied calls take their body through a gate (flowgate.go); the gateway's own
+			// services (health, reflection) read theirs as usual.
+			if g.routes[serviceOf(r.URL.Path)] != nil {
+				ctx, body, gate := withFlowGate(r.Context(), r.Body)
+				defer gate.close()
+				r = r.WithContext(ctx)
+				r.Body = body
+			}
 			g.grpc.ServeHTTP(w, r)
 			return
 		}

@@ -188,6 +188,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvConfig(t, nil)
+}
+
+// newEnvConfig is newEnv with a change to the gateway's configuration.
+func newEnvConfig(t *testing.T, configure func(*gateway.Config)) *env {
+	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -201,14 +207,18 @@ func newEnv(t *testing.T) *env {
 	e.part = startPart(t, plis, e.verifier)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, gateway.Config{
+	cfg := gateway.Config{
 		Parts: []gateway.Part{{
 			Name: "catalog", Addr: e.part.addr,
 			Services:     []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
 			RegisterREST: catalogv1.RegisterCatalogServiceHandler,
 		}},
 		Logger: zap.NewNop(), Metrics: platform.NewMetrics(), MaxBodyBytes: 64 << 10,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	g, err := gateway.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("gateway.New: %v", err)

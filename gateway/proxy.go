@@ -91,10 +91,15 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	// Client to part. When the client half-closes, so does the proxy; when the client goes
 	// away, the call to the part is canceled. A send error means the part ended the call:
 	// its status comes from RecvMsg below.
+	gate := gateFrom(ctx)
 	go func() {
 		for {
 			f := &frame{}
-			if err := ss.RecvMsg(f); err != nil {
+			err := ss.RecvMsg(f)
+			if gate != nil && err == nil {
+				gate.taken() // the next message may be read once this one is with the part
+			}
+			if err != nil {
 				if errors.Is(err, io.EOF) {
 					_ = cs.CloseSend()
 				} else {

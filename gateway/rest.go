@@ -182,10 +182,22 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 	}
 }
 
-// bodyAdapters turn bodies that are not the request message into it. Only the import of
-// procedures takes a bare JSON array or CSV.
+// bodyAdapters turn bodies that are not the request message into it: the import of
+// procedures takes a bare JSON array or CSV, the import of edXML the XML itself.
 var bodyAdapters = map[string]func(body []byte, contentType string, r *http.Request) ([]byte, error){
-	"/v1/procedures:import": adaptImportBody,
+	"/v1/procedures:import":     adaptImportBody,
+	"/v1/documents:importEdxml": adaptEdxmlBody,
+}
+
+// adaptEdxmlBody wraps an XML body as {"edxml": "<base64>"}; a JSON object body (already
+// {"edxml": ...}) passes unchanged.
+func adaptEdxmlBody(body []byte, contentType string, _ *http.Request) ([]byte, error) {
+	mt, _, _ := strings.Cut(contentType, ";")
+	trimmed := bytes.TrimSpace(body)
+	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" && len(trimmed) > 0 && trimmed[0] == '{' {
+		return body, nil
+	}
+	return json.Marshal(map[string][]byte{"edxml": body})
 }
 
 // adaptImportBody wraps a JSON array as {"procedures": [...]} and CSV as {"csv": "..."}.

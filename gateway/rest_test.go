@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/prototext"
@@ -294,6 +295,37 @@ func TestRESTBodyLimit(t *testing.T) {
 	r := e.do(request{method: http.MethodPost, path: "/v1/procedures", body: bigJSON(limit - 100), chunked: true})
 	if r.code != http.StatusOK {
 		t.Errorf("body under the limit: got %d, want 200\n%.300s", r.code, r.body)
+	}
+}
+
+// The document paths have their own, larger limit; every other path keeps the general one.
+func TestRESTDocumentBodyLimit(t *testing.T) {
+	const limit, docLimit = 64 << 10, 256 << 10
+	e := newEnvConfig(t, func(c *gateway.Config) { c.MaxDocumentBytes = docLimit })
+	mid := bigJSON(2 * limit) // over the general limit, under the documents'
+	tests := []struct {
+		name string
+		req  request
+		want int
+	}{
+		// No docexchange part behind this gateway: a body that passes the limit reaches the
+		// router and gets 404; one whose length is over the limit never gets that far. (A
+		// chunked body over the limit is cut when read; the 404 does not read it.)
+		{"document over the general limit", request{method: http.MethodPost, path: "/v1/documents", body: mid}, http.StatusNotFound},
+		{"document chunked", request{method: http.MethodPost, path: "/v1/documents", body: mid, chunked: true}, http.StatusNotFound},
+		{"edXML over the general limit", request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: mid, chunked: true,
+			header: map[string]string{"Content-Type": "application/xml"}}, http.StatusNotFound},
+		{"document over its limit", request{method: http.MethodPost, path: "/v1/documents", body: bigJSON(2 * docLimit)}, http.StatusTooManyRequests},
+		{"other path keeps the general limit", request{method: http.MethodPost, path: "/v1/procedures", body: mid}, http.StatusTooManyRequests},
+		{"a document sub-path keeps it too", request{method: http.MethodPost, path: "/v1/documents/abc/statuses", body: mid}, http.StatusTooManyRequests},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(tc.req)
+			if r.code != tc.want {
+				t.Fatalf("HTTP status: got %d, want %d\n%.300s", r.code, tc.want, r.body)
+			}
+		})
 	}
 }
 

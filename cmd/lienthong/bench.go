@@ -62,6 +62,8 @@ type benchOpts struct {
 	json                     bool
 	token                    string
 	rate                     float64
+	uploadMiB                int
+	docModes                 []string
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,7 +74,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.addr, "addr", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "gateway host:port (REST and gRPC)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin or province bearer token (default DATA_DIR/admin.token)")
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "data folder of the suite: the token, and dossier.db for bytes per event")
-	mode := fs.String("mode", "all", "grpc-stream, grpc-unary, rest-single, rest-batch or all (one after another)")
+	mode := fs.String("mode", "all", "grpc-stream, grpc-unary, rest-single, rest-batch or all (one after another) for dossier events;\n"+
+		"doc-grpc, doc-rest (small documents), doc-upload (one large streamed attachment) or documents (the three)")
+	fs.IntVar(&o.uploadMiB, "upload-mib", 100, "size of the doc-upload attachment in MiB")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long each mode runs")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "workers per mode (default: 4 streams for grpc-stream, 8 for rest-batch, 64 for grpc-unary and rest-single)")
 	fs.IntVar(&o.batch, "batch", dossier.MaxBatch, "events per batch (rest-batch) or stream message (grpc-stream)")
@@ -96,8 +100,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		o.modes = benchModes
 	case slices.Contains(benchModes, *mode):
 		o.modes = []string{*mode}
+	case *mode == "documents":
+		o.docModes = docBenchModes
+	case slices.Contains(docBenchModes, *mode):
+		o.docModes = []string{*mode}
 	default:
-		return fmt.Errorf("--mode %q: want %s or all", *mode, strings.Join(benchModes, ", "))
+		return fmt.Errorf("--mode %q: want %s, all, %s or documents", *mode, strings.Join(benchModes, ", "), strings.Join(docBenchModes, ", "))
+	}
+	if o.uploadMiB < 1 {
+		return errors.New("--upload-mib must be at least 1")
 	}
 	if o.batch < 1 || o.batch > dossier.MaxBatch {
 		return fmt.Errorf("--batch %d: want 1-%d", o.batch, dossier.MaxBatch)
@@ -125,6 +136,31 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	b := &bencher{o: o, base: "http://" + o.addr, stderr: stderr,
 		ctl: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}, pace: &pacer{rate: o.rate}}
+	if len(o.docModes) > 0 {
+		var rows []*docBenchResult
+		for i, m := range o.docModes {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintf(stderr, "bench: %s\n", m)
+			r, err := b.runDocMode(ctx, m, i+1)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			rows = append(rows, r)
+		}
+		table := stdout
+		if o.json {
+			table = stderr
+		}
+		printDocBenchTable(table, rows)
+		if o.json {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rows)
+		}
+		return nil
+	}
 	refs, err := b.references(ctx)
 	if err != nil {
 		return err

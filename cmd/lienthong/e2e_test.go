@@ -242,6 +242,14 @@ func TestReadmeWalkthrough(t *testing.T) {
 	block := walkthroughBlock(t, string(readme))
 	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "500")
 	t.Logf("up --demo: /healthz 200 after %v", s.started)
+	// The demo documents load in the background (well under a second); the walkthrough
+	// reads their statistics, so wait until the last of Hưng Yên's 2018 acceptances is in.
+	tok := s.token()
+	waitFor(t, 60*time.Second, "demo documents", func() bool {
+		_, st := s.call(http.MethodGet, "/v1/document-stats?unit=33&from=2018&geography=historical", tok, "")
+		total, _ := st["total"].(map[string]any)
+		return total["sent"] == "200" && total["received_electronically"] == "178"
+	})
 	env := append(os.Environ(), "PATH="+os.Getenv("PATH"))
 	assign := regexp.MustCompile(`^([A-Z_]+)=\$\((.*)\)$`)
 	ran := 0
@@ -443,6 +451,11 @@ func TestPartDownAndBack(t *testing.T) {
 	if err := dos.Start(); err != nil {
 		t.Fatal(err)
 	}
+	docAddr := freeAddr(t)
+	doc := exec.Command(binary, "serve", "docexchange", "--listen", docAddr, "--data-dir", filepath.Join(dir, "data"), "--keys-dir", keys, "--catalog-addr", catAddr)
+	if err := doc.Start(); err != nil {
+		t.Fatal(err)
+	}
 	scoAddr := freeAddr(t)
 	sco := exec.Command(binary, "serve", "scoring", "--listen", scoAddr, "--data-dir", filepath.Join(dir, "data"), "--keys-dir", keys,
 		"--catalog-addr", catAddr, "--dossier-addr", dosAddr)
@@ -451,12 +464,13 @@ func TestPartDownAndBack(t *testing.T) {
 	}
 	gw := exec.Command(binary, "serve", "gateway", "--listen", gwAddr)
 	// Configuration from the environment.
-	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_SCORING_ADDR="+scoAddr)
+	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_DOCEXCHANGE_ADDR="+docAddr,
+		"LIENTHONG_SCORING_ADDR="+scoAddr)
 	if err := gw.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for _, c := range []*exec.Cmd{gw, sco, dos, cat} {
+		for _, c := range []*exec.Cmd{gw, sco, doc, dos, cat} {
 			_ = c.Process.Kill()
 			_ = c.Wait()
 		}

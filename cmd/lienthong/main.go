@@ -16,13 +16,15 @@ const usage = `lienthong: interchange for provincial e-government systems.
 
 Usage:
   lienthong up [--data-dir DIR] [--demo]          every part on this machine, gateway on 127.0.0.1:8080
-  lienthong serve PART [flags]                     one part: catalog, dossier, scoring or gateway
+  lienthong serve PART [flags]                     one part: catalog, dossier, docexchange, scoring or gateway
   lienthong token issue --system ID --role ROLE [--unit CODE] [--ttl 24h]
   lienthong keys init [--keys-dir DIR]             make the token signing key pair
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
   lienthong verify --part dossier                  recompute statistics from the event log and compare
   lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
   lienthong bench [--mode all] [--duration 20s]    load generator: events/s, latency percentiles, memory
+  lienthong doc keygen --out FILE                  an Ed25519 key pair for signing documents
+  lienthong doc sign --key FILE --key-id ID        sign a document JSON (stdin) as CONTRACT §8 says
 
 Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
 (--data-dir is LIENTHONG_DATA_DIR); a flag on the command line wins.
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdHealth(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "doc":
+		return cmdDoc(rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -9,9 +10,11 @@ import (
 
 	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 	"github.com/lienthong/lienthong/services/catalog"
+	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
 	"github.com/lienthong/lienthong/services/scoring"
@@ -32,6 +35,10 @@ type partEnv struct {
 	// demoDossiers is how many demo dossiers --demo loads in the background.
 	demoDossiers int
 	calendar     *dossier.Calendar
+	// maxDoc is the largest document (attachments included) one request may carry.
+	maxDoc int
+	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
+	trustedRoots string
 	rateLimit    platform.RateLimit
 	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
 	// statistics as a ministry); nil when the private key is not at hand.
@@ -68,6 +75,14 @@ var parts = []part{
 		rest:     dossierv1.RegisterDossierServiceHandler,
 		json:     map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
 		start:    startDossier,
+		needs:    []string{catalog.Part},
+	},
+	{
+		name:     docexchange.Part,
+		port:     9103,
+		services: []string{docv1.DocumentService_ServiceDesc.ServiceName},
+		rest:     docexchange.RegisterREST,
+		start:    startDocexchange,
 		needs:    []string{catalog.Part},
 	},
 	{
@@ -166,6 +181,84 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	closeAll := func() error {
 		stopDemo()
 		svc.Close()
+		conn.Close()
+		return db.Close()
+	}
+	return srv, closeAll, nil
+}
+
+func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
+	key, err := docexchange.EnsureEvidenceKey(env.dataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("docexchange: evidence key: %w", err)
+	}
+	var roots *x509.CertPool
+	if env.trustedRoots != "" {
+		if roots, err = docexchange.LoadTrustedRoots(env.trustedRoots); err != nil {
+			return nil, nil, fmt.Errorf("docexchange: trusted roots: %w", err)
+		}
+	}
+	db, err := platform.OpenDB(env.dataDir, docexchange.Part)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A document request carries its attachments: the part takes up to maxDoc of them plus
+	// the envelope, whatever the limit of the other parts.
+	maxMsg := max(env.maxMsg, env.maxDoc+1<<20)
+	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("docexchange: catalog address: %w", err)
+	}
+	lg := env.lg.Named(docexchange.Part)
+	cat := catalogv1.NewCatalogServiceClient(conn)
+	svc, err := docexchange.Open(db, docexchange.Options{Catalog: cat, Logger: lg, EvidenceKey: key, MaxDocumentBytes: int64(env.maxDoc),
+		TrustedRoots: roots})
+	if err != nil {
+		conn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("docexchange: %w", err)
+	}
+	srv := platform.NewServer(platform.ServerOptions{
+		Part: docexchange.Part, Logger: lg, Verifier: env.verifier,
+		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg, RateLimit: env.rateLimit,
+		GRPCOptions: docexchange.ServerOptions(),
+	})
+	docexchange.Register(srv, svc)
+	platform.RegisterBackup(srv, docexchange.Part, db)
+	bg, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if env.demo {
+			if err := svc.LoadDemo(bg); err != nil {
+				lg.Error("demo documents not loaded", zap.Error(err))
+			}
+		}
+		// Every minute the evidence log's head is signed (so a quiet log is signed too) and
+		// uploads no document took for a day are removed.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if err := svc.Checkpoint(); err != nil {
+					lg.Error("evidence checkpoint", zap.Error(err))
+				}
+				if _, err := svc.ExpireUploads(); err != nil {
+					lg.Error("expire uploads", zap.Error(err))
+				}
+			}
+		}
+	}()
+	closeAll := func() error {
+		cancel()
+		<-done
+		if err := svc.Checkpoint(); err != nil {
+			lg.Error("evidence checkpoint", zap.Error(err))
+		}
 		conn.Close()
 		return db.Close()
 	}

@@ -75,7 +75,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		addrs[n] = *a
 	}
 	if !isPart {
-		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,8 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
-		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit}
+		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
+		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
 	"github.com/lienthong/lienthong/services/platform"
 	"github.com/lienthong/lienthong/services/scoring"
@@ -34,6 +35,8 @@ type commonFlags struct {
 	memoryLimitMiB      int
 	rateLimit           platform.RateLimit
 	thresholds          scoring.Thresholds
+	maxDoc              int
+	trustedRoots        string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -43,6 +46,8 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.StringVar(&c.logFormat, "log-format", logFormat, "console or json")
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
+	fs.IntVar(&c.maxDoc, "max-document-bytes", docexchange.DefaultMaxDocumentBytes, "largest document (attachments included) one request may send; REST bodies of POST /v1/documents may be this large")
+	fs.StringVar(&c.trustedRoots, "trusted-roots", "", "PEM file of the root certificates that agencies' signing certificate chains must lead to (docexchange)")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", platform.DefaultRateLimit.PerSecond, "calls per second each sending system may make to a part (stream messages count; the admin token is not limited; 0: no limit)")
@@ -133,7 +138,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c.applyMemoryLimit()
 	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
-		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds}
+		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -175,7 +180,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		partsGroup.Go(func() error { return srv.Serve(pctx, lis, c.grace) })
 	}
 
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg)})
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()

@@ -28,6 +28,8 @@ type ServerOptions struct {
 	MaxMessageBytes int
 	// RateLimit per sending system; the zero value means no limit.
 	RateLimit RateLimit
+	// GRPCOptions are added to the server's options (e.g. flow-control windows).
+	GRPCOptions []grpc.ServerOption
 }
 
 // Server is a part's gRPC server with its health service.
@@ -50,13 +52,14 @@ func NewServer(o ServerOptions) *Server {
 		o.Logger = zap.NewNop()
 	}
 	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics, limiter: NewRateLimiter(o.RateLimit)}
-	g := grpc.NewServer(
+	opts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(e.unary),
 		grpc.ChainStreamInterceptor(e.stream),
 		grpc.MaxRecvMsgSize(o.MaxMessageBytes),
 		grpc.MaxSendMsgSize(o.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	}, o.GRPCOptions...)
+	g := grpc.NewServer(opts...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)

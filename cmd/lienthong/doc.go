@@ -1,0 +1,128 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
+	"github.com/lienthong/lienthong/services/docexchange"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+const docUsage = `Usage:
+  lienthong doc keygen --out FILE                       make an Ed25519 key pair for signing documents
+  lienthong doc sign --key FILE --key-id ID [--in doc.json]   sign a document JSON (stdin by default)`
+
+func cmdDoc(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "keygen" && args[0] != "sign") {
+		fmt.Fprintln(stderr, docUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("doc needs the subcommand keygen or sign")
+	}
+	if args[0] == "keygen" {
+		return cmdDocKeygen(args[1:], stdout, stderr)
+	}
+	return cmdDocSign(args[1:], stdin, stdout, stderr)
+}
+
+// cmdDocKeygen writes the private key (PKCS#8 PEM, 0600) and prints the body that registers
+// the public key: PUT /v1/agencies/{code}/signing-keys/{key_id}.
+func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("doc keygen --out FILE", "Makes an Ed25519 key pair for signing documents: writes the private key to FILE (0600) and prints the JSON body that registers the public key.", stderr)
+	out := fs.String("out", "", "file for the private key (PEM); must not exist")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("doc keygen needs --out FILE")
+	}
+	if _, err := os.Stat(*out); err == nil {
+		return fmt.Errorf("%s exists; refusing to overwrite a key", *out)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return err
+	}
+	if err := platform.WriteFileAtomic(*out, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"algorithm": docexchange.AlgEd25519, "public_key": base64.StdEncoding.EncodeToString(pub)})
+	fmt.Fprintln(stdout, string(body))
+	return nil
+}
+
+// cmdDocSign reads a document JSON, fills in each attachment's sha256 and size from its
+// content, signs the canonical form (RFC 8785, CONTRACT §8) and prints the signed document.
+func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("doc sign --key FILE --key-id ID [--in doc.json]", "Signs a document JSON with an Ed25519 key and prints it with its signature.", stderr)
+	keyFile := fs.String("key", "", "private key made by `lienthong doc keygen`")
+	keyID := fs.String("key-id", "", "id under which the public key is registered for the sending agency")
+	in := fs.String("in", "", "document JSON file (default standard input)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *keyFile == "" || *keyID == "" {
+		return errors.New("doc sign needs --key FILE and --key-id ID")
+	}
+	raw, err := os.ReadFile(*keyFile)
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(raw)
+	if blk == nil {
+		return fmt.Errorf("%s: not a PEM key", *keyFile)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *keyFile, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return fmt.Errorf("%s: not an Ed25519 key", *keyFile)
+	}
+	var src []byte
+	if *in == "" {
+		src, err = io.ReadAll(stdin)
+	} else {
+		src, err = os.ReadFile(*in)
+	}
+	if err != nil {
+		return err
+	}
+	var d docv1.Document
+	if err := protojson.Unmarshal(src, &d); err != nil {
+		return fmt.Errorf("document JSON: %w", err)
+	}
+	for _, a := range d.GetAttachments() {
+		if len(a.GetContent()) > 0 || a.GetSha256() == "" {
+			sum := sha256.Sum256(a.GetContent())
+			a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
+		}
+	}
+	if err := docexchange.Sign(&d, *keyID, priv); err != nil {
+		return err
+	}
+	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, string(js))
+	return nil
+}
