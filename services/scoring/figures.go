@@ -49,8 +49,8 @@ type DocumentStats struct {
 	HasElectronic, HasFully bool
 }
 
-// DocExchangeSource answers document-exchange figures (the docexchange part). Until it is
-// wired to the real client every method returns an *UnavailableError.
+// DocExchangeSource answers document-exchange figures (the docexchange part; see
+// GRPCDocExchange).
 type DocExchangeSource interface {
 	// DocumentStats of a unit for a period.
 	DocumentStats(ctx context.Context, unit string, p Period) (DocumentStats, error)
@@ -77,8 +77,8 @@ func unavailableReason(part string, err error) string {
 	return fmt.Sprintf("the %s service is not reachable", part)
 }
 
-// NoDocExchange is the document-exchange adapter used until the docexchange part is wired
-// in: it reports every figure as unavailable, never a number.
+// NoDocExchange is the document-exchange source of a scoring part without the docexchange
+// part: it reports every figure as unavailable, never a number.
 type NoDocExchange struct{}
 
 // errNoDocExchange is what NoDocExchange answers.
