@@ -34,6 +34,9 @@ type docCache struct {
 	at   time.Time
 }
 
+// reorganisation is when the 63 provinces became 34.
+var reorganisation = time.Date(2025, 7, 1, 0, 0, 0, 0, vietnam)
+
 // docCacheTTL is how long one period's document statistics are reused.
 const docCacheTTL = 10 * time.Second
 
@@ -59,7 +62,13 @@ func (g *GRPCDocExchange) periodRows(ctx context.Context, p Period) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	st, err := g.Client.GetDocumentStats(ctx, &docv1.GetDocumentStatsRequest{From: key, GroupBy: "unit", Geography: "historical"})
+	// A period before the 2025 reorganisation is asked in the units of its time, a later
+	// one in today's: the units a ranking of that period lists.
+	geo := "current"
+	if p.Start().Before(reorganisation) {
+		geo = "historical"
+	}
+	st, err := g.Client.GetDocumentStats(ctx, &docv1.GetDocumentStatsRequest{From: key, GroupBy: "unit", Geography: geo})
 	if err != nil {
 		return nil, err
 	}

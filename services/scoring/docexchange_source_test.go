@@ -61,13 +61,16 @@ func TestGRPCDocExchange(t *testing.T) {
 		t.Errorf("%d calls for three units of one period, want 1", len(f.statsCalls))
 	}
 	if r := f.statsCalls[0]; r.GetFrom() != "2018" || r.GetGroupBy() != "unit" || r.GetGeography() != "historical" {
-		t.Errorf("request %v", r)
+		t.Errorf("request %v, want 2018 by unit in the units of the time", r)
+	}
+	if _, err := g.DocumentStats(ctx, "33", Period{Kind: scoringv1.PeriodKind_PERIOD_KIND_YEAR, Year: 2026}); err != nil || f.statsCalls[1].GetGeography() != "current" {
+		t.Errorf("2026: %v, geography %q; want today's units", err, f.statsCalls[1].GetGeography())
 	}
 	if len(f.auth) == 0 || f.auth[0] != "Bearer tok" {
 		t.Errorf("calls carried %v, want scoring's token", f.auth)
 	}
 	now = now.Add(docCacheTTL + time.Second)
-	if _, err := g.DocumentStats(ctx, "33", p); err != nil || len(f.statsCalls) != 2 {
+	if _, err := g.DocumentStats(ctx, "33", p); err != nil || len(f.statsCalls) != 3 {
 		t.Errorf("after the cache time: %d calls (%v), want a new one", len(f.statsCalls), err)
 	}
 
