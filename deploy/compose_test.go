@@ -271,6 +271,7 @@ func TestPartWiring(t *testing.T) {
 		{"dossier", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"scoring", "LIENTHONG_CATALOG_ADDR", "catalog"},
 		{"scoring", "LIENTHONG_DOSSIER_ADDR", "dossier"},
+		{"scoring", "LIENTHONG_DOCEXCHANGE_ADDR", "docexchange"},
 		{"docexchange", "LIENTHONG_CATALOG_ADDR", "catalog"},
 	}
 	for _, tt := range dials {
@@ -427,9 +428,10 @@ func TestDependsOn(t *testing.T) {
 			"catalog": types.ServiceConditionHealthy,
 		}},
 		{"scoring", map[string]string{
-			"keys":    types.ServiceConditionCompletedSuccessfully,
-			"catalog": types.ServiceConditionHealthy,
-			"dossier": types.ServiceConditionHealthy,
+			"keys":        types.ServiceConditionCompletedSuccessfully,
+			"catalog":     types.ServiceConditionHealthy,
+			"dossier":     types.ServiceConditionHealthy,
+			"docexchange": types.ServiceConditionHealthy,
 		}},
 		{"gateway", map[string]string{
 			"keys":        types.ServiceConditionCompletedSuccessfully,

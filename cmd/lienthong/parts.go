@@ -91,7 +91,7 @@ var parts = []part{
 		services: []string{scoringv1.ScoringService_ServiceDesc.ServiceName},
 		rest:     scoringv1.RegisterScoringServiceHandler,
 		start:    startScoring,
-		needs:    []string{catalog.Part, dossier.Part},
+		needs:    []string{catalog.Part, dossier.Part, docexchange.Part},
 	},
 }
 
@@ -281,12 +281,19 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		db.Close()
 		return nil, nil, fmt.Errorf("scoring: dossier address: %w", err)
 	}
+	docConn, err := platform.Dial(env.peers[docexchange.Part], env.maxMsg)
+	if err != nil {
+		dosConn.Close()
+		catConn.Close()
+		db.Close()
+		return nil, nil, fmt.Errorf("scoring: docexchange address: %w", err)
+	}
 	lg := env.lg.Named(scoring.Part)
 	var token scoring.TokenFunc
 	if env.issuer != nil {
 		token = scoring.ServiceToken(env.issuer, time.Now)
 	} else {
-		lg.Warn("no token signing key: dossier figures will be unavailable to scoring")
+		lg.Warn("no token signing key: dossier and document figures will be unavailable to scoring")
 	}
 	dos := dossierv1.NewDossierServiceClient(dosConn)
 	feed := scoring.NewFeedFollower(dos, token, lg)
@@ -294,9 +301,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		Catalog:  scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
 		Dossier:  scoring.GRPCDossier{Client: dos, Token: token},
 		Activity: feed,
-		// The document-exchange part is not wired in yet: its figures are reported as
-		// unavailable (scoring.NoDocExchange), never invented.
-		DocExchange: scoring.NoDocExchange{},
+		DocExchange: scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
 		Thresholds:  env.thresholds,
 		Logger:      lg,
 	})
@@ -304,6 +309,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		err = svc.LoadDemo(ctx)
 	}
 	if err != nil {
+		docConn.Close()
 		dosConn.Close()
 		catConn.Close()
 		db.Close()
@@ -324,6 +330,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	closeAll := func() error {
 		cancel()
 		<-done
+		docConn.Close()
 		dosConn.Close()
 		catConn.Close()
 		return db.Close()

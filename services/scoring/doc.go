@@ -20,13 +20,10 @@
 //     (CatalogSource, DossierSource, DocExchangeSource, DossierActivitySource) and their
 //     gRPC implementations.
 //
-// The document-exchange part is not wired in yet: DocExchangeSource is implemented by
-// NoDocExchange (figures.go), which answers every figure as unavailable, so indicators
-// say "no data: the document-exchange service is not reachable" and the document
-// exchange channel is DEGRADED with that reason. To wire the real part, implement
-// DocExchangeSource over lienthong.docexchange.v1 (document stats per unit and period;
-// documents waiting for acceptance per agency) and pass it as Options.DocExchange in
-// startScoring (cmd/lienthong/parts.go).
+// The document-exchange figures come from the docexchange part through GRPCDocExchange
+// (docexchange.go): document statistics per unit and period, and the documents waiting for
+// acceptance in an agency's mailbox. NoDocExchange (figures.go) remains for tests and for a
+// scoring part run without that part: it answers every figure as unavailable.
 //
 // Demo data: demo.go and demo/ (see the README, "Scoring demo data"); the synthetic values
 // are labelled as such in the file and in each report's note.
