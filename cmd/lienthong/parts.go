@@ -298,9 +298,9 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	dos := dossierv1.NewDossierServiceClient(dosConn)
 	feed := scoring.NewFeedFollower(dos, token, lg)
 	svc, err := scoring.Open(db, scoring.Options{
-		Catalog:  scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
-		Dossier:  scoring.GRPCDossier{Client: dos, Token: token},
-		Activity: feed,
+		Catalog:     scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
+		Dossier:     scoring.GRPCDossier{Client: dos, Token: token},
+		Activity:    feed,
 		DocExchange: scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
 		Thresholds:  env.thresholds,
 		Logger:      lg,
