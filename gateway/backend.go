@@ -42,12 +42,36 @@ type JSONEncoder func(b []byte, m proto.Message) ([]byte, error)
 // backend is a part with its connection.
 type backend struct {
 	Part
-	conn   *grpc.ClientConn
-	health healthpb.HealthClient
+	conn *grpc.ClientConn // REST calls and health checks
+	// proxyConn carries the gRPC calls passed through (streams of thousands of events): on
+	// a connection of their own they never queue a REST call, a statistics read say, behind
+	// their frames.
+	proxyConn *grpc.ClientConn
+	health    healthpb.HealthClient
+}
+
+func (b *backend) close() {
+	_ = b.conn.Close()
+	_ = b.proxyConn.Close()
 }
 
 func dial(p Part, maxMsg int) (*backend, error) {
 	b := &backend{Part: p}
+	conn, err := b.newConn(maxMsg)
+	if err != nil {
+		return nil, err
+	}
+	proxyConn, err := b.newConn(maxMsg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	b.conn, b.proxyConn, b.health = conn, proxyConn, healthpb.NewHealthClient(conn)
+	return b, nil
+}
+
+func (b *backend) newConn(maxMsg int) (*grpc.ClientConn, error) {
+	p := b.Part
 	conn, err := grpc.NewClient(p.Addr,
 		grpc.WithUnaryInterceptor(b.unaryMapErr),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -60,8 +84,7 @@ func dial(p Part, maxMsg int) (*backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("part %s at %s: %w", p.Name, p.Addr, err)
 	}
-	b.conn, b.health = conn, healthpb.NewHealthClient(conn)
-	return b, nil
+	return conn, nil
 }
 
 // mapErr hides transport details of a part that cannot be reached: the client learns which

@@ -294,7 +294,7 @@ func (g *Gateway) Serve(ctx context.Context, lis net.Listener, grace time.Durati
 		err = srv.Close()
 	}
 	for _, b := range g.backends {
-		_ = b.conn.Close()
+		b.close()
 	}
 	g.lg.Info("gateway stopped")
 	return err

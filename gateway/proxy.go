@@ -84,7 +84,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	}
 	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, out))
 	defer cancel()
-	cs, err := b.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
+	cs, err := b.proxyConn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
 	if err != nil {
 		return b.mapErr(ctx, err)
 	}

@@ -301,7 +301,8 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		Catalog:     scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
 		Dossier:     scoring.GRPCDossier{Client: dos, Token: token},
 		Activity:    feed,
-		DocExchange: scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
+		Refusals:    scoring.GRPCDossier{Client: dos, Token: token},
+		DocExchange: &scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
 		Thresholds:  env.thresholds,
 		Logger:      lg,
 	})

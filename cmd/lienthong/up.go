@@ -59,6 +59,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.DurationVar(&c.thresholds.HeartbeatDegraded, "heartbeat-degraded-after", d.HeartbeatDegraded, "scoring: a system's channels are DEGRADED when its last heartbeat is older")
 	fs.DurationVar(&c.thresholds.HeartbeatDisconnected, "heartbeat-disconnected-after", d.HeartbeatDisconnected, "scoring: a system's channels are DISCONNECTED when its last heartbeat is older")
 	fs.DurationVar(&c.thresholds.DossierIdle, "dossier-idle-after", d.DossierIdle, "scoring: a dossier push channel is DEGRADED when the system's last accepted dossier event is older")
+	fs.Float64Var(&c.thresholds.RefusedShare, "refused-share-degraded", d.RefusedShare, "scoring: a dossier push channel is DEGRADED when more than this share of the system's last 24 hours' events were refused")
 	fs.DurationVar(&c.thresholds.DocumentWaiting, "document-waiting-after", d.DocumentWaiting, "scoring: a document exchange channel is DEGRADED when documents wait for acceptance longer")
 }
 

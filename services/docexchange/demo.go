@@ -90,14 +90,6 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 			for to == from {
 				to = demoAgency(unit, rng.IntN(demoAgenciesPerUnit))
 			}
-			if waiting := i >= electronic && i%2 == 1; waiting {
-				// The documents nobody accepted wait at the provincial People's Committee
-				// (000.00.00.Hxx), whose mailbox the interconnection status then shows.
-				to = demoAgency(unit, 0)
-				if from == to {
-					from = demoAgency(unit, 1+rng.IntN(demoAgenciesPerUnit-1))
-				}
-			}
 			day := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 8+rng.IntN(8), rng.IntN(60), 0, 0, vietnam)
 			content := []byte(fmt.Sprintf("%%PDF-1.4\n%% Công văn số %d/UBND-VP, %s\n", i+1, day.Format("02/01/2006")))
 			d := &docv1.Document{
@@ -126,7 +118,7 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 					{agency: to, status: stDone, at: at.Add(72 * time.Hour)}}
 			case i%2 == 0: // received on paper
 				j.steps = []change{{agency: to, status: stAccepted, at: at, paper: true}}
-			default: // still waiting, at the People's Committee
+			default: // still waiting
 			}
 			jobs = append(jobs, j)
 		}

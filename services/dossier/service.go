@@ -49,6 +49,8 @@ type Service struct {
 	refs  *refs
 	stats *Stats
 	now   func() time.Time
+	// activity counts accepted and refused events per sending system (activity.go).
+	activity *activity
 
 	jobs    chan *job
 	lastSeq atomic.Int64
@@ -85,6 +87,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{}),
 	}
 	s.refs.now = o.Now
+	s.activity = newActivity(o.Now())
 	if err := s.load(); err != nil {
 		return nil, err
 	}

@@ -89,6 +89,7 @@ func (s *Service) enqueue(ctx context.Context, j *job) {
 		}
 	}
 	if !pending {
+		s.activity.record(j, s.now())
 		close(j.done)
 		return
 	}
@@ -219,7 +220,9 @@ func (s *Service) commit(batch []*job) {
 			s.broadcast()
 		}
 	}
+	now := s.now()
 	for _, j := range batch {
+		s.activity.record(j, now)
 		close(j.done)
 	}
 }

@@ -20,10 +20,10 @@
 //     (CatalogSource, DossierSource, DocExchangeSource, DossierActivitySource) and their
 //     gRPC implementations.
 //
-// The document-exchange figures come from the docexchange part through GRPCDocExchange
-// (docexchange.go): document statistics per unit and period, and the documents waiting for
-// acceptance in an agency's mailbox. NoDocExchange (figures.go) remains for tests and for a
-// scoring part run without that part: it answers every figure as unavailable.
+// Document-exchange figures come through DocExchangeSource: GRPCDocExchange
+// (docexchange_source.go) asks the docexchange part; NoDocExchange answers every figure as
+// unavailable (for a scoring part run without it), and indicators then say "no data" with
+// the reason, never a number.
 //
 // Demo data: demo.go and demo/ (see the README, "Scoring demo data"); the synthetic values
 // are labelled as such in the file and in each report's note.

@@ -49,8 +49,8 @@ type DocumentStats struct {
 	HasElectronic, HasFully bool
 }
 
-// DocExchangeSource answers document-exchange figures (the docexchange part). Until it is
-// wired to the real client every method returns an *UnavailableError.
+// DocExchangeSource answers document-exchange figures (the docexchange part; see
+// GRPCDocExchange).
 type DocExchangeSource interface {
 	// DocumentStats of a unit for a period.
 	DocumentStats(ctx context.Context, unit string, p Period) (DocumentStats, error)
@@ -77,8 +77,8 @@ func unavailableReason(part string, err error) string {
 	return fmt.Sprintf("the %s service is not reachable", part)
 }
 
-// NoDocExchange is the document-exchange adapter used until the docexchange part is wired
-// in: it reports every figure as unavailable, never a number.
+// NoDocExchange is the document-exchange source of a scoring part without the docexchange
+// part: it reports every figure as unavailable, never a number.
 type NoDocExchange struct{}
 
 // errNoDocExchange is what NoDocExchange answers.
@@ -181,6 +181,7 @@ func (g GRPCCatalog) ProcedureShares(ctx context.Context, unit string) (float64,
 // DossierStatsClient is the part of the dossier client scoring uses.
 type DossierStatsClient interface {
 	GetDossierStats(ctx context.Context, in *dossierv1.GetDossierStatsRequest, opts ...grpc.CallOption) (*dossierv1.DossierStats, error)
+	ListSystemActivity(ctx context.Context, in *dossierv1.ListSystemActivityRequest, opts ...grpc.CallOption) (*dossierv1.ListSystemActivityResponse, error)
 }
 
 // GRPCDossier is DossierSource over the dossier part's gRPC API, with scoring's own token.
@@ -190,6 +191,23 @@ type GRPCDossier struct {
 }
 
 // UnitStats asks for the statistics grouped by unit.
+// Refusals asks the dossier part what each system pushed in the last 24 hours.
+func (g GRPCDossier) Refusals(ctx context.Context) (map[string]RefusalCount, error) {
+	ctx, err := withToken(ctx, g.Token)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := g.Client.ListSystemActivity(ctx, &dossierv1.ListSystemActivityRequest{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]RefusalCount, len(resp.GetSystems()))
+	for _, sa := range resp.GetSystems() {
+		out[sa.GetSystem()] = RefusalCount{Accepted: sa.GetAccepted(), Refused: sa.GetRefused(), LastReason: sa.GetLastRefusedReason()}
+	}
+	return out, nil
+}
+
 func (g GRPCDossier) UnitStats(ctx context.Context, from, to, geography string) (map[string]*dossierv1.StatsRow, error) {
 	ctx, err := withToken(ctx, g.Token)
 	if err != nil {

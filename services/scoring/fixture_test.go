@@ -101,12 +101,17 @@ func (f *fakeDossier) UnitStats(_ context.Context, from, _, geo string) (map[str
 
 // fakeActivity is a fixed dossier activity.
 type fakeActivity struct {
-	last map[string]time.Time
-	err  error
+	last    map[string]time.Time
+	refused map[string]RefusalCount
+	err     error
 }
 
 func (f *fakeActivity) LastAccepted(context.Context) (map[string]time.Time, error) {
 	return f.last, f.err
+}
+
+func (f *fakeActivity) Refusals(context.Context) (map[string]RefusalCount, error) {
+	return f.refused, f.err
 }
 
 // clock is a settable time.
@@ -141,7 +146,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{catalog: newFakeCatalog(t), dossier: &fakeDossier{rows: map[string]map[string]*dossierv1.StatsRow{}},
-		activity: &fakeActivity{last: map[string]time.Time{}}, clock: &clock{t: time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)}, dir: dir}
+		activity: &fakeActivity{last: map[string]time.Time{}, refused: map[string]RefusalCount{}}, clock: &clock{t: time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)}, dir: dir}
 	f.open(t)
 	return f
 }
@@ -152,7 +157,7 @@ func (f *fixture) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(db, Options{Catalog: f.catalog, Dossier: f.dossier, Activity: f.activity, Logger: zaptest.NewLogger(t), Now: f.clock.now})
+	svc, err := Open(db, Options{Catalog: f.catalog, Dossier: f.dossier, Activity: f.activity, Refusals: f.activity, Logger: zaptest.NewLogger(t), Now: f.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}

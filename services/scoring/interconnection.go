@@ -46,6 +46,24 @@ type Thresholds struct {
 	// With a fresh heartbeat, a document exchange channel with documents waiting for
 	// acceptance longer than DocumentWaiting is DEGRADED.
 	DocumentWaiting time.Duration
+	// With a fresh heartbeat, a dossier push channel whose share of refused events in the
+	// last 24 hours is above RefusedShare (of at least minRefusalSample events) is DEGRADED.
+	RefusedShare float64
+}
+
+// minRefusalSample is how many events a share of refusals needs before it counts.
+const minRefusalSample = 20
+
+// RefusalCount is what one system pushed in the last 24 hours.
+type RefusalCount struct {
+	Accepted, Refused int64
+	LastReason        string
+}
+
+// DossierRefusalSource says how many events each sending system had accepted and refused
+// in the last 24 hours (GRPCDossier asks the dossier part).
+type DossierRefusalSource interface {
+	Refusals(ctx context.Context) (map[string]RefusalCount, error)
 }
 
 // DefaultThresholds are used unless configured.
@@ -54,6 +72,7 @@ var DefaultThresholds = Thresholds{
 	HeartbeatDisconnected: 30 * time.Minute,
 	DossierIdle:           72 * time.Hour,
 	DocumentWaiting:       24 * time.Hour,
+	RefusedShare:          0.2,
 }
 
 func (t Thresholds) describe() []string {
@@ -61,7 +80,7 @@ func (t Thresholds) describe() []string {
 		fmt.Sprintf("heartbeat older than %s: DEGRADED; older than %s: DISCONNECTED", t.HeartbeatDegraded, t.HeartbeatDisconnected),
 		fmt.Sprintf("dossier push: last accepted dossier event older than %s: DEGRADED", t.DossierIdle),
 		fmt.Sprintf("document exchange: documents waiting for acceptance longer than %s: DEGRADED", t.DocumentWaiting),
-		"refused dossier events are not counted: the dossier part does not report refusals",
+		fmt.Sprintf("dossier push: more than %.0f%% of the last 24 hours' events refused (of at least %d): DEGRADED", t.RefusedShare*100, minRefusalSample),
 	}
 }
 
@@ -226,6 +245,13 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 	} else {
 		acceptedErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
 	}
+	var refusals map[string]RefusalCount
+	var refusalsErr error
+	if s.refusals != nil {
+		refusals, refusalsErr = s.refusals.Refusals(ctx)
+	} else {
+		refusalsErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
+	}
 	t := s.thresholds
 	out := make([]*scoringv1.SystemStatus, 0, len(hbs))
 	for _, h := range hbs {
@@ -263,6 +289,11 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 						cs.State = StateDegraded
 						cs.Reason += fmt.Sprintf(", longer ago than %s", t.DossierIdle)
 					}
+				}
+				cs.Reason += refusalWords(refusals[h.GetSystem()], refusalsErr)
+				if rc := refusals[h.GetSystem()]; refusalsErr == nil && cs.State == StateConnected && tooManyRefused(rc, t.RefusedShare) {
+					cs.State = StateDegraded
+					cs.Reason += fmt.Sprintf(", more than %.0f%%", t.RefusedShare*100)
 				}
 			case ChannelDocumentExchange:
 				n, oldest, err := s.docs.WaitingDocuments(ctx, agencyOf(h.GetSystem()), t.DocumentWaiting)
@@ -343,4 +374,23 @@ func (s *Service) connections(ctx context.Context) (map[string]connCount, error)
 		out[st.GetUnitCode()] = c
 	}
 	return out, nil
+}
+
+func tooManyRefused(rc RefusalCount, share float64) bool {
+	n := rc.Accepted + rc.Refused
+	return n >= minRefusalSample && float64(rc.Refused) > share*float64(n)
+}
+
+// refusalWords tells the share of refused events of the last 24 hours.
+func refusalWords(rc RefusalCount, err error) string {
+	switch n := rc.Accepted + rc.Refused; {
+	case err != nil:
+		return "; refused events unknown: " + err.Error()
+	case n == 0:
+		return "; no dossier events in the last 24 hours"
+	case rc.Refused == 0:
+		return fmt.Sprintf("; none of %d events refused in the last 24 hours", n)
+	default:
+		return fmt.Sprintf("; %d of %d events refused in the last 24 hours (%.0f%%, last for %s)", rc.Refused, n, 100*float64(rc.Refused)/float64(n), rc.LastReason)
+	}
 }

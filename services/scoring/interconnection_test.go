@@ -62,6 +62,20 @@ func TestHeartbeatsAndStatus(t *testing.T) {
 	if c := channelOf(t, status33(), sys, ChannelDossierPush); c.GetState() != StateConnected || !strings.Contains(c.GetReason(), "last dossier event accepted 1h0m0s ago") {
 		t.Errorf("active dossier push: %v", c)
 	}
+	// Refused events: too large a share of the last 24 hours' events makes it DEGRADED.
+	f.activity.refused[sys] = RefusalCount{Accepted: 20, Refused: 30, LastReason: "TRANSITION_NOT_ALLOWED"}
+	if c := channelOf(t, status33(), sys, ChannelDossierPush); c.GetState() != StateDegraded || !strings.Contains(c.GetReason(), "30 of 50 events refused") || !strings.Contains(c.GetReason(), "TRANSITION_NOT_ALLOWED") {
+		t.Errorf("mostly refused: %v", c)
+	}
+	f.activity.refused[sys] = RefusalCount{Accepted: 45, Refused: 5, LastReason: "DOSSIER_OUT_OF_ORDER"}
+	if c := channelOf(t, status33(), sys, ChannelDossierPush); c.GetState() != StateConnected || !strings.Contains(c.GetReason(), "5 of 50 events refused") {
+		t.Errorf("a few refused: %v", c)
+	}
+	f.activity.refused[sys] = RefusalCount{Accepted: 2, Refused: 8}
+	if c := channelOf(t, status33(), sys, ChannelDossierPush); c.GetState() != StateConnected {
+		t.Errorf("too few events to judge: %v", c)
+	}
+	delete(f.activity.refused, sys)
 	// Silence: DEGRADED, then DISCONNECTED, with the reason.
 	f.clock.advance(10 * time.Minute)
 	if c := channelOf(t, status33(), sys, ChannelMetricReporting); c.GetState() != StateDegraded || !strings.Contains(c.GetReason(), "later than 5m0s") {

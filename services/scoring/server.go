@@ -29,6 +29,7 @@ type Options struct {
 	Catalog     CatalogSource
 	Dossier     DossierSource
 	Activity    DossierActivitySource // nil: dossier activity unknown
+	Refusals    DossierRefusalSource  // nil: refused events unknown
 	DocExchange DocExchangeSource     // nil: NoDocExchange
 	Thresholds  Thresholds            // zero: DefaultThresholds
 	// LiveTTL is how long a ranking that uses other parts' live figures is reused before
@@ -45,6 +46,7 @@ type Service struct {
 	store      *Store
 	engine     *Engine
 	activity   DossierActivitySource
+	refusals   DossierRefusalSource
 	docs       DocExchangeSource
 	thresholds Thresholds
 	lg         *zap.Logger
@@ -78,6 +80,9 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.Thresholds == (Thresholds{}) {
 		o.Thresholds = DefaultThresholds
 	}
+	if o.Thresholds.RefusedShare <= 0 {
+		o.Thresholds.RefusedShare = DefaultThresholds.RefusedShare
+	}
 	if o.LiveTTL <= 0 {
 		o.LiveTTL = 10 * time.Second
 	}
@@ -87,7 +92,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 			return nil, fmt.Errorf("dossier feed checkpoint: %w", err)
 		}
 	}
-	s := &Service{store: st, activity: o.Activity, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
+	s := &Service{store: st, activity: o.Activity, refusals: o.Refusals, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
 		builtins: builtins, methodologies: map[string]*scoringv1.Methodology{}, reg: reg}
 	for _, m := range builtins {
 		s.methodologies[m.GetId()] = m

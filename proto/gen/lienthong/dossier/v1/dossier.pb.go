@@ -291,6 +291,182 @@ func (Timeliness) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{3}
 }
 
+// Asks for the activity of every sending system.
+type ListSystemActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSystemActivityRequest) Reset() {
+	*x = ListSystemActivityRequest{}
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSystemActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSystemActivityRequest) ProtoMessage() {}
+
+func (x *ListSystemActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSystemActivityRequest.ProtoReflect.Descriptor instead.
+func (*ListSystemActivityRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{0}
+}
+
+// The activity of every system that sent events in the window.
+type ListSystemActivityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Systems in id order.
+	Systems []*SystemActivity `protobuf:"bytes,1,rep,name=systems,proto3" json:"systems,omitempty"`
+	// Start of the window counted (RFC 3339): 24 hours ago, or the part's start if later.
+	CountedSince  string `protobuf:"bytes,2,opt,name=counted_since,json=countedSince,proto3" json:"counted_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSystemActivityResponse) Reset() {
+	*x = ListSystemActivityResponse{}
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSystemActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSystemActivityResponse) ProtoMessage() {}
+
+func (x *ListSystemActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSystemActivityResponse.ProtoReflect.Descriptor instead.
+func (*ListSystemActivityResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListSystemActivityResponse) GetSystems() []*SystemActivity {
+	if x != nil {
+		return x.Systems
+	}
+	return nil
+}
+
+func (x *ListSystemActivityResponse) GetCountedSince() string {
+	if x != nil {
+		return x.CountedSince
+	}
+	return ""
+}
+
+// Events one sending system pushed in the window.
+type SystemActivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The system id of the sender's token, e.g. 000.00.00.H33/motcua.
+	System string `protobuf:"bytes,1,opt,name=system,proto3" json:"system,omitempty"`
+	// Events accepted (duplicates of stored events included).
+	Accepted int64 `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// Events refused for what they said: invalid, out of order, not allowed, unknown
+	// references, another's unit, an event id reused. Refusals because this service or the
+	// catalog could not answer are not counted against the sender.
+	Refused int64 `protobuf:"varint,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	// When the last event was refused (RFC 3339), empty if none.
+	LastRefusedAt string `protobuf:"bytes,4,opt,name=last_refused_at,json=lastRefusedAt,proto3" json:"last_refused_at,omitempty"`
+	// The ErrorInfo reason of the last refusal.
+	LastRefusedReason string `protobuf:"bytes,5,opt,name=last_refused_reason,json=lastRefusedReason,proto3" json:"last_refused_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SystemActivity) Reset() {
+	*x = SystemActivity{}
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SystemActivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SystemActivity) ProtoMessage() {}
+
+func (x *SystemActivity) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SystemActivity.ProtoReflect.Descriptor instead.
+func (*SystemActivity) Descriptor() ([]byte, []int) {
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SystemActivity) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *SystemActivity) GetAccepted() int64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *SystemActivity) GetRefused() int64 {
+	if x != nil {
+		return x.Refused
+	}
+	return 0
+}
+
+func (x *SystemActivity) GetLastRefusedAt() string {
+	if x != nil {
+		return x.LastRefusedAt
+	}
+	return ""
+}
+
+func (x *SystemActivity) GetLastRefusedReason() string {
+	if x != nil {
+		return x.LastRefusedReason
+	}
+	return ""
+}
+
 // One event in a dossier's life, as the one-stop software sends it.
 type DossierEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -345,7 +521,7 @@ type DossierEvent struct {
 
 func (x *DossierEvent) Reset() {
 	*x = DossierEvent{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[0]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +533,7 @@ func (x *DossierEvent) String() string {
 func (*DossierEvent) ProtoMessage() {}
 
 func (x *DossierEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[0]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +546,7 @@ func (x *DossierEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DossierEvent.ProtoReflect.Descriptor instead.
 func (*DossierEvent) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{0}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DossierEvent) GetEventId() string {
@@ -538,7 +714,7 @@ type CreateDossierEventRequest struct {
 
 func (x *CreateDossierEventRequest) Reset() {
 	*x = CreateDossierEventRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[1]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +726,7 @@ func (x *CreateDossierEventRequest) String() string {
 func (*CreateDossierEventRequest) ProtoMessage() {}
 
 func (x *CreateDossierEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[1]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +739,7 @@ func (x *CreateDossierEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDossierEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateDossierEventRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateDossierEventRequest) GetEvent() *DossierEvent {
@@ -590,7 +766,7 @@ type CreateDossierEventResponse struct {
 
 func (x *CreateDossierEventResponse) Reset() {
 	*x = CreateDossierEventResponse{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[2]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +778,7 @@ func (x *CreateDossierEventResponse) String() string {
 func (*CreateDossierEventResponse) ProtoMessage() {}
 
 func (x *CreateDossierEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[2]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +791,7 @@ func (x *CreateDossierEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDossierEventResponse.ProtoReflect.Descriptor instead.
 func (*CreateDossierEventResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateDossierEventResponse) GetEventId() string {
@@ -657,7 +833,7 @@ type BatchCreateDossierEventsRequest struct {
 
 func (x *BatchCreateDossierEventsRequest) Reset() {
 	*x = BatchCreateDossierEventsRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[3]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +845,7 @@ func (x *BatchCreateDossierEventsRequest) String() string {
 func (*BatchCreateDossierEventsRequest) ProtoMessage() {}
 
 func (x *BatchCreateDossierEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[3]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +858,7 @@ func (x *BatchCreateDossierEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateDossierEventsRequest.ProtoReflect.Descriptor instead.
 func (*BatchCreateDossierEventsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BatchCreateDossierEventsRequest) GetEvents() []*DossierEvent {
@@ -711,7 +887,7 @@ type EventResult struct {
 
 func (x *EventResult) Reset() {
 	*x = EventResult{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[4]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +899,7 @@ func (x *EventResult) String() string {
 func (*EventResult) ProtoMessage() {}
 
 func (x *EventResult) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[4]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +912,7 @@ func (x *EventResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventResult.ProtoReflect.Descriptor instead.
 func (*EventResult) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EventResult) GetEventId() string {
@@ -785,7 +961,7 @@ type BatchCreateDossierEventsResponse struct {
 
 func (x *BatchCreateDossierEventsResponse) Reset() {
 	*x = BatchCreateDossierEventsResponse{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[5]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +973,7 @@ func (x *BatchCreateDossierEventsResponse) String() string {
 func (*BatchCreateDossierEventsResponse) ProtoMessage() {}
 
 func (x *BatchCreateDossierEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[5]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +986,7 @@ func (x *BatchCreateDossierEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCreateDossierEventsResponse.ProtoReflect.Descriptor instead.
 func (*BatchCreateDossierEventsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BatchCreateDossierEventsResponse) GetResults() []*EventResult {
@@ -833,7 +1009,7 @@ type StreamDossierEventsRequest struct {
 
 func (x *StreamDossierEventsRequest) Reset() {
 	*x = StreamDossierEventsRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[6]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1021,7 @@ func (x *StreamDossierEventsRequest) String() string {
 func (*StreamDossierEventsRequest) ProtoMessage() {}
 
 func (x *StreamDossierEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[6]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1034,7 @@ func (x *StreamDossierEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDossierEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamDossierEventsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamDossierEventsRequest) GetBatchId() string {
@@ -888,7 +1064,7 @@ type StreamDossierEventsResponse struct {
 
 func (x *StreamDossierEventsResponse) Reset() {
 	*x = StreamDossierEventsResponse{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[7]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1076,7 @@ func (x *StreamDossierEventsResponse) String() string {
 func (*StreamDossierEventsResponse) ProtoMessage() {}
 
 func (x *StreamDossierEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[7]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1089,7 @@ func (x *StreamDossierEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamDossierEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamDossierEventsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{7}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StreamDossierEventsResponse) GetBatchId() string {
@@ -947,7 +1123,7 @@ type ListDossierEventsRequest struct {
 
 func (x *ListDossierEventsRequest) Reset() {
 	*x = ListDossierEventsRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[8]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1135,7 @@ func (x *ListDossierEventsRequest) String() string {
 func (*ListDossierEventsRequest) ProtoMessage() {}
 
 func (x *ListDossierEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[8]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1148,7 @@ func (x *ListDossierEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDossierEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListDossierEventsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListDossierEventsRequest) GetAfter() string {
@@ -1019,7 +1195,7 @@ type ListDossierEventsResponse struct {
 
 func (x *ListDossierEventsResponse) Reset() {
 	*x = ListDossierEventsResponse{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[9]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1207,7 @@ func (x *ListDossierEventsResponse) String() string {
 func (*ListDossierEventsResponse) ProtoMessage() {}
 
 func (x *ListDossierEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[9]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1220,7 @@ func (x *ListDossierEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDossierEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListDossierEventsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListDossierEventsResponse) GetEvents() []*DossierEvent {
@@ -1081,7 +1257,7 @@ type WatchDossierEventsRequest struct {
 
 func (x *WatchDossierEventsRequest) Reset() {
 	*x = WatchDossierEventsRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[10]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1269,7 @@ func (x *WatchDossierEventsRequest) String() string {
 func (*WatchDossierEventsRequest) ProtoMessage() {}
 
 func (x *WatchDossierEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[10]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1282,7 @@ func (x *WatchDossierEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDossierEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchDossierEventsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchDossierEventsRequest) GetAfter() string {
@@ -1134,7 +1310,7 @@ type GetDossierRequest struct {
 
 func (x *GetDossierRequest) Reset() {
 	*x = GetDossierRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[11]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1322,7 @@ func (x *GetDossierRequest) String() string {
 func (*GetDossierRequest) ProtoMessage() {}
 
 func (x *GetDossierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[11]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1335,7 @@ func (x *GetDossierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDossierRequest.ProtoReflect.Descriptor instead.
 func (*GetDossierRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetDossierRequest) GetCode() string {
@@ -1182,7 +1358,7 @@ type Pause struct {
 
 func (x *Pause) Reset() {
 	*x = Pause{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[12]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1370,7 @@ func (x *Pause) String() string {
 func (*Pause) ProtoMessage() {}
 
 func (x *Pause) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[12]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1383,7 @@ func (x *Pause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pause.ProtoReflect.Descriptor instead.
 func (*Pause) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Pause) GetStartedAt() string {
@@ -1280,7 +1456,7 @@ type Dossier struct {
 
 func (x *Dossier) Reset() {
 	*x = Dossier{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[13]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1468,7 @@ func (x *Dossier) String() string {
 func (*Dossier) ProtoMessage() {}
 
 func (x *Dossier) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[13]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1481,7 @@ func (x *Dossier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dossier.ProtoReflect.Descriptor instead.
 func (*Dossier) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Dossier) GetCode() string {
@@ -1492,7 +1668,7 @@ type ListDossiersRequest struct {
 
 func (x *ListDossiersRequest) Reset() {
 	*x = ListDossiersRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[14]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1504,7 +1680,7 @@ func (x *ListDossiersRequest) String() string {
 func (*ListDossiersRequest) ProtoMessage() {}
 
 func (x *ListDossiersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[14]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1517,7 +1693,7 @@ func (x *ListDossiersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDossiersRequest.ProtoReflect.Descriptor instead.
 func (*ListDossiersRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListDossiersRequest) GetUnit() string {
@@ -1583,7 +1759,7 @@ type ListDossiersResponse struct {
 
 func (x *ListDossiersResponse) Reset() {
 	*x = ListDossiersResponse{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[15]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1771,7 @@ func (x *ListDossiersResponse) String() string {
 func (*ListDossiersResponse) ProtoMessage() {}
 
 func (x *ListDossiersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[15]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1784,7 @@ func (x *ListDossiersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDossiersResponse.ProtoReflect.Descriptor instead.
 func (*ListDossiersResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListDossiersResponse) GetDossiers() []*Dossier {
@@ -1636,7 +1812,7 @@ type TrackDossierRequest struct {
 
 func (x *TrackDossierRequest) Reset() {
 	*x = TrackDossierRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[16]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1648,7 +1824,7 @@ func (x *TrackDossierRequest) String() string {
 func (*TrackDossierRequest) ProtoMessage() {}
 
 func (x *TrackDossierRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[16]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1661,7 +1837,7 @@ func (x *TrackDossierRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackDossierRequest.ProtoReflect.Descriptor instead.
 func (*TrackDossierRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TrackDossierRequest) GetCode() string {
@@ -1692,7 +1868,7 @@ type DossierTrack struct {
 
 func (x *DossierTrack) Reset() {
 	*x = DossierTrack{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[17]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +1880,7 @@ func (x *DossierTrack) String() string {
 func (*DossierTrack) ProtoMessage() {}
 
 func (x *DossierTrack) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[17]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +1893,7 @@ func (x *DossierTrack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DossierTrack.ProtoReflect.Descriptor instead.
 func (*DossierTrack) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DossierTrack) GetCode() string {
@@ -1785,7 +1961,7 @@ type GetDossierStatsRequest struct {
 
 func (x *GetDossierStatsRequest) Reset() {
 	*x = GetDossierStatsRequest{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[18]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +1973,7 @@ func (x *GetDossierStatsRequest) String() string {
 func (*GetDossierStatsRequest) ProtoMessage() {}
 
 func (x *GetDossierStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[18]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +1986,7 @@ func (x *GetDossierStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDossierStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetDossierStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetDossierStatsRequest) GetUnit() string {
@@ -1916,7 +2092,7 @@ type StatsRow struct {
 
 func (x *StatsRow) Reset() {
 	*x = StatsRow{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[19]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2104,7 @@ func (x *StatsRow) String() string {
 func (*StatsRow) ProtoMessage() {}
 
 func (x *StatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[19]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2117,7 @@ func (x *StatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRow.ProtoReflect.Descriptor instead.
 func (*StatsRow) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatsRow) GetKey() string {
@@ -2119,7 +2295,7 @@ type DossierStats struct {
 
 func (x *DossierStats) Reset() {
 	*x = DossierStats{}
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[20]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2307,7 @@ func (x *DossierStats) String() string {
 func (*DossierStats) ProtoMessage() {}
 
 func (x *DossierStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[20]
+	mi := &file_lienthong_dossier_v1_dossier_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2144,7 +2320,7 @@ func (x *DossierStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DossierStats.ProtoReflect.Descriptor instead.
 func (*DossierStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DossierStats) GetFrom() string {
@@ -2193,7 +2369,17 @@ var File_lienthong_dossier_v1_dossier_proto protoreflect.FileDescriptor
 
 const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\n" +
-	"\"lienthong/dossier/v1/dossier.proto\x12\x14lienthong.dossier.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/rpc/status.proto\"\x99\x06\n" +
+	"\"lienthong/dossier/v1/dossier.proto\x12\x14lienthong.dossier.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x17google/rpc/status.proto\"\x1b\n" +
+	"\x19ListSystemActivityRequest\"\x81\x01\n" +
+	"\x1aListSystemActivityResponse\x12>\n" +
+	"\asystems\x18\x01 \x03(\v2$.lienthong.dossier.v1.SystemActivityR\asystems\x12#\n" +
+	"\rcounted_since\x18\x02 \x01(\tR\fcountedSince\"\xb6\x01\n" +
+	"\x0eSystemActivity\x12\x16\n" +
+	"\x06system\x18\x01 \x01(\tR\x06system\x12\x1a\n" +
+	"\baccepted\x18\x02 \x01(\x03R\baccepted\x12\x18\n" +
+	"\arefused\x18\x03 \x01(\x03R\arefused\x12&\n" +
+	"\x0flast_refused_at\x18\x04 \x01(\tR\rlastRefusedAt\x12.\n" +
+	"\x13last_refused_reason\x18\x05 \x01(\tR\x11lastRefusedReason\"\x99\x06\n" +
 	"\fDossierEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fdossier_code\x18\x02 \x01(\tR\vdossierCode\x12;\n" +
@@ -2395,7 +2581,8 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x12TIMELINESS_ON_TIME\x10\x02\x12\x13\n" +
 	"\x0fTIMELINESS_LATE\x10\x03\x12\x1a\n" +
 	"\x16TIMELINESS_IN_PROGRESS\x10\x04\x12\x16\n" +
-	"\x12TIMELINESS_OVERDUE\x10\x052\xd7\t\n" +
+	"\x12TIMELINESS_OVERDUE\x10\x052\xef\n" +
+	"\n" +
 	"\x0eDossierService\x12\x9a\x01\n" +
 	"\x12CreateDossierEvent\x12/.lienthong.dossier.v1.CreateDossierEventRequest\x1a0.lienthong.dossier.v1.CreateDossierEventResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x05event\"\x12/v1/dossier-events\x12\xb4\x01\n" +
 	"\x18BatchCreateDossierEvents\x125.lienthong.dossier.v1.BatchCreateDossierEventsRequest\x1a6.lienthong.dossier.v1.BatchCreateDossierEventsResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/dossier-events:batchCreate\x12~\n" +
@@ -2406,7 +2593,8 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"GetDossier\x12'.lienthong.dossier.v1.GetDossierRequest\x1a\x1d.lienthong.dossier.v1.Dossier\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/dossiers/{code}\x12{\n" +
 	"\fListDossiers\x12).lienthong.dossier.v1.ListDossiersRequest\x1a*.lienthong.dossier.v1.ListDossiersResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/dossiers\x12\x80\x01\n" +
 	"\fTrackDossier\x12).lienthong.dossier.v1.TrackDossierRequest\x1a\".lienthong.dossier.v1.DossierTrack\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/dossiers/{code}:track\x12~\n" +
-	"\x0fGetDossierStats\x12,.lienthong.dossier.v1.GetDossierStatsRequest\x1a\".lienthong.dossier.v1.DossierStats\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/dossier-statsBIZGgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1;dossierv1b\x06proto3"
+	"\x0fGetDossierStats\x12,.lienthong.dossier.v1.GetDossierStatsRequest\x1a\".lienthong.dossier.v1.DossierStats\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/dossier-stats\x12\x95\x01\n" +
+	"\x12ListSystemActivity\x12/.lienthong.dossier.v1.ListSystemActivityRequest\x1a0.lienthong.dossier.v1.ListSystemActivityResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/dossier-activityBIZGgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1;dossierv1b\x06proto3"
 
 var (
 	file_lienthong_dossier_v1_dossier_proto_rawDescOnce sync.Once
@@ -2421,82 +2609,88 @@ func file_lienthong_dossier_v1_dossier_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_dossier_v1_dossier_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lienthong_dossier_v1_dossier_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_lienthong_dossier_v1_dossier_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_lienthong_dossier_v1_dossier_proto_goTypes = []any{
 	(DossierStatus)(0),                       // 0: lienthong.dossier.v1.DossierStatus
 	(Channel)(0),                             // 1: lienthong.dossier.v1.Channel
 	(ApplicantKind)(0),                       // 2: lienthong.dossier.v1.ApplicantKind
 	(Timeliness)(0),                          // 3: lienthong.dossier.v1.Timeliness
-	(*DossierEvent)(nil),                     // 4: lienthong.dossier.v1.DossierEvent
-	(*CreateDossierEventRequest)(nil),        // 5: lienthong.dossier.v1.CreateDossierEventRequest
-	(*CreateDossierEventResponse)(nil),       // 6: lienthong.dossier.v1.CreateDossierEventResponse
-	(*BatchCreateDossierEventsRequest)(nil),  // 7: lienthong.dossier.v1.BatchCreateDossierEventsRequest
-	(*EventResult)(nil),                      // 8: lienthong.dossier.v1.EventResult
-	(*BatchCreateDossierEventsResponse)(nil), // 9: lienthong.dossier.v1.BatchCreateDossierEventsResponse
-	(*StreamDossierEventsRequest)(nil),       // 10: lienthong.dossier.v1.StreamDossierEventsRequest
-	(*StreamDossierEventsResponse)(nil),      // 11: lienthong.dossier.v1.StreamDossierEventsResponse
-	(*ListDossierEventsRequest)(nil),         // 12: lienthong.dossier.v1.ListDossierEventsRequest
-	(*ListDossierEventsResponse)(nil),        // 13: lienthong.dossier.v1.ListDossierEventsResponse
-	(*WatchDossierEventsRequest)(nil),        // 14: lienthong.dossier.v1.WatchDossierEventsRequest
-	(*GetDossierRequest)(nil),                // 15: lienthong.dossier.v1.GetDossierRequest
-	(*Pause)(nil),                            // 16: lienthong.dossier.v1.Pause
-	(*Dossier)(nil),                          // 17: lienthong.dossier.v1.Dossier
-	(*ListDossiersRequest)(nil),              // 18: lienthong.dossier.v1.ListDossiersRequest
-	(*ListDossiersResponse)(nil),             // 19: lienthong.dossier.v1.ListDossiersResponse
-	(*TrackDossierRequest)(nil),              // 20: lienthong.dossier.v1.TrackDossierRequest
-	(*DossierTrack)(nil),                     // 21: lienthong.dossier.v1.DossierTrack
-	(*GetDossierStatsRequest)(nil),           // 22: lienthong.dossier.v1.GetDossierStatsRequest
-	(*StatsRow)(nil),                         // 23: lienthong.dossier.v1.StatsRow
-	(*DossierStats)(nil),                     // 24: lienthong.dossier.v1.DossierStats
-	(*status.Status)(nil),                    // 25: google.rpc.Status
+	(*ListSystemActivityRequest)(nil),        // 4: lienthong.dossier.v1.ListSystemActivityRequest
+	(*ListSystemActivityResponse)(nil),       // 5: lienthong.dossier.v1.ListSystemActivityResponse
+	(*SystemActivity)(nil),                   // 6: lienthong.dossier.v1.SystemActivity
+	(*DossierEvent)(nil),                     // 7: lienthong.dossier.v1.DossierEvent
+	(*CreateDossierEventRequest)(nil),        // 8: lienthong.dossier.v1.CreateDossierEventRequest
+	(*CreateDossierEventResponse)(nil),       // 9: lienthong.dossier.v1.CreateDossierEventResponse
+	(*BatchCreateDossierEventsRequest)(nil),  // 10: lienthong.dossier.v1.BatchCreateDossierEventsRequest
+	(*EventResult)(nil),                      // 11: lienthong.dossier.v1.EventResult
+	(*BatchCreateDossierEventsResponse)(nil), // 12: lienthong.dossier.v1.BatchCreateDossierEventsResponse
+	(*StreamDossierEventsRequest)(nil),       // 13: lienthong.dossier.v1.StreamDossierEventsRequest
+	(*StreamDossierEventsResponse)(nil),      // 14: lienthong.dossier.v1.StreamDossierEventsResponse
+	(*ListDossierEventsRequest)(nil),         // 15: lienthong.dossier.v1.ListDossierEventsRequest
+	(*ListDossierEventsResponse)(nil),        // 16: lienthong.dossier.v1.ListDossierEventsResponse
+	(*WatchDossierEventsRequest)(nil),        // 17: lienthong.dossier.v1.WatchDossierEventsRequest
+	(*GetDossierRequest)(nil),                // 18: lienthong.dossier.v1.GetDossierRequest
+	(*Pause)(nil),                            // 19: lienthong.dossier.v1.Pause
+	(*Dossier)(nil),                          // 20: lienthong.dossier.v1.Dossier
+	(*ListDossiersRequest)(nil),              // 21: lienthong.dossier.v1.ListDossiersRequest
+	(*ListDossiersResponse)(nil),             // 22: lienthong.dossier.v1.ListDossiersResponse
+	(*TrackDossierRequest)(nil),              // 23: lienthong.dossier.v1.TrackDossierRequest
+	(*DossierTrack)(nil),                     // 24: lienthong.dossier.v1.DossierTrack
+	(*GetDossierStatsRequest)(nil),           // 25: lienthong.dossier.v1.GetDossierStatsRequest
+	(*StatsRow)(nil),                         // 26: lienthong.dossier.v1.StatsRow
+	(*DossierStats)(nil),                     // 27: lienthong.dossier.v1.DossierStats
+	(*status.Status)(nil),                    // 28: google.rpc.Status
 }
 var file_lienthong_dossier_v1_dossier_proto_depIdxs = []int32{
-	0,  // 0: lienthong.dossier.v1.DossierEvent.status:type_name -> lienthong.dossier.v1.DossierStatus
-	1,  // 1: lienthong.dossier.v1.DossierEvent.channel:type_name -> lienthong.dossier.v1.Channel
-	2,  // 2: lienthong.dossier.v1.DossierEvent.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
-	4,  // 3: lienthong.dossier.v1.CreateDossierEventRequest.event:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 4: lienthong.dossier.v1.CreateDossierEventResponse.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
-	4,  // 5: lienthong.dossier.v1.BatchCreateDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
-	25, // 6: lienthong.dossier.v1.EventResult.error:type_name -> google.rpc.Status
-	0,  // 7: lienthong.dossier.v1.EventResult.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
-	8,  // 8: lienthong.dossier.v1.BatchCreateDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
-	4,  // 9: lienthong.dossier.v1.StreamDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
-	8,  // 10: lienthong.dossier.v1.StreamDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
-	4,  // 11: lienthong.dossier.v1.ListDossierEventsResponse.events:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 12: lienthong.dossier.v1.Dossier.status:type_name -> lienthong.dossier.v1.DossierStatus
-	1,  // 13: lienthong.dossier.v1.Dossier.channel:type_name -> lienthong.dossier.v1.Channel
-	3,  // 14: lienthong.dossier.v1.Dossier.timeliness:type_name -> lienthong.dossier.v1.Timeliness
-	16, // 15: lienthong.dossier.v1.Dossier.pauses:type_name -> lienthong.dossier.v1.Pause
-	2,  // 16: lienthong.dossier.v1.Dossier.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
-	4,  // 17: lienthong.dossier.v1.Dossier.events:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 18: lienthong.dossier.v1.ListDossiersRequest.status:type_name -> lienthong.dossier.v1.DossierStatus
-	17, // 19: lienthong.dossier.v1.ListDossiersResponse.dossiers:type_name -> lienthong.dossier.v1.Dossier
-	0,  // 20: lienthong.dossier.v1.DossierTrack.status:type_name -> lienthong.dossier.v1.DossierStatus
-	3,  // 21: lienthong.dossier.v1.DossierTrack.timeliness:type_name -> lienthong.dossier.v1.Timeliness
-	23, // 22: lienthong.dossier.v1.DossierStats.rows:type_name -> lienthong.dossier.v1.StatsRow
-	5,  // 23: lienthong.dossier.v1.DossierService.CreateDossierEvent:input_type -> lienthong.dossier.v1.CreateDossierEventRequest
-	7,  // 24: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:input_type -> lienthong.dossier.v1.BatchCreateDossierEventsRequest
-	10, // 25: lienthong.dossier.v1.DossierService.StreamDossierEvents:input_type -> lienthong.dossier.v1.StreamDossierEventsRequest
-	12, // 26: lienthong.dossier.v1.DossierService.ListDossierEvents:input_type -> lienthong.dossier.v1.ListDossierEventsRequest
-	14, // 27: lienthong.dossier.v1.DossierService.WatchDossierEvents:input_type -> lienthong.dossier.v1.WatchDossierEventsRequest
-	15, // 28: lienthong.dossier.v1.DossierService.GetDossier:input_type -> lienthong.dossier.v1.GetDossierRequest
-	18, // 29: lienthong.dossier.v1.DossierService.ListDossiers:input_type -> lienthong.dossier.v1.ListDossiersRequest
-	20, // 30: lienthong.dossier.v1.DossierService.TrackDossier:input_type -> lienthong.dossier.v1.TrackDossierRequest
-	22, // 31: lienthong.dossier.v1.DossierService.GetDossierStats:input_type -> lienthong.dossier.v1.GetDossierStatsRequest
-	6,  // 32: lienthong.dossier.v1.DossierService.CreateDossierEvent:output_type -> lienthong.dossier.v1.CreateDossierEventResponse
-	9,  // 33: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:output_type -> lienthong.dossier.v1.BatchCreateDossierEventsResponse
-	11, // 34: lienthong.dossier.v1.DossierService.StreamDossierEvents:output_type -> lienthong.dossier.v1.StreamDossierEventsResponse
-	13, // 35: lienthong.dossier.v1.DossierService.ListDossierEvents:output_type -> lienthong.dossier.v1.ListDossierEventsResponse
-	4,  // 36: lienthong.dossier.v1.DossierService.WatchDossierEvents:output_type -> lienthong.dossier.v1.DossierEvent
-	17, // 37: lienthong.dossier.v1.DossierService.GetDossier:output_type -> lienthong.dossier.v1.Dossier
-	19, // 38: lienthong.dossier.v1.DossierService.ListDossiers:output_type -> lienthong.dossier.v1.ListDossiersResponse
-	21, // 39: lienthong.dossier.v1.DossierService.TrackDossier:output_type -> lienthong.dossier.v1.DossierTrack
-	24, // 40: lienthong.dossier.v1.DossierService.GetDossierStats:output_type -> lienthong.dossier.v1.DossierStats
-	32, // [32:41] is the sub-list for method output_type
-	23, // [23:32] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	6,  // 0: lienthong.dossier.v1.ListSystemActivityResponse.systems:type_name -> lienthong.dossier.v1.SystemActivity
+	0,  // 1: lienthong.dossier.v1.DossierEvent.status:type_name -> lienthong.dossier.v1.DossierStatus
+	1,  // 2: lienthong.dossier.v1.DossierEvent.channel:type_name -> lienthong.dossier.v1.Channel
+	2,  // 3: lienthong.dossier.v1.DossierEvent.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
+	7,  // 4: lienthong.dossier.v1.CreateDossierEventRequest.event:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 5: lienthong.dossier.v1.CreateDossierEventResponse.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
+	7,  // 6: lienthong.dossier.v1.BatchCreateDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
+	28, // 7: lienthong.dossier.v1.EventResult.error:type_name -> google.rpc.Status
+	0,  // 8: lienthong.dossier.v1.EventResult.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
+	11, // 9: lienthong.dossier.v1.BatchCreateDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
+	7,  // 10: lienthong.dossier.v1.StreamDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
+	11, // 11: lienthong.dossier.v1.StreamDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
+	7,  // 12: lienthong.dossier.v1.ListDossierEventsResponse.events:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 13: lienthong.dossier.v1.Dossier.status:type_name -> lienthong.dossier.v1.DossierStatus
+	1,  // 14: lienthong.dossier.v1.Dossier.channel:type_name -> lienthong.dossier.v1.Channel
+	3,  // 15: lienthong.dossier.v1.Dossier.timeliness:type_name -> lienthong.dossier.v1.Timeliness
+	19, // 16: lienthong.dossier.v1.Dossier.pauses:type_name -> lienthong.dossier.v1.Pause
+	2,  // 17: lienthong.dossier.v1.Dossier.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
+	7,  // 18: lienthong.dossier.v1.Dossier.events:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 19: lienthong.dossier.v1.ListDossiersRequest.status:type_name -> lienthong.dossier.v1.DossierStatus
+	20, // 20: lienthong.dossier.v1.ListDossiersResponse.dossiers:type_name -> lienthong.dossier.v1.Dossier
+	0,  // 21: lienthong.dossier.v1.DossierTrack.status:type_name -> lienthong.dossier.v1.DossierStatus
+	3,  // 22: lienthong.dossier.v1.DossierTrack.timeliness:type_name -> lienthong.dossier.v1.Timeliness
+	26, // 23: lienthong.dossier.v1.DossierStats.rows:type_name -> lienthong.dossier.v1.StatsRow
+	8,  // 24: lienthong.dossier.v1.DossierService.CreateDossierEvent:input_type -> lienthong.dossier.v1.CreateDossierEventRequest
+	10, // 25: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:input_type -> lienthong.dossier.v1.BatchCreateDossierEventsRequest
+	13, // 26: lienthong.dossier.v1.DossierService.StreamDossierEvents:input_type -> lienthong.dossier.v1.StreamDossierEventsRequest
+	15, // 27: lienthong.dossier.v1.DossierService.ListDossierEvents:input_type -> lienthong.dossier.v1.ListDossierEventsRequest
+	17, // 28: lienthong.dossier.v1.DossierService.WatchDossierEvents:input_type -> lienthong.dossier.v1.WatchDossierEventsRequest
+	18, // 29: lienthong.dossier.v1.DossierService.GetDossier:input_type -> lienthong.dossier.v1.GetDossierRequest
+	21, // 30: lienthong.dossier.v1.DossierService.ListDossiers:input_type -> lienthong.dossier.v1.ListDossiersRequest
+	23, // 31: lienthong.dossier.v1.DossierService.TrackDossier:input_type -> lienthong.dossier.v1.TrackDossierRequest
+	25, // 32: lienthong.dossier.v1.DossierService.GetDossierStats:input_type -> lienthong.dossier.v1.GetDossierStatsRequest
+	4,  // 33: lienthong.dossier.v1.DossierService.ListSystemActivity:input_type -> lienthong.dossier.v1.ListSystemActivityRequest
+	9,  // 34: lienthong.dossier.v1.DossierService.CreateDossierEvent:output_type -> lienthong.dossier.v1.CreateDossierEventResponse
+	12, // 35: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:output_type -> lienthong.dossier.v1.BatchCreateDossierEventsResponse
+	14, // 36: lienthong.dossier.v1.DossierService.StreamDossierEvents:output_type -> lienthong.dossier.v1.StreamDossierEventsResponse
+	16, // 37: lienthong.dossier.v1.DossierService.ListDossierEvents:output_type -> lienthong.dossier.v1.ListDossierEventsResponse
+	7,  // 38: lienthong.dossier.v1.DossierService.WatchDossierEvents:output_type -> lienthong.dossier.v1.DossierEvent
+	20, // 39: lienthong.dossier.v1.DossierService.GetDossier:output_type -> lienthong.dossier.v1.Dossier
+	22, // 40: lienthong.dossier.v1.DossierService.ListDossiers:output_type -> lienthong.dossier.v1.ListDossiersResponse
+	24, // 41: lienthong.dossier.v1.DossierService.TrackDossier:output_type -> lienthong.dossier.v1.DossierTrack
+	27, // 42: lienthong.dossier.v1.DossierService.GetDossierStats:output_type -> lienthong.dossier.v1.DossierStats
+	5,  // 43: lienthong.dossier.v1.DossierService.ListSystemActivity:output_type -> lienthong.dossier.v1.ListSystemActivityResponse
+	34, // [34:44] is the sub-list for method output_type
+	24, // [24:34] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_dossier_v1_dossier_proto_init() }
@@ -2510,7 +2704,7 @@ func file_lienthong_dossier_v1_dossier_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_dossier_v1_dossier_proto_rawDesc), len(file_lienthong_dossier_v1_dossier_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -272,6 +272,27 @@ func local_request_DossierService_GetDossierStats_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_DossierService_ListSystemActivity_0(ctx context.Context, marshaler runtime.Marshaler, client DossierServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSystemActivityRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListSystemActivity(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DossierService_ListSystemActivity_0(ctx context.Context, marshaler runtime.Marshaler, server DossierServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSystemActivityRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.ListSystemActivity(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterDossierServiceHandlerServer registers the http handlers for service DossierService to "mux".
 // UnaryRPC     :call DossierServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -417,6 +438,26 @@ func RegisterDossierServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_DossierService_GetDossierStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DossierService_ListSystemActivity_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/lienthong.dossier.v1.DossierService/ListSystemActivity", runtime.WithHTTPPathPattern("/v1/dossier-activity"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DossierService_ListSystemActivity_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DossierService_ListSystemActivity_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -577,6 +618,23 @@ func RegisterDossierServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_DossierService_GetDossierStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DossierService_ListSystemActivity_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/lienthong.dossier.v1.DossierService/ListSystemActivity", runtime.WithHTTPPathPattern("/v1/dossier-activity"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DossierService_ListSystemActivity_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DossierService_ListSystemActivity_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -588,6 +646,7 @@ var (
 	pattern_DossierService_ListDossiers_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "dossiers"}, ""))
 	pattern_DossierService_TrackDossier_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "dossiers", "code"}, "track"))
 	pattern_DossierService_GetDossierStats_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "dossier-stats"}, ""))
+	pattern_DossierService_ListSystemActivity_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "dossier-activity"}, ""))
 )
 
 var (
@@ -598,4 +657,5 @@ var (
 	forward_DossierService_ListDossiers_0             = runtime.ForwardResponseMessage
 	forward_DossierService_TrackDossier_0             = runtime.ForwardResponseMessage
 	forward_DossierService_GetDossierStats_0          = runtime.ForwardResponseMessage
+	forward_DossierService_ListSystemActivity_0       = runtime.ForwardResponseMessage
 )

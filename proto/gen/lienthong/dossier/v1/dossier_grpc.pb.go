@@ -32,6 +32,7 @@ const (
 	DossierService_ListDossiers_FullMethodName             = "/lienthong.dossier.v1.DossierService/ListDossiers"
 	DossierService_TrackDossier_FullMethodName             = "/lienthong.dossier.v1.DossierService/TrackDossier"
 	DossierService_GetDossierStats_FullMethodName          = "/lienthong.dossier.v1.DossierService/GetDossierStats"
+	DossierService_ListSystemActivity_FullMethodName       = "/lienthong.dossier.v1.DossierService/ListSystemActivity"
 )
 
 // DossierServiceClient is the client API for DossierService service.
@@ -61,6 +62,10 @@ type DossierServiceClient interface {
 	TrackDossier(ctx context.Context, in *TrackDossierRequest, opts ...grpc.CallOption) (*DossierTrack, error)
 	// Statistics in the national report's breakdown, from aggregates kept as events arrive.
 	GetDossierStats(ctx context.Context, in *GetDossierStatsRequest, opts ...grpc.CallOption) (*DossierStats, error)
+	// What each sending system pushed in the last 24 hours: events accepted and refused
+	// (admin and ministry). Refused events are not stored, so the counts begin when the part
+	// started if that is less than 24 hours ago (counted_since says when).
+	ListSystemActivity(ctx context.Context, in *ListSystemActivityRequest, opts ...grpc.CallOption) (*ListSystemActivityResponse, error)
 }
 
 type dossierServiceClient struct {
@@ -173,6 +178,16 @@ func (c *dossierServiceClient) GetDossierStats(ctx context.Context, in *GetDossi
 	return out, nil
 }
 
+func (c *dossierServiceClient) ListSystemActivity(ctx context.Context, in *ListSystemActivityRequest, opts ...grpc.CallOption) (*ListSystemActivityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSystemActivityResponse)
+	err := c.cc.Invoke(ctx, DossierService_ListSystemActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DossierServiceServer is the server API for DossierService service.
 // All implementations must embed UnimplementedDossierServiceServer
 // for forward compatibility.
@@ -200,6 +215,10 @@ type DossierServiceServer interface {
 	TrackDossier(context.Context, *TrackDossierRequest) (*DossierTrack, error)
 	// Statistics in the national report's breakdown, from aggregates kept as events arrive.
 	GetDossierStats(context.Context, *GetDossierStatsRequest) (*DossierStats, error)
+	// What each sending system pushed in the last 24 hours: events accepted and refused
+	// (admin and ministry). Refused events are not stored, so the counts begin when the part
+	// started if that is less than 24 hours ago (counted_since says when).
+	ListSystemActivity(context.Context, *ListSystemActivityRequest) (*ListSystemActivityResponse, error)
 	mustEmbedUnimplementedDossierServiceServer()
 }
 
@@ -236,6 +255,9 @@ func (UnimplementedDossierServiceServer) TrackDossier(context.Context, *TrackDos
 }
 func (UnimplementedDossierServiceServer) GetDossierStats(context.Context, *GetDossierStatsRequest) (*DossierStats, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDossierStats not implemented")
+}
+func (UnimplementedDossierServiceServer) ListSystemActivity(context.Context, *ListSystemActivityRequest) (*ListSystemActivityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSystemActivity not implemented")
 }
 func (UnimplementedDossierServiceServer) mustEmbedUnimplementedDossierServiceServer() {}
 func (UnimplementedDossierServiceServer) testEmbeddedByValue()                        {}
@@ -402,6 +424,24 @@ func _DossierService_GetDossierStats_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DossierService_ListSystemActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSystemActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DossierServiceServer).ListSystemActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DossierService_ListSystemActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DossierServiceServer).ListSystemActivity(ctx, req.(*ListSystemActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DossierService_ServiceDesc is the grpc.ServiceDesc for DossierService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -436,6 +476,10 @@ var DossierService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDossierStats",
 			Handler:    _DossierService_GetDossierStats_Handler,
+		},
+		{
+			MethodName: "ListSystemActivity",
+			Handler:    _DossierService_ListSystemActivity_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
