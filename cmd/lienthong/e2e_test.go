@@ -458,7 +458,7 @@ func TestPartDownAndBack(t *testing.T) {
 	}
 	scoAddr := freeAddr(t)
 	sco := exec.Command(binary, "serve", "scoring", "--listen", scoAddr, "--data-dir", filepath.Join(dir, "data"), "--keys-dir", keys,
-		"--catalog-addr", catAddr, "--dossier-addr", dosAddr)
+		"--catalog-addr", catAddr, "--dossier-addr", dosAddr, "--docexchange-addr", docAddr)
 	if err := sco.Start(); err != nil {
 		t.Fatal(err)
 	}
