@@ -202,6 +202,9 @@ func (e *Engine) inputs(ctx context.Context, m *scoringv1.Methodology, p Period,
 	if needs["docexchange"] {
 		e.docValues(ctx, m, p, in)
 	}
+	if needs["usage"] {
+		e.usageValues(ctx, m, p, in)
+	}
 	if needs["interconnection"] {
 		e.connectionValues(ctx, m, p, in)
 	}
@@ -398,6 +401,39 @@ func (e *Engine) catalogValues(ctx context.Context, m *scoringv1.Methodology, in
 			default:
 				in.values[u.Code][ind.GetId()] = value{ok: true, v: s.online, asOfToday: true, why: "share of the unit's active procedures fully or partly online in the catalog (as of today)"}
 			}
+		}
+	})
+}
+
+// usageValues computes the share of a unit's online services that had an online dossier
+// in the period (QĐ 766), from the catalog's online procedures and the dossier part's
+// statistics by procedure.
+func (e *Engine) usageValues(ctx context.Context, m *scoringv1.Methodology, p Period, in *inputs) {
+	geo := e.geography(ctx, p, in.units)
+	eachComputed(m, "usage", func(ind *scoringv1.Indicator) {
+		for _, u := range in.units {
+			codes, err := e.catalog.OnlineProcedures(ctx, u.Code)
+			if err != nil {
+				in.values[u.Code][ind.GetId()] = value{why: "no data: " + unavailableReason("catalog", err)}
+				continue
+			}
+			if len(codes) == 0 {
+				in.values[u.Code][ind.GetId()] = value{why: "no data: the catalog has no procedure of this unit offered online"}
+				continue
+			}
+			online, err := e.dossier.OnlineByProcedure(ctx, u.Code, p.String(), geo)
+			if err != nil {
+				in.values[u.Code][ind.GetId()] = value{why: "no data: " + unavailableReason("dossier", err)}
+				continue
+			}
+			used := 0
+			for _, c := range codes {
+				if online[c] > 0 {
+					used++
+				}
+			}
+			in.values[u.Code][ind.GetId()] = value{ok: true, v: float64(used) / float64(len(codes)), asOfToday: true,
+				why: fmt.Sprintf("%d of the unit's %d procedures offered online received a dossier online in %s (catalog as of today; dossiers in %s geography)", used, len(codes), p, geo)}
 		}
 	})
 }

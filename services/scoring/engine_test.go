@@ -87,6 +87,8 @@ func TestRankingsUnitsInForceAndExplained(t *testing.T) {
 	f := newFixture(t)
 	f.dossier.rows["2024|historical"] = map[string]*dossierv1.StatsRow{"36": row("36", 100, 40, 90, 10), "33": row("33", 100, 10, 80, 20), "40": row("40", 100, 10, 80, 20)}
 	f.dossier.rows["2026|historical"] = map[string]*dossierv1.StatsRow{"37": row("37", 50, 30, 45, 5)}
+	f.catalog.online["36"] = []string{"1.000001", "1.000002", "1.000003", "1.000004"}
+	f.dossier.byProc = map[string]map[string]int64{"36|2024|historical": {"1.000001": 3, "1.000002": 0, "1.000005": 7}}
 	r24, err := f.svc.GetRanking(anon, &scoringv1.GetRankingRequest{Methodology: "QD766-2022", Period: "2024"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,16 +124,31 @@ func TestRankingsUnitsInForceAndExplained(t *testing.T) {
 			t.Errorf("%s has no explanation", in.GetId())
 		}
 	}
-	if len(byID) != 10 {
-		t.Fatalf("%d indicators, want 10", len(byID))
+	if len(byID) != 11 {
+		t.Fatalf("%d indicators, want 11", len(byID))
 	}
 	ot := byID["on_time_rate"]
 	if !ot.GetHasValue() || ot.GetRawValue() != 0.9 || round(ot.GetPoints(), 6) != 12.6 || ot.GetFormula() != "dossier.on_time_rate" || !strings.Contains(ot.GetExplanation(), "90 resolved early or on time") {
 		t.Errorf("on_time_rate: %v", ot)
 	}
 	od := byID["online_dossier_share"]
-	if od.GetRawValue() != 0.4 || od.GetNormalized() != 0.8 || round(od.GetPoints(), 6) != 6.4 || !strings.Contains(od.GetExplanation(), "below the threshold 0.5") {
-		t.Errorf("online_dossier_share (40%% online, threshold 50%%, 8 points): %v", od)
+	if od.GetRawValue() != 0.4 || od.GetNormalized() != 0.8 || round(od.GetPoints(), 6) != 4.8 || !strings.Contains(od.GetExplanation(), "below the threshold 0.5") {
+		t.Errorf("online_dossier_share (40%% online, threshold 50%%, 6 points): %v", od)
+	}
+	// Online services that had a dossier: 1.000001 of the four offered online (1.000005 is
+	// not offered online by the catalog, 1.000002 had none).
+	us := byID["online_services_used_share"]
+	if !us.GetHasValue() || us.GetRawValue() != 0.25 || round(us.GetPoints(), 6) != 1.25 || !strings.Contains(us.GetExplanation(), "1 of the unit's 4 procedures offered online") {
+		t.Errorf("online_services_used_share: %v", us)
+	}
+	sc33, err := f.svc.GetUnitScore(ministry, &scoringv1.GetUnitScoreRequest{Unit: "33", Methodology: "QD766-2022", Period: "2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range sc33.GetIndicators() {
+		if in.GetId() == "online_services_used_share" && (in.GetHasValue() || !strings.Contains(in.GetExplanation(), "no procedure of this unit offered online")) {
+			t.Errorf("a unit with no procedure online: %v", in)
+		}
 	}
 	pub := byID["procedures_published_pct"]
 	if pub.GetHasValue() || !strings.Contains(pub.GetExplanation(), "no metric report of unit 36 for 2024") {

@@ -32,6 +32,9 @@ type CatalogSource interface {
 	// ProcedureShares is the share of a unit's active procedures offered online (fully or
 	// partly) and fully online, as of today; ok is false when the unit has no procedures.
 	ProcedureShares(ctx context.Context, unit string) (online, full float64, ok bool, err error)
+	// OnlineProcedures are the codes of a unit's active procedures offered fully or partly
+	// online, as of today.
+	OnlineProcedures(ctx context.Context, unit string) ([]string, error)
 }
 
 // DossierSource answers dossier statistics (the dossier part).
@@ -39,6 +42,9 @@ type DossierSource interface {
 	// UnitStats returns one statistics row per unit for the months from–to (`2026`,
 	// `2026-Q3`, `2026-10`), in the historical or current geography.
 	UnitStats(ctx context.Context, from, to, geography string) (map[string]*dossierv1.StatsRow, error)
+	// OnlineByProcedure counts, per procedure, the dossiers of a unit received online in the
+	// period from (`2026`, `2026-Q3`, `2026-10`), in the given geography.
+	OnlineByProcedure(ctx context.Context, unit, from, geography string) (map[string]int64, error)
 }
 
 // DocumentStats are the document-exchange figures of a unit for a period.
@@ -178,6 +184,29 @@ func (g GRPCCatalog) ProcedureShares(ctx context.Context, unit string) (float64,
 	return st.GetOnlineShare(), st.GetFullShare(), true, nil
 }
 
+// OnlineProcedures lists a unit's active procedures offered fully or partly online.
+func (g GRPCCatalog) OnlineProcedures(ctx context.Context, unit string) ([]string, error) {
+	var out []string
+	for _, level := range []catalogv1.OnlineLevel{catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, catalogv1.OnlineLevel_ONLINE_LEVEL_PARTIAL} {
+		token := ""
+		for {
+			resp, err := g.Client.ListProcedures(ctx, &catalogv1.ListProceduresRequest{Unit: unit, OnlineLevel: level, PageSize: 1000, PageToken: token})
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range resp.GetProcedures() {
+				if st := p.GetStatus(); st == catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE || st == catalogv1.ProcedureStatus_PROCEDURE_STATUS_UNSPECIFIED {
+					out = append(out, p.GetCode())
+				}
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // DossierStatsClient is the part of the dossier client scoring uses.
 type DossierStatsClient interface {
 	GetDossierStats(ctx context.Context, in *dossierv1.GetDossierStatsRequest, opts ...grpc.CallOption) (*dossierv1.DossierStats, error)
@@ -190,7 +219,6 @@ type GRPCDossier struct {
 	Token  TokenFunc
 }
 
-// UnitStats asks for the statistics grouped by unit.
 // Refusals asks the dossier part what each system pushed in the last 24 hours.
 func (g GRPCDossier) Refusals(ctx context.Context) (map[string]RefusalCount, error) {
 	ctx, err := withToken(ctx, g.Token)
@@ -208,6 +236,24 @@ func (g GRPCDossier) Refusals(ctx context.Context) (map[string]RefusalCount, err
 	return out, nil
 }
 
+// OnlineByProcedure asks for a unit's statistics grouped by procedure.
+func (g GRPCDossier) OnlineByProcedure(ctx context.Context, unit, from, geography string) (map[string]int64, error) {
+	ctx, err := withToken(ctx, g.Token)
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.Client.GetDossierStats(ctx, &dossierv1.GetDossierStatsRequest{Unit: unit, From: from, GroupBy: "procedure", Geography: geography})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(st.GetRows()))
+	for _, r := range st.GetRows() {
+		out[r.GetKey()] = r.GetReceivedOnline()
+	}
+	return out, nil
+}
+
+// UnitStats asks for the statistics grouped by unit.
 func (g GRPCDossier) UnitStats(ctx context.Context, from, to, geography string) (map[string]*dossierv1.StatsRow, error) {
 	ctx, err := withToken(ctx, g.Token)
 	if err != nil {

@@ -48,12 +48,13 @@ type fakeCatalog struct {
 	before, after []UnitInfo
 	merged        map[string]string
 	shares        map[string][2]float64
+	online        map[string][]string
 	down          bool
 }
 
 func newFakeCatalog(t testing.TB) *fakeCatalog {
 	b, a, m := provinceTables(t)
-	return &fakeCatalog{before: b, after: a, merged: m, shares: map[string][2]float64{}}
+	return &fakeCatalog{before: b, after: a, merged: m, shares: map[string][2]float64{}, online: map[string][]string{}}
 }
 
 func (f *fakeCatalog) Provinces(_ context.Context, date string) ([]UnitInfo, error) {
@@ -76,6 +77,13 @@ func (f *fakeCatalog) CurrentCodes(_ context.Context, codes []string) (map[strin
 	return out, nil
 }
 
+func (f *fakeCatalog) OnlineProcedures(_ context.Context, unit string) ([]string, error) {
+	if f.down {
+		return nil, &UnavailableError{Reason: "catalog down"}
+	}
+	return f.online[unit], nil
+}
+
 func (f *fakeCatalog) ProcedureShares(_ context.Context, unit string) (float64, float64, bool, error) {
 	s, ok := f.shares[unit]
 	return s[0], s[1], ok, nil
@@ -83,10 +91,20 @@ func (f *fakeCatalog) ProcedureShares(_ context.Context, unit string) (float64, 
 
 // fakeDossier answers fixed statistics rows per "from|geography".
 type fakeDossier struct {
-	mu    sync.Mutex
-	rows  map[string]map[string]*dossierv1.StatsRow
-	err   error
-	calls int
+	mu     sync.Mutex
+	rows   map[string]map[string]*dossierv1.StatsRow
+	byProc map[string]map[string]int64 // "unit|from|geography" -> procedure -> received online
+	err    error
+	calls  int
+}
+
+func (f *fakeDossier) OnlineByProcedure(_ context.Context, unit, from, geo string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.byProc[unit+"|"+from+"|"+geo], nil
 }
 
 func (f *fakeDossier) UnitStats(_ context.Context, from, _, geo string) (map[string]*dossierv1.StatsRow, error) {

@@ -28,6 +28,9 @@ var formulas = map[string]formula{
 	"catalog.online_procedure_share":      {ratio, "catalog", "active procedures offered fully or partly online / active procedures (catalog as of today)"},
 	"catalog.full_online_procedure_share": {ratio, "catalog", "active procedures offered fully online / active procedures (catalog as of today)"},
 
+	"usage.online_services_used_share": {ratio, "usage",
+		"the unit's procedures offered online (catalog as of today) that received at least one dossier online in the period / the unit's procedures offered online"},
+
 	"docexchange.electronic_share":   {ratio, "docexchange", "documents processed electronically / documents received"},
 	"docexchange.fully_online_share": {ratio, "docexchange", "documents exchanged entirely over the network / documents sent and received"},
 	"docexchange.documents_sent":     {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "docexchange", "documents sent"},
