@@ -29,8 +29,12 @@ type Part struct {
 	Addr string
 	// Services are the full gRPC service names the part serves.
 	Services []string
-	// RegisterREST registers the part's grpc-gateway handlers on the mux.
-	RegisterREST func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	// RegisterREST registers the part's grpc-gateway handlers on the mux, calling the part
+	// through cc.
+	RegisterREST func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error
+	// Local, when the part runs in the gateway's process, gives a connection that calls its
+	// unary methods in process (streams go to fallback); REST then skips the loopback hop.
+	Local func(fallback grpc.ClientConnInterface) grpc.ClientConnInterface
 	// JSON are encoders the part offers for some of its large responses, by message name;
 	// each must write exactly what the generic JSON encoding would (its part tests that).
 	JSON map[protoreflect.FullName]JSONEncoder

@@ -105,7 +105,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.routes[s] = b
 		}
 		if p.RegisterREST != nil {
-			if err := p.RegisterREST(ctx, mux, b.conn); err != nil {
+			var cc grpc.ClientConnInterface = b.conn
+			if p.Local != nil {
+				cc = p.Local(b.conn)
+			}
+			if err := p.RegisterREST(ctx, mux, cc); err != nil {
 				return nil, fmt.Errorf("register REST of %s: %w", p.Name, err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	"github.com/lienthong/lienthong/services/platform"
@@ -210,8 +211,10 @@ func newEnvConfig(t *testing.T, configure func(*gateway.Config)) *env {
 	cfg := gateway.Config{
 		Parts: []gateway.Part{{
 			Name: "catalog", Addr: e.part.addr,
-			Services:     []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
-			RegisterREST: catalogv1.RegisterCatalogServiceHandler,
+			Services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
+			RegisterREST: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return catalogv1.RegisterCatalogServiceHandlerClient(ctx, mux, catalogv1.NewCatalogServiceClient(cc))
+			},
 		}},
 		Logger: zap.NewNop(), Metrics: platform.NewMetrics(), MaxBodyBytes: 64 << 10,
 	}

@@ -53,7 +53,7 @@ type part struct {
 	port     int
 	services []string
 	json     map[protoreflect.FullName]gateway.JSONEncoder
-	rest     func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	rest     func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error
 	start    func(ctx context.Context, env partEnv) (*platform.Server, func() error, error)
 	needs    []string // parts it calls
 }
@@ -65,17 +65,21 @@ var parts = []part{
 		name:     catalog.Part,
 		port:     9101,
 		services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
-		rest:     catalogv1.RegisterCatalogServiceHandler,
-		start:    startCatalog,
+		rest: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return catalogv1.RegisterCatalogServiceHandlerClient(ctx, mux, catalogv1.NewCatalogServiceClient(cc))
+		},
+		start: startCatalog,
 	},
 	{
 		name:     dossier.Part,
 		port:     9102,
 		services: []string{dossierv1.DossierService_ServiceDesc.ServiceName},
-		rest:     dossierv1.RegisterDossierServiceHandler,
-		json:     map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
-		start:    startDossier,
-		needs:    []string{catalog.Part},
+		rest: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return dossierv1.RegisterDossierServiceHandlerClient(ctx, mux, dossierv1.NewDossierServiceClient(cc))
+		},
+		json:  map[protoreflect.FullName]gateway.JSONEncoder{dossier.StatsJSONType: dossier.StatsJSON},
+		start: startDossier,
+		needs: []string{catalog.Part},
 	},
 	{
 		name:     docexchange.Part,
@@ -89,9 +93,11 @@ var parts = []part{
 		name:     scoring.Part,
 		port:     9104,
 		services: []string{scoringv1.ScoringService_ServiceDesc.ServiceName},
-		rest:     scoringv1.RegisterScoringServiceHandler,
-		start:    startScoring,
-		needs:    []string{catalog.Part, dossier.Part, docexchange.Part},
+		rest: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			return scoringv1.RegisterScoringServiceHandlerClient(ctx, mux, scoringv1.NewScoringServiceClient(cc))
+		},
+		start: startScoring,
+		needs: []string{catalog.Part, dossier.Part, docexchange.Part},
 	},
 }
 

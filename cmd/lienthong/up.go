@@ -166,8 +166,10 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		addrs[p.name] = lis.Addr().String()
 	}
 	env.peers = addrs
+	servers := map[string]*platform.Server{}
 	for i, p := range parts {
 		srv, closeDB, err := p.start(ctx, env)
+		servers[p.name] = srv
 		if err != nil {
 			for _, q := range parts[i:] {
 				listeners[q.name].Close()
@@ -181,7 +183,16 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		partsGroup.Go(func() error { return srv.Serve(pctx, lis, c.grace) })
 	}
 
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
+	// Every part is in this process: the gateway calls their unary methods in process
+	// (same interceptors, no loopback gRPC hop); gRPC clients and streams still go to the
+	// parts' ports.
+	gwParts := gatewayParts(addrs)
+	for i := range gwParts {
+		if srv := servers[gwParts[i].Name]; srv != nil {
+			gwParts[i].Local = srv.Local
+		}
+	}
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()

@@ -21,5 +21,5 @@ var Policy = platform.Policy{
 
 // Register adds the catalog service to a part's server.
 func Register(s *platform.Server, c *Catalog) {
-	catalogv1.RegisterCatalogServiceServer(s.GRPC, c)
+	catalogv1.RegisterCatalogServiceServer(s, c)
 }

@@ -24,11 +24,11 @@ import (
 // and GET /v1/documents/{id}/attachments/{index}, which answers an attachment's raw bytes as
 // they stream from the part (grpc-gateway's own streaming would put a delimiter between
 // chunks).
-func RegisterREST(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	if err := docv1.RegisterDocumentServiceHandler(ctx, mux, conn); err != nil {
+func RegisterREST(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+	client := docv1.NewDocumentServiceClient(conn)
+	if err := docv1.RegisterDocumentServiceHandlerClient(ctx, mux, client); err != nil {
 		return err
 	}
-	client := docv1.NewDocumentServiceClient(conn)
 	const pattern = "/v1/documents/{id}/attachments/{index}"
 	return mux.HandlePath(http.MethodGet, pattern, func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		_, out := runtime.MarshalerForRequest(mux, r)

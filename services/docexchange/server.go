@@ -25,7 +25,7 @@ func ServerOptions() []grpc.ServerOption {
 
 // Register adds the document service to a part's server.
 func Register(s *platform.Server, svc *Service) {
-	docv1.RegisterDocumentServiceServer(s.GRPC, svc)
+	docv1.RegisterDocumentServiceServer(s, svc)
 }
 
 // SendDocument checks, stores and delivers a document.

@@ -25,7 +25,7 @@ var Policy = platform.Policy{
 
 // Register adds the dossier service to a part's server.
 func Register(s *platform.Server, svc *Service) {
-	dossierv1.RegisterDossierServiceServer(s.GRPC, svc)
+	dossierv1.RegisterDossierServiceServer(s, svc)
 }
 
 func writers(ctx context.Context) error {

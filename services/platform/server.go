@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -38,6 +39,10 @@ type Server struct {
 	Health *health.Server
 	part   string
 	lg     *zap.Logger
+	edge   *edge
+
+	localMu sync.RWMutex
+	local   map[string]localMethod // see local.go
 }
 
 // NewServer builds a gRPC server with lienthong's interceptors (request id, auth, logging,
@@ -63,7 +68,7 @@ func NewServer(o ServerOptions) *Server {
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)
-	return &Server{GRPC: g, Health: h, part: o.Part, lg: o.Logger}
+	return &Server{GRPC: g, Health: h, part: o.Part, lg: o.Logger, edge: e}
 }
 
 // SetServing marks every registered service (and the server as a whole) SERVING.

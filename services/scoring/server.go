@@ -112,7 +112,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 
 // Register adds the scoring service to a part's server.
 func Register(s *platform.Server, svc *Service) {
-	scoringv1.RegisterScoringServiceServer(s.GRPC, svc)
+	scoringv1.RegisterScoringServiceServer(s, svc)
 }
 
 func (s *Service) stamp() string { return s.now().In(vietnam).Format(time.RFC3339) }
