@@ -35,6 +35,9 @@ type CatalogSource interface {
 	// OnlineProcedures are the codes of a unit's active procedures offered fully or partly
 	// online, as of today.
 	OnlineProcedures(ctx context.Context, unit string) ([]string, error)
+	// AgencyUnit is the unit an agency belongs to; found is false when the catalog does not
+	// know the agency.
+	AgencyUnit(ctx context.Context, agency string) (unit string, found bool, err error)
 }
 
 // DossierSource answers dossier statistics (the dossier part).
@@ -182,6 +185,20 @@ func (g GRPCCatalog) ProcedureShares(ctx context.Context, unit string) (float64,
 		return 0, 0, false, nil
 	}
 	return st.GetOnlineShare(), st.GetFullShare(), true, nil
+}
+
+// AgencyUnit asks the catalog which unit an agency belongs to.
+func (g GRPCCatalog) AgencyUnit(ctx context.Context, agency string) (string, bool, error) {
+	resp, err := g.Client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{AgencyCodes: []string{agency}})
+	if err != nil {
+		return "", false, err
+	}
+	for _, a := range resp.GetAgencies() {
+		if a.GetCode() == agency {
+			return a.GetUnitCode(), true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // OnlineProcedures lists a unit's active procedures offered fully or partly online.

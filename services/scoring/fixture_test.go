@@ -77,6 +77,16 @@ func (f *fakeCatalog) CurrentCodes(_ context.Context, codes []string) (map[strin
 	return out, nil
 }
 
+// AgencyUnit takes the unit from the code's last two digits (000.00.00.H33 is of 33), as the
+// agencies of these tests are numbered; 99 is unknown.
+func (f *fakeCatalog) AgencyUnit(_ context.Context, agency string) (string, bool, error) {
+	if f.down {
+		return "", false, &UnavailableError{Reason: "catalog down"}
+	}
+	u := agency[len(agency)-2:]
+	return u, u != "99", nil
+}
+
 func (f *fakeCatalog) OnlineProcedures(_ context.Context, unit string) ([]string, error) {
 	if f.down {
 		return nil, &UnavailableError{Reason: "catalog down"}

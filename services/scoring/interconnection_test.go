@@ -108,6 +108,8 @@ func TestHeartbeatScopeAndValidation(t *testing.T) {
 	}{
 		{"another province's unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", UnitCode: "33"}, codes.PermissionDenied},
 		{"a system of another unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H33/motcua"}, codes.PermissionDenied},
+		{"a new system of another unit's agency", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/motcua"}, codes.PermissionDenied},
+		{"an agency the catalog does not know", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H99/motcua"}, codes.InvalidArgument},
 		{"bad system id", &scoringv1.SendHeartbeatRequest{System: "motcua"}, codes.InvalidArgument},
 		{"bad channel", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", Channels: []string{"FAX"}}, codes.InvalidArgument},
 	}

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -44,6 +45,7 @@ type Options struct {
 type Service struct {
 	scoringv1.UnimplementedScoringServiceServer
 	store      *Store
+	catalog    CatalogSource
 	engine     *Engine
 	activity   DossierActivitySource
 	refusals   DossierRefusalSource
@@ -92,7 +94,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 			return nil, fmt.Errorf("dossier feed checkpoint: %w", err)
 		}
 	}
-	s := &Service{store: st, activity: o.Activity, refusals: o.Refusals, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
+	s := &Service{catalog: o.Catalog, store: st, activity: o.Activity, refusals: o.Refusals, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
 		builtins: builtins, methodologies: map[string]*scoringv1.Methodology{}, reg: reg}
 	for _, m := range builtins {
 		s.methodologies[m.GetId()] = m
@@ -506,6 +508,10 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 		return nil, err
 	}
 	if c.Role == platform.RoleProvince {
+		// A province speaks for the systems of its own agencies only.
+		if err := s.agencyOfUnit(ctx, agencyOf(r.GetSystem()), unit); err != nil {
+			return nil, err
+		}
 		hbs, err := s.store.Heartbeats()
 		if err != nil {
 			return nil, err
@@ -524,6 +530,33 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 		return nil, err
 	}
 	return h, nil
+}
+
+// agencyOfUnit checks that an agency belongs to unit (or to a unit that rolls up to it).
+func (s *Service) agencyOfUnit(ctx context.Context, agency, unit string) error {
+	if s.catalog == nil {
+		return &platform.Error{Code: codes.Unavailable, Reason: "CATALOG_UNAVAILABLE", Message: "the catalog is not connected to this scoring part"}
+	}
+	au, found, err := s.catalog.AgencyUnit(ctx, agency)
+	if err != nil {
+		return &platform.Error{Code: codes.Unavailable, Reason: "CATALOG_UNAVAILABLE",
+			Message:   "the catalog cannot be reached to check the system's agency; try again shortly",
+			MessageVI: "Không kết nối được danh mục để kiểm tra cơ quan của hệ thống; vui lòng thử lại sau."}
+	}
+	if !found {
+		e := platform.Invalid(platform.FieldViolation{Field: "system", Description: fmt.Sprintf("agency %s is not in the catalog", agency)})
+		e.Reason = "UNKNOWN_REFERENCE"
+		return e
+	}
+	if au == unit {
+		return nil
+	}
+	if cur, err := s.catalog.CurrentCodes(ctx, []string{au}); err == nil && slices.Contains(cur[au], unit) {
+		return nil
+	}
+	return platform.PermissionDenied(
+		fmt.Sprintf("system %s is of agency %s of unit %s, not of unit %s", agency+"/…", agency, au, unit),
+		fmt.Sprintf("Hệ thống của cơ quan %s (đơn vị %s) không thuộc đơn vị %s.", agency, au, unit))
 }
 
 // GetInterconnectionStatus answers the status of the known systems.
