@@ -55,6 +55,9 @@ func TestBadInputRefused(t *testing.T) {
 			}
 		})
 	}
+	if strings.Contains(s.logs.String(), "001099012345") {
+		t.Error("the citizen id sent in a refused event is in the logs")
+	}
 	if code, _ := s.call(http.MethodGet, "/healthz", "", ""); code != 200 {
 		t.Fatalf("after the bad input /healthz answers %d", code)
 	}

@@ -125,6 +125,16 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 			}
 		}
 	}
+	// No token, whole or in part, reaches the logs.
+	logs := s.logs.String()
+	for name, tk := range map[string]string{"admin": admin, "province": valid, "altered": tampered, "expired": expired, "ministry": ministry, "agency": tnmt} {
+		if sig := tk[strings.LastIndex(tk, ".")+1:]; strings.Contains(logs, sig) || strings.Contains(logs, tk) {
+			t.Errorf("the %s token is in the logs", name)
+		}
+	}
+	if !strings.Contains(logs, `"request_id"`) {
+		t.Fatal("no request was logged: the check above would pass for nothing")
+	}
 	after := snapshot()
 	for p, b := range before {
 		if after[p] != b {
