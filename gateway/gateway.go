@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,9 @@ type Config struct {
 	// MaxDocumentBytes limits the bodies of the document paths only (documentPaths); every
 	// other path keeps MaxBodyBytes.
 	MaxDocumentBytes int64
+	// TLS, when set, makes the port speak TLS only: REST over HTTP/1.1 or HTTP/2 and gRPC
+	// over HTTP/2, negotiated by ALPN. Without it the port speaks plain HTTP/1.1 and h2c.
+	TLS *tls.Config
 }
 
 // documentPaths carry documents with their attachments: they have their own body limit.
@@ -274,16 +278,27 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 func (g *Gateway) Serve(ctx context.Context, lis net.Listener, grace time.Duration) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	if g.cfg.TLS != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          zap.NewStdLog(g.lg),
+		TLSConfig:         g.cfg.TLS,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lis) }()
+	go func() {
+		if g.cfg.TLS != nil {
+			errc <- srv.ServeTLS(lis, "", "")
+			return
+		}
+		errc <- srv.Serve(lis)
+	}()
 	g.lg.Info("gateway serving", zap.String("addr", lis.Addr().String()))
 	select {
 	case err := <-errc:

@@ -75,7 +75,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		addrs[n] = *a
 	}
 	if !isPart {
-		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
+		tlsConf, err := c.gatewayTLS()
+		if err != nil {
+			return err
+		}
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf})
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ type commonFlags struct {
 	debugListen         string
 	memoryLimitMiB      int
 	rateLimit           platform.RateLimit
+	tlsCert, tlsKey     string
 	thresholds          scoring.Thresholds
 	maxDoc              int
 	trustedRoots        string
@@ -52,6 +54,8 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", platform.DefaultRateLimit.PerSecond, "calls per second each sending system may make to a part (stream messages count; the admin token is not limited; 0: no limit)")
 	fs.IntVar(&c.rateLimit.Burst, "rate-burst", platform.DefaultRateLimit.Burst, "calls a sending system may make at once above --rate-limit")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) of the gateway: with --tls-key, the gateway's port speaks TLS only (HTTPS and gRPC over TLS)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
@@ -78,6 +82,21 @@ func (c *commonFlags) calendar() (*dossier.Calendar, error) {
 		return nil, fmt.Errorf("holidays %s: %w", c.holidays, err)
 	}
 	return cal, nil
+}
+
+// gatewayTLS loads --tls-cert and --tls-key; nil when neither is given.
+func (c *commonFlags) gatewayTLS() (*tls.Config, error) {
+	if c.tlsCert == "" && c.tlsKey == "" {
+		return nil, nil
+	}
+	if c.tlsCert == "" || c.tlsKey == "" {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("gateway TLS: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // applyMemoryLimit sets the Go runtime's soft memory limit. A server that holds its hot
@@ -192,7 +211,13 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			gwParts[i].Local = srv.Local
 		}
 	}
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc)})
+	tlsConf, err := c.gatewayTLS()
+	if err != nil {
+		cancel()
+		_ = partsGroup.Wait()
+		return err
+	}
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()
@@ -215,16 +240,20 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	gaddr := glis.Addr().String()
-	fmt.Fprintf(stdout, `lienthong is up (%s): REST and gRPC on http://%s
-  health:   curl http://%s/healthz
-  API docs: http://%s/docs
+	scheme, plain := "http", "-plaintext "
+	if tlsConf != nil {
+		scheme, plain = "https", ""
+	}
+	fmt.Fprintf(stdout, `lienthong is up (%s): REST and gRPC on %s://%s
+  health:   curl %s://%s/healthz
+  API docs: %s://%s/docs
   admin token (valid 30 days, renewed at every start) in %s:
     TOKEN=$(cat %s)
-    curl -H "Authorization: Bearer $TOKEN" http://%s/v1/procedures?page_size=5
-  gRPC:     grpcurl -plaintext %s list
+    curl -H "Authorization: Bearer $TOKEN" %s://%s/v1/procedures?page_size=5
+  gRPC:     grpcurl %s%s list
   parts:    %s
 Stop with Ctrl-C.
-`, time.Since(start).Round(time.Millisecond), gaddr, gaddr, gaddr, tokenPath, tokenPath, gaddr, gaddr, partList(addrs))
+`, time.Since(start).Round(time.Millisecond), scheme, gaddr, scheme, gaddr, scheme, gaddr, tokenPath, tokenPath, scheme, gaddr, plain, gaddr, partList(addrs))
 
 	gwErr := gw.Serve(pctx, glis, c.grace)
 	cancel()
