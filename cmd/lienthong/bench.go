@@ -62,6 +62,7 @@ type benchOpts struct {
 	json                     bool
 	token                    string
 	rate                     float64
+	soak                     time.Duration
 	uploadMiB                int
 	docModes                 []string
 }
@@ -85,6 +86,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the dossier generator")
 	fs.IntVar(&o.runID, "run-id", -1, "0-9999, part of every dossier code so that runs do not collide; -1 picks one at random")
 	fs.IntVar(&o.preload, "preload", 0, "dossiers to load with grpc-stream before measuring")
+	fs.DurationVar(&o.soak, "soak", 0, "repeat the modes, each for --duration, until this much time has passed, then compare the first and the last round (memory and latency should stay flat)")
 	fs.Float64Var(&o.rate, "rate", 0, "events/s to send at, shared by all workers (0: as fast as the server acks)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 20*time.Millisecond, "how often GET /v1/dossier-stats is timed while a mode runs (0: never)")
 	fs.DurationVar(&o.memInterval, "memory-interval", 250*time.Millisecond, "how often the gateway's /metrics is read for memory")
@@ -182,16 +184,28 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		r.Mode = "preload"
 		sum.Preload = r
 	}
-	for _, m := range o.modes {
-		if ctx.Err() != nil {
+	soakEnd := time.Now().Add(o.soak)
+	for round := 1; ; round++ {
+		for _, m := range o.modes {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintf(stderr, "bench: %s for %s\n", m, o.duration)
+			r, err := b.runMode(ctx, m, 0)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			if o.soak > 0 {
+				r.Mode = fmt.Sprintf("%s #%d", m, round)
+			}
+			sum.Modes = append(sum.Modes, r)
+		}
+		if o.soak <= 0 || ctx.Err() != nil || time.Now().After(soakEnd) {
 			break
 		}
-		fmt.Fprintf(stderr, "bench: %s for %s\n", m, o.duration)
-		r, err := b.runMode(ctx, m, 0)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m, err)
-		}
-		sum.Modes = append(sum.Modes, r)
+	}
+	if o.soak > 0 {
+		defer printSoak(stderr, sum.Modes)
 	}
 	table := stdout
 	if o.json {
@@ -1155,5 +1169,26 @@ func printBenchTable(w io.Writer, s *benchSummary) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, r.RefusedByReason[k]))
 		}
 		fmt.Fprintf(w, "%s: refused %s; failed requests %d; stats errors %d\n", r.Mode, strings.Join(parts, ", "), r.FailedRequests, r.StatsErrors)
+	}
+}
+
+// printSoak compares, per mode, the first round of a soak with the last.
+func printSoak(w io.Writer, rows []*modeResult) {
+	first, last := map[string]*modeResult{}, map[string]*modeResult{}
+	var order []string
+	for _, r := range rows {
+		m, _, _ := strings.Cut(r.Mode, " #")
+		if first[m] == nil {
+			first[m] = r
+			order = append(order, m)
+		}
+		last[m] = r
+	}
+	fmt.Fprintln(w, "soak: first round → last round")
+	for _, m := range order {
+		a, z := first[m], last[m]
+		fmt.Fprintf(w, "  %-12s events/s %.0f → %.0f; p99 %s → %s ms; stats p99 %s → %s ms; anon MiB %s → %s; heap MiB %s → %s\n", m,
+			a.EventsPerSecond, z.EventsPerSecond, ms(a.Latency.P99), ms(z.Latency.P99), ms(a.Stats.P99), ms(z.Stats.P99),
+			mib(a.Memory.RSSAnon), mib(z.Memory.RSSAnon), mib(a.Memory.HeapInuse), mib(z.Memory.HeapInuse))
 	}
 }

@@ -66,3 +66,32 @@ func TestBenchCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchSoak repeats a mode in rounds until the soak time has passed and compares the
+// first round with the last.
+func TestBenchSoak(t *testing.T) {
+	dir := t.TempDir()
+	s := startUp(t, dir, "--demo", "--demo-dossiers", "0", "--log-level", "warn")
+	cmd := exec.Command(binary, "bench", "--addr", s.addr, "--data-dir", filepath.Join(dir, "data"), "--mode", "grpc-stream",
+		"--duration", "1s", "--soak", "1500ms", "--rate", "500", "--batch", "50", "--stats-interval", "50ms", "--json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench --soak: %v\n%s", err, stderr.String())
+	}
+	var sum benchSummary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, stdout.String())
+	}
+	if len(sum.Modes) < 2 || sum.Modes[0].Mode != "grpc-stream #1" || sum.Modes[1].Mode != "grpc-stream #2" {
+		t.Fatalf("rounds %v, want grpc-stream #1, #2, ...", sum.Modes)
+	}
+	for _, m := range sum.Modes {
+		if m.Accepted == 0 || m.Refused != 0 {
+			t.Errorf("%s: %d accepted, %d refused", m.Mode, m.Accepted, m.Refused)
+		}
+	}
+	if !strings.Contains(stderr.String(), "soak: first round → last round") || !strings.Contains(stderr.String(), "grpc-stream  events/s") {
+		t.Errorf("no soak comparison in:\n%s", stderr.String())
+	}
+}
