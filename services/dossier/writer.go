@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"syscall"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
@@ -206,10 +207,11 @@ func (s *Service) commit(batch []*job) {
 	})
 	if err != nil {
 		s.lg.Error("dossier commit failed", zap.Error(err))
+		failed := storageError(err)
 		for _, j := range batch {
 			for i, it := range j.items {
 				if it != nil {
-					j.results[i] = result{err: fmt.Errorf("commit: %w", err)}
+					j.results[i] = result{err: failed}
 				}
 			}
 		}
@@ -293,6 +295,19 @@ func idKey(system, eventID string) []byte {
 	k = append(k, system...)
 	k = append(k, 0)
 	return append(k, eventID...)
+}
+
+// storageError is what the callers of a failed commit are told: nothing of their request
+// was stored, and why in words an operator can act on.
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return &platform.Error{Code: codes.Unavailable, Reason: "STORAGE_FULL",
+			Message:   "the dossier part's data disk is full: nothing of this request was stored; try again when space is freed",
+			MessageVI: "Ổ đĩa dữ liệu đã đầy: chưa lưu gì của yêu cầu này; vui lòng thử lại khi có dung lượng."}
+	}
+	return &platform.Error{Code: codes.Unavailable, Reason: "STORAGE_FAILED",
+		Message:   "the dossier part could not write to its data file: nothing of this request was stored; try again",
+		MessageVI: "Không ghi được tệp dữ liệu hồ sơ: chưa lưu gì của yêu cầu này; vui lòng thử lại."}
 }
 
 // Refusals of the rules.
