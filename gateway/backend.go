@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -59,13 +58,13 @@ func (b *backend) close() {
 	_ = b.proxyConn.Close()
 }
 
-func dial(p Part, maxMsg int) (*backend, error) {
+func dial(p Part, maxMsg int, partTLS platform.PartTLS) (*backend, error) {
 	b := &backend{Part: p}
-	conn, err := b.newConn(maxMsg)
+	conn, err := b.newConn(maxMsg, partTLS)
 	if err != nil {
 		return nil, err
 	}
-	proxyConn, err := b.newConn(maxMsg)
+	proxyConn, err := b.newConn(maxMsg, partTLS)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -74,11 +73,11 @@ func dial(p Part, maxMsg int) (*backend, error) {
 	return b, nil
 }
 
-func (b *backend) newConn(maxMsg int) (*grpc.ClientConn, error) {
+func (b *backend) newConn(maxMsg int, partTLS platform.PartTLS) (*grpc.ClientConn, error) {
 	p := b.Part
 	conn, err := grpc.NewClient(p.Addr,
 		grpc.WithUnaryInterceptor(b.unaryMapErr),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		partTLS.DialOption(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
 		// Parts restart; reconnect fast so a part that comes back is used at once.
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{

@@ -54,6 +54,8 @@ type Config struct {
 	// MaxDocumentBytes limits the bodies of the document paths only (documentPaths); every
 	// other path keeps MaxBodyBytes.
 	MaxDocumentBytes int64
+	// PartTLS is how the gateway reaches the parts: plain gRPC, or mutual TLS.
+	PartTLS platform.PartTLS
 	// TLS, when set, makes the port speak TLS only: REST over HTTP/1.1 or HTTP/2 and gRPC
 	// over HTTP/2, negotiated by ALPN. Without it the port speaks plain HTTP/1.1 and h2c.
 	TLS *tls.Config
@@ -100,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	mux := newRESTMux(encoders)
 	for _, p := range cfg.Parts {
-		b, err := dial(p, int(maxMsg)+1<<20)
+		b, err := dial(p, int(maxMsg)+1<<20, cfg.PartTLS)
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,7 @@ type partEnv struct {
 	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
 	trustedRoots string
 	rateLimit    platform.RateLimit
+	partTLS      platform.PartTLS // mutual TLS between parts, when configured
 	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
 	// statistics as a ministry); nil when the private key is not at hand.
 	issuer *platform.TokenIssuer
@@ -127,7 +128,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: catalog.Part, Logger: env.lg.Named(catalog.Part), Verifier: env.verifier,
-		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
+		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
 	})
 	catalog.Register(srv, c)
 	platform.RegisterBackup(srv, catalog.Part, db)
@@ -148,7 +149,7 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg, env.partTLS)
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("dossier: catalog address: %w", err)
@@ -163,7 +164,7 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: dossier.Part, Logger: lg, Verifier: env.verifier,
-		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
+		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
 	})
 	dossier.Register(srv, svc)
 	platform.RegisterBackup(srv, dossier.Part, db)
@@ -211,7 +212,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	// A document request carries its attachments: the part takes up to maxDoc of them plus
 	// the envelope, whatever the limit of the other parts.
 	maxMsg := max(env.maxMsg, env.maxDoc+1<<20)
-	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	conn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg, env.partTLS)
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("docexchange: catalog address: %w", err)
@@ -227,7 +228,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: docexchange.Part, Logger: lg, Verifier: env.verifier,
-		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg, RateLimit: env.rateLimit,
+		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
 		GRPCOptions: docexchange.ServerOptions(),
 	})
 	docexchange.Register(srv, svc)
@@ -276,18 +277,18 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	if err != nil {
 		return nil, nil, err
 	}
-	catConn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg)
+	catConn, err := platform.Dial(env.peers[catalog.Part], env.maxMsg, env.partTLS)
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("scoring: catalog address: %w", err)
 	}
-	dosConn, err := platform.Dial(env.peers[dossier.Part], env.maxMsg)
+	dosConn, err := platform.Dial(env.peers[dossier.Part], env.maxMsg, env.partTLS)
 	if err != nil {
 		catConn.Close()
 		db.Close()
 		return nil, nil, fmt.Errorf("scoring: dossier address: %w", err)
 	}
-	docConn, err := platform.Dial(env.peers[docexchange.Part], env.maxMsg)
+	docConn, err := platform.Dial(env.peers[docexchange.Part], env.maxMsg, env.partTLS)
 	if err != nil {
 		dosConn.Close()
 		catConn.Close()
@@ -324,7 +325,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	}
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: scoring.Part, Logger: lg, Verifier: env.verifier,
-		Policy: scoring.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit,
+		Policy: scoring.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
 	})
 	scoring.Register(srv, svc)
 	platform.RegisterBackup(srv, scoring.Part, db)

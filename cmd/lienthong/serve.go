@@ -79,7 +79,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf})
+		partTLS, err := c.partTLS()
+		if err != nil {
+			return err
+		}
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS})
 		if err != nil {
 			return err
 		}
@@ -94,7 +98,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
+	partTLS, err := c.partTLS()
+	if err != nil {
+		return err
+	}
+	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
 		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
 		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	// A part that calls others with its own token (scoring) signs it with the private key

@@ -36,6 +36,8 @@ type commonFlags struct {
 	memoryLimitMiB      int
 	rateLimit           platform.RateLimit
 	tlsCert, tlsKey     string
+	partCA              string
+	partCert, partKey   string
 	thresholds          scoring.Thresholds
 	maxDoc              int
 	trustedRoots        string
@@ -56,6 +58,9 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.IntVar(&c.rateLimit.Burst, "rate-burst", platform.DefaultRateLimit.Burst, "calls a sending system may make at once above --rate-limit")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) of the gateway: with --tls-key, the gateway's port speaks TLS only (HTTPS and gRPC over TLS)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.partCA, "part-tls-ca", "", "PEM CA certificate that signs the parts' certificates: with --part-tls-cert and --part-tls-key, parts and gateway talk mutual TLS")
+	fs.StringVar(&c.partCert, "part-tls-cert", "", "PEM certificate of this process for mutual TLS between parts (signed by --part-tls-ca)")
+	fs.StringVar(&c.partKey, "part-tls-key", "", "PEM private key of --part-tls-cert")
 	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
@@ -82,6 +87,11 @@ func (c *commonFlags) calendar() (*dossier.Calendar, error) {
 		return nil, fmt.Errorf("holidays %s: %w", c.holidays, err)
 	}
 	return cal, nil
+}
+
+// partTLS loads --part-tls-ca, --part-tls-cert and --part-tls-key.
+func (c *commonFlags) partTLS() (platform.PartTLS, error) {
+	return platform.LoadPartTLS(c.partCA, c.partCert, c.partKey)
 }
 
 // gatewayTLS loads --tls-cert and --tls-key; nil when neither is given.
@@ -157,7 +167,11 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("debug listener: %w", err)
 	}
 	c.applyMemoryLimit()
-	env := partEnv{dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
+	partTLS, err := c.partTLS()
+	if err != nil {
+		return err
+	}
+	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
 		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -217,7 +231,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = partsGroup.Wait()
 		return err
 	}
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf})
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // retryPolicy makes calls between parts retry, with backoff, while the part they call is
@@ -20,13 +19,14 @@ const retryPolicy = `{
   }]
 }`
 
-// Dial connects one part to another (lazily: the other part may start later).
-func Dial(addr string, maxMsg int) (*grpc.ClientConn, error) {
+// Dial connects one part to another (lazily: the other part may start later), over mutual
+// TLS when tlsConf says so.
+func Dial(addr string, maxMsg int, tlsConf PartTLS) (*grpc.ClientConn, error) {
 	if maxMsg <= 0 {
 		maxMsg = DefaultMaxMessageBytes
 	}
 	return grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		tlsConf.DialOption(),
 		grpc.WithDefaultServiceConfig(retryPolicy),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
 	)

@@ -31,6 +31,9 @@ type ServerOptions struct {
 	RateLimit RateLimit
 	// GRPCOptions are added to the server's options (e.g. flow-control windows).
 	GRPCOptions []grpc.ServerOption
+	// TLS, when enabled, makes the part accept only peers with a certificate of the
+	// deployment's CA.
+	TLS PartTLS
 }
 
 // Server is a part's gRPC server with its health service.
@@ -63,7 +66,7 @@ func NewServer(o ServerOptions) *Server {
 		grpc.MaxRecvMsgSize(o.MaxMessageBytes),
 		grpc.MaxSendMsgSize(o.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	}, o.GRPCOptions...)
+	}, append(o.GRPCOptions, o.TLS.ServerOption()...)...)
 	g := grpc.NewServer(opts...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, h)
