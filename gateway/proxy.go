@@ -10,6 +10,7 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -84,6 +85,11 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	}
 	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, out))
 	defer cancel()
+	// The two connections to a part reconnect on their own schedules: when the part is back
+	// for REST and health but the streams' connection still waits out its backoff, try now.
+	if b.proxyConn.GetState() == connectivity.TransientFailure && b.conn.GetState() == connectivity.Ready {
+		b.proxyConn.ResetConnectBackoff()
+	}
 	cs, err := b.proxyConn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
 	if err != nil {
 		return b.mapErr(ctx, err)
