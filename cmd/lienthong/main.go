@@ -31,6 +31,9 @@ Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the 
 `
 
 func main() {
+	// A file that may grow no more (RLIMIT_FSIZE) must fail the write that would grow it,
+	// as a full disk does, not kill the process with SIGXFSZ.
+	signal.Ignore(syscall.SIGXFSZ)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
