@@ -13,7 +13,6 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"time"
 )
@@ -28,6 +27,8 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dataDir := fs.String("data-dir", "./data", "data folder of the part")
 	addr := fs.String("addr", "", "gRPC address of the running part (default 127.0.0.1:<part port>)")
 	tokenFile := fs.String("token-file", "", "admin token for the running part (default DATA_DIR/admin.token)")
+	var pt partTLSFlags
+	pt.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if tf == "" {
 			tf = filepath.Join(*dataDir, AdminTokenFile)
 		}
-		n, err = copyOnline(ctx, a, tf, tmp)
+		n, err = copyOnline(ctx, a, tf, pt, tmp)
 		how = "online from " + a
 	}
 	if err != nil {
@@ -93,12 +94,16 @@ func copyOffline(dataDir, name string, w io.Writer) (int64, string, error) {
 	return n, "offline from " + path, err
 }
 
-func copyOnline(ctx context.Context, addr, tokenFile string, w io.Writer) (int64, error) {
+func copyOnline(ctx context.Context, addr, tokenFile string, pt partTLSFlags, w io.Writer) (int64, error) {
 	tok, err := os.ReadFile(tokenFile)
 	if err != nil {
 		return 0, fmt.Errorf("admin token: %w", err)
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	tlsConf, err := pt.load()
+	if err != nil {
+		return 0, err
+	}
+	conn, err := grpc.NewClient(addr, tlsConf.DialOption())
 	if err != nil {
 		return 0, err
 	}

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,11 +88,17 @@ func TestUpWithTLS(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	https := regexp.MustCompile(`REST and gRPC on https://(\S+)`)
-	addr := ""
+	addr, partAddrs := "", map[string]string{}
 	sc := bufio.NewScanner(out)
-	for addr == "" && sc.Scan() {
+	for (addr == "" || len(partAddrs) == 0) && sc.Scan() {
 		if m := https.FindStringSubmatch(sc.Text()); m != nil {
 			addr = m[1]
+		}
+		if m := partsLine.FindStringSubmatch(sc.Text()); m != nil {
+			for _, kv := range strings.Split(m[1], ", ") {
+				name, a, _ := strings.Cut(kv, " ")
+				partAddrs[name] = a
+			}
 		}
 	}
 	if addr == "" {
@@ -121,5 +128,13 @@ func TestUpWithTLS(t *testing.T) {
 	defer cancel()
 	if _, err := catalogv1.NewCatalogServiceClient(conn).ListUnits(ctx, &catalogv1.ListUnitsRequest{Level: "province"}); err != nil {
 		t.Errorf("gRPC through the gateway to the catalog over mutual TLS: %v", err)
+	}
+	// The container health check speaks to a part's port with the parts' certificate.
+	hout, err := exec.Command(binary, "health", "--health-addr", partAddrs["catalog"], "--part-tls-ca", caFile, "--part-tls-cert", partCert, "--part-tls-key", partKey).CombinedOutput()
+	if err != nil || !strings.Contains(string(hout), "SERVING") {
+		t.Errorf("health over mutual TLS: %v %s", err, hout)
+	}
+	if out, err := exec.Command(binary, "health", "--health-addr", partAddrs["catalog"], "--timeout", "1s").CombinedOutput(); err == nil {
+		t.Errorf("health in plain gRPC to a mutual-TLS part succeeded: %s", out)
 	}
 }
