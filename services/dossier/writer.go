@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"syscall"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
@@ -300,10 +299,8 @@ func idKey(system, eventID string) []byte {
 // storageError is what the callers of a failed commit are told: nothing of their request
 // was stored, and why in words an operator can act on.
 func storageError(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
-		return &platform.Error{Code: codes.Unavailable, Reason: "STORAGE_FULL",
-			Message:   "the dossier part's data disk is full: nothing of this request was stored; try again when space is freed",
-			MessageVI: "Ổ đĩa dữ liệu đã đầy: chưa lưu gì của yêu cầu này; vui lòng thử lại khi có dung lượng."}
+	if platform.StorageFull(err) {
+		return platform.ErrStorageFull(Part)
 	}
 	return &platform.Error{Code: codes.Unavailable, Reason: "STORAGE_FAILED",
 		Message:   "the dossier part could not write to its data file: nothing of this request was stored; try again",

@@ -171,6 +171,10 @@ func (e *edge) clientError(ci *callInfo, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
+	if StorageFull(err) {
+		e.lg.Error("storage full", zap.String("request_id", ci.reqID), zap.String("method", ci.method), zap.Error(err))
+		return ErrStorageFull(e.part).WithMetadata("request_id", ci.reqID)
+	}
 	e.lg.Error("internal error", zap.String("request_id", ci.reqID), zap.String("method", ci.method), zap.Error(err))
 	return internalError(ci.reqID)
 }
