@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -49,6 +52,26 @@ func TestFullDataFile(t *testing.T) {
 	}
 	if code, _ := s.call(http.MethodGet, "/healthz", "", ""); code != http.StatusOK {
 		t.Errorf("/healthz %d with a full data file, want 200: the process should stay up", code)
+	}
+	// Documents until docexchange.db cannot grow either: 503 STORAGE_FULL, and the
+	// evidence log still verifies.
+	token := s.token()
+	attachment := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("lienthong "), 400))
+	var code int
+	var body map[string]any
+	sentDocs := 0
+	for i := 0; i < 3000; i++ {
+		code, body = s.call(http.MethodPost, "/v1/documents", token, fmt.Sprintf(`{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"%d","code_notation":"STP-VP","promulgation_date":"2026-11-02","subject":"Văn bản %d","attachments":[{"name":"a.txt","content":"%s"}]}`, 5000+i, i, attachment))
+		if code != http.StatusOK {
+			break
+		}
+		sentDocs++
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(body), "STORAGE_FULL") {
+		t.Errorf("after %d documents: %d %v, want 503 STORAGE_FULL", sentDocs, code, body)
+	}
+	if st, v := s.call(http.MethodGet, "/v1/evidence:verify", token, ""); st != http.StatusOK || v["ok"] != true {
+		t.Errorf("evidence with a full data file: %d %v", st, v)
 	}
 	s.stop()
 
