@@ -31,7 +31,9 @@ func TestFlowGate(t *testing.T) {
 	}()
 	waitPending := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(5 * time.Second)
 		for {
 			g.mu.Lock()
 			p := g.pending
@@ -39,10 +41,11 @@ func TestFlowGate(t *testing.T) {
 			if p == want {
 				return
 			}
-			if time.Now().After(deadline) {
+			select {
+			case <-tick.C:
+			case <-deadline:
 				t.Fatalf("pending %d, want %d", p, want)
 			}
-			time.Sleep(time.Millisecond)
 		}
 	}
 	waitPending(2) // two messages read; the reader waits at the boundary

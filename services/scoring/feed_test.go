@@ -45,6 +45,12 @@ func (s *fakeStream) Recv() (*dossierv1.DossierEvent, error) {
 	return ev, nil
 }
 
+func (f *fakeFeed) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
 func (f *fakeFeed) WatchDossierEvents(ctx context.Context, in *dossierv1.WatchDossierEventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[dossierv1.DossierEvent], error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -71,18 +77,11 @@ func TestFeedFollower(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); fol.Run(ctx) }()
 	var last map[string]time.Time
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, "the follower to catch up", func() bool {
 		m, err := fol.LastAccepted(ctx)
-		if err == nil && len(m) == 2 && m["000.00.00.H33/motcua"].Hour() == 10 {
-			last = m
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("follower never caught up: %v %v", m, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		last = m
+		return err == nil && len(m) == 2 && m["000.00.00.H33/motcua"].Hour() == 10
+	})
 	if got := last["000.00.00.H40/motcua"]; !got.Equal(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)) {
 		t.Errorf("H40: %v", got)
 	}
@@ -106,19 +105,7 @@ func TestFeedFollowerResumesAfterTheCursor(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); fol.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		feed.mu.Lock()
-		n := len(feed.calls)
-		feed.mu.Unlock()
-		if n >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the follower did not call again after the stream broke")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "the follower to call again after the stream broke", func() bool { return feed.callCount() >= 2 })
 	cancel()
 	<-done
 	if feed.calls[1] != "7" {
@@ -153,16 +140,10 @@ func TestFeedFollowerCheckpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); fol.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m, err := fol.LastAccepted(ctx); err == nil && len(m) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("follower never caught up")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "the follower to catch up", func() bool {
+		m, err := fol.LastAccepted(ctx)
+		return err == nil && len(m) == 2
+	})
 	cancel()
 	<-done
 
@@ -178,18 +159,7 @@ func TestFeedFollowerCheckpoint(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	done2 := make(chan struct{})
 	go func() { defer close(done2); fol2.Run(ctx2) }()
-	for {
-		next.mu.Lock()
-		n := len(next.calls)
-		next.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("second follower never called the feed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "the second follower to call the feed", func() bool { return next.callCount() > 0 })
 	m, err := fol2.LastAccepted(ctx2)
 	cancel2()
 	<-done2

@@ -211,3 +211,18 @@ var (
 	hungyen  = as(platform.RoleProvince, "33", "000.00.00.H33/motcua")
 	anon     = context.Background()
 )
+
+// eventually waits, up to 10 s, until cond holds; what names it in the failure.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting: %s", what)
+		}
+	}
+}
