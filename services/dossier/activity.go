@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,15 +120,7 @@ func (a *activity) list(now time.Time) *dossierv1.ListSystemActivityResponse {
 			out.Systems = append(out.Systems, sa)
 		}
 	}
-	slices.SortFunc(out.Systems, func(x, y *dossierv1.SystemActivity) int {
-		switch {
-		case x.System < y.System:
-			return -1
-		case x.System > y.System:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out.Systems, func(x, y *dossierv1.SystemActivity) int { return strings.Compare(x.System, y.System) })
 	return out
 }
 

@@ -7,7 +7,6 @@ import (
 
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Statistics answers are the largest JSON the REST edge writes often (a national report by
@@ -164,10 +163,3 @@ func jsonString(b []byte, s string) []byte {
 }
 
 const hexDigit = "0123456789abcdef"
-
-// statsJSONFields lists the fields StatsJSON writes, per message, for the test that keeps it
-// complete.
-var statsJSONFields = map[protoreflect.FullName]int{
-	StatsJSONType: 6,
-	(&dossierv1.StatsRow{}).ProtoReflect().Descriptor().FullName(): 22,
-}

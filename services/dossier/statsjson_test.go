@@ -108,3 +108,10 @@ func FuzzStatsJSONString(f *testing.F) {
 		}
 	})
 }
+
+// statsJSONFields lists the fields StatsJSON writes, per message, for the test that keeps it
+// complete.
+var statsJSONFields = map[protoreflect.FullName]int{
+	StatsJSONType: 6,
+	(&dossierv1.StatsRow{}).ProtoReflect().Descriptor().FullName(): 22,
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -269,19 +270,13 @@ func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta)
 // index's keys are the senders' own, scattered over the tree, and putting them sorted walks
 // each page once and in order.
 type pendingIDs struct {
-	m    map[string][]byte
-	keys []string
+	m map[string][]byte
 }
 
-func (p *pendingIDs) add(key, v []byte) {
-	k := string(key)
-	p.m[k] = v
-	p.keys = append(p.keys, k)
-}
+func (p *pendingIDs) add(key, v []byte) { p.m[string(key)] = v }
 
 func (p *pendingIDs) write(b *bolt.Bucket) error {
-	slices.Sort(p.keys)
-	for _, k := range p.keys {
+	for _, k := range slices.Sorted(maps.Keys(p.m)) {
 		if err := b.Put([]byte(k), p.m[k]); err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -70,8 +69,8 @@ func (c *localConn) Invoke(ctx context.Context, method string, args, reply any, 
 	}
 	// What a server would see: the caller's metadata as incoming, a peer, a stream for
 	// the headers the handler sets.
-	md, _ := metadata.FromOutgoingContext(ctx)
-	sctx := metadata.NewIncomingContext(ctx, lowerKeys(md))
+	md, _ := metadata.FromOutgoingContext(ctx) // a copy, keys in lower case
+	sctx := metadata.NewIncomingContext(ctx, md)
 	// The handler's own calls to other parts start with no metadata, as on a server.
 	sctx = metadata.NewOutgoingContext(sctx, metadata.MD{})
 	sctx = peer.NewContext(sctx, &peer.Peer{Addr: localAddr})
@@ -108,15 +107,6 @@ func (c *localConn) Invoke(ctx context.Context, method string, args, reply any, 
 
 func (c *localConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	return c.fallback.NewStream(ctx, desc, method, opts...)
-}
-
-func lowerKeys(md metadata.MD) metadata.MD {
-	out := make(metadata.MD, len(md))
-	for k, v := range md {
-		k = strings.ToLower(k)
-		out[k] = append(out[k], v...)
-	}
-	return out
 }
 
 // localStream keeps what the handler sets as headers and trailers.
