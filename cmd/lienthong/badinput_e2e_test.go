@@ -12,10 +12,8 @@ import (
 func TestBadInputRefused(t *testing.T) {
 	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "0")
 	admin := s.token()
-	_, procs := s.call(http.MethodGet, "/v1/procedures?unit=33&page_size=1", admin, "")
-	_, ags := s.call(http.MethodGet, "/v1/agencies?unit=33&page_size=1", admin, "")
-	proc := procs["procedures"].([]any)[0].(map[string]any)["code"].(string)
-	agency := ags["agencies"].([]any)[0].(map[string]any)["code"].(string)
+	proc := s.firstCode("/v1/procedures?unit=33&page_size=1", "procedures")
+	agency := s.firstCode("/v1/agencies?unit=33&page_size=1", "agencies")
 	event := func(override string) string {
 		return fmt.Sprintf(`{"event_id":"bad-1","dossier_code":"%s-261102-0001","status":1,"occurred_at":"2026-11-02T08:00:00+07:00","unit_code":"33","agency_code":"%s","procedure_code":"%s","channel":2%s}`, agency, agency, proc, override)
 	}

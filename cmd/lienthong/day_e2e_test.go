@@ -9,7 +9,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,18 +34,7 @@ import (
 func TestRealisticDay(t *testing.T) {
 	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "0")
 	admin := s.token()
-	priv, err := platform.LoadPrivateKey(filepath.Join(s.dir, "data", "keys", platform.PrivateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := platform.NewTokenIssuer(priv)
-	tok := func(c platform.Caller) string {
-		v, err := issuer.Issue(c, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	tok := func(c platform.Caller) string { return s.issue(c, time.Hour, time.Now()) }
 	nghean := tok(platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "40"})
 	hungyen := tok(platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"})
 	ministry := tok(platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry})
@@ -61,10 +49,9 @@ func TestRealisticDay(t *testing.T) {
 
 	// The places dossiers are filed at: a procedure and an agency of each unit.
 	ref := func(unit string) simulate.Ref {
-		_, procs := s.call(http.MethodGet, "/v1/procedures?page_size=1", admin, "") // the agency need not run it (README, Decisions)
-		_, ags := s.call(http.MethodGet, "/v1/agencies?unit="+unit+"&page_size=1", admin, "")
-		return simulate.Ref{Unit: unit, Agency: ags["agencies"].([]any)[0].(map[string]any)["code"].(string),
-			Procedure: procs["procedures"].([]any)[0].(map[string]any)["code"].(string), ProcessingDays: 5}
+		return simulate.Ref{Unit: unit, Agency: s.firstCode("/v1/agencies?unit="+unit+"&page_size=1", "agencies"),
+			// the agency need not run the procedure (README, Decisions)
+			Procedure: s.firstCode("/v1/procedures?page_size=1", "procedures"), ProcessingDays: 5}
 	}
 	rng := mrand.New(mrand.NewPCG(2026, 11))
 	now := time.Now()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -222,6 +223,43 @@ func (s *suite) call(method, path, token, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// issue signs a token with the suite's key, as `lienthong token issue` would.
+func (s *suite) issue(c platform.Caller, ttl time.Duration, now time.Time) string {
+	s.t.Helper()
+	priv, err := platform.LoadPrivateKey(filepath.Join(s.dir, "data", "keys", platform.PrivateKeyFile))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	tok, err := platform.NewTokenIssuer(priv).Issue(c, ttl, now)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// firstCode is the code of the first item of a list answer (list is its field).
+func (s *suite) firstCode(path, list string) string {
+	s.t.Helper()
+	_, out := s.call(http.MethodGet, path, s.token(), "")
+	items, _ := out[list].([]any)
+	if len(items) == 0 {
+		s.t.Fatalf("GET %s: no %s", path, list)
+	}
+	return items[0].(map[string]any)["code"].(string)
+}
+
+// waitDemoDocuments waits until the demo documents, loaded in the background, are all in:
+// the last of Hưng Yên's 2018 acceptances.
+func (s *suite) waitDemoDocuments() {
+	s.t.Helper()
+	tok := s.token()
+	waitFor(s.t, 60*time.Second, "demo documents", func() bool {
+		_, st := s.call(http.MethodGet, "/v1/document-stats?unit=33&from=2018&geography=historical", tok, "")
+		total, _ := st["total"].(map[string]any)
+		return total["sent"] == "200" && total["received_electronically"] == "178"
+	})
+}
+
 func (s *suite) grpcConn() *grpc.ClientConn {
 	s.t.Helper()
 	conn, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -243,13 +281,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "500")
 	t.Logf("up --demo: /healthz 200 after %v", s.started)
 	// The demo documents load in the background (well under a second); the walkthrough
-	// reads their statistics, so wait until the last of Hưng Yên's 2018 acceptances is in.
-	tok := s.token()
-	waitFor(t, 60*time.Second, "demo documents", func() bool {
-		_, st := s.call(http.MethodGet, "/v1/document-stats?unit=33&from=2018&geography=historical", tok, "")
-		total, _ := st["total"].(map[string]any)
-		return total["sent"] == "200" && total["received_electronically"] == "178"
-	})
+	// reads their statistics.
+	s.waitDemoDocuments()
 	env := append(os.Environ(), "PATH="+os.Getenv("PATH"))
 	assign := regexp.MustCompile(`^([A-Z_]+)=\$\((.*)\)$`)
 	ran := 0

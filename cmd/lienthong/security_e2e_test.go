@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,24 +19,8 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 	admin := s.token()
 	// The demo documents load in the background: wait for the last ones, so that only a
 	// refused write could change what is compared below.
-	waitFor(t, 60*time.Second, "demo documents", func() bool {
-		_, st := s.call(http.MethodGet, "/v1/document-stats?unit=33&from=2018&geography=historical", admin, "")
-		total, _ := st["total"].(map[string]any)
-		return total["sent"] == "200" && total["received_electronically"] == "178"
-	})
-	priv, err := platform.LoadPrivateKey(filepath.Join(s.dir, "data", "keys", platform.PrivateKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := platform.NewTokenIssuer(priv)
-	tok := func(c platform.Caller, ttl time.Duration, now time.Time) string {
-		t.Helper()
-		v, err := issuer.Issue(c, ttl, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	s.waitDemoDocuments()
+	tok := s.issue
 	now := time.Now()
 	hungyen := platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}
 	namdinh := tok(platform.Caller{System: "000.00.00.H36/motcua", Role: platform.RoleProvince, Unit: "36"}, time.Hour, now)
@@ -52,10 +35,8 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
 
 	// Real references of unit 33, so that only the right is missing.
-	_, procs := s.call(http.MethodGet, "/v1/procedures?unit=33&page_size=1", admin, "")
-	_, ags := s.call(http.MethodGet, "/v1/agencies?unit=33&page_size=1", admin, "")
-	proc := procs["procedures"].([]any)[0].(map[string]any)["code"].(string)
-	agency := ags["agencies"].([]any)[0].(map[string]any)["code"].(string)
+	proc := s.firstCode("/v1/procedures?unit=33&page_size=1", "procedures")
+	agency := s.firstCode("/v1/agencies?unit=33&page_size=1", "agencies")
 	event := fmt.Sprintf(`{"event_id":"sec-1","dossier_code":"%s-261102-0001","status":"DOSSIER_STATUS_NEW","occurred_at":"2026-11-02T08:00:00+07:00","unit_code":"33","agency_code":"%s","procedure_code":"%s","channel":"CHANNEL_ONLINE"}`, agency, agency, proc)
 
 	writes := []struct {
