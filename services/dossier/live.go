@@ -48,18 +48,32 @@ func (h *dueHeap) Pop() any {
 	return x
 }
 
-// dueSet is a heap with lazy removal.
+// dueSet is a heap with lazy removal. While bulk, pushes only append; settle orders the
+// heap once (a start-up load of a million open dossiers costs n, not n log n).
 type dueSet struct {
 	h         dueHeap
 	cancelled map[dueItem]int32
 	nCancel   int
+	bulk      bool
 }
 
 func newDueSet(max bool) *dueSet {
 	return &dueSet{h: dueHeap{max: max}, cancelled: map[dueItem]int32{}}
 }
 
-func (d *dueSet) push(it dueItem) { heap.Push(&d.h, it) }
+func (d *dueSet) push(it dueItem) {
+	if d.bulk {
+		d.h.items = append(d.h.items, it)
+		return
+	}
+	heap.Push(&d.h, it)
+}
+
+// settle ends a bulk load.
+func (d *dueSet) settle() {
+	d.bulk = false
+	heap.Init(&d.h)
+}
 
 func (d *dueSet) cancel(it dueItem) {
 	d.cancelled[it]++
@@ -191,34 +205,17 @@ func (s *Stats) advance(now int64) {
 	l.clock = now
 }
 
-// liveLoad adds an open dossier while loading; liveLoaded sorts the heaps once. The clock is
-// the load's start: loading a million open dossiers costs n, not n log n pushes.
+// liveLoad adds an open dossier while loading, against the clock of the load's start;
+// liveLoaded orders the heaps once at the end.
 func (s *Stats) liveLoad(e liveEntry, now int64) {
 	if s.liveIdx.clock == math.MinInt64 {
 		s.liveIdx.clock = now
+		s.liveIdx.ahead.bulk, s.liveIdx.passed.bulk = true, true
 	}
-	id := s.dimsID(e.key)
-	d := liveAgg{open: 1}
-	switch e.status {
-	case stSupplement:
-		d.supplement = 1
-	case stFinancial:
-		d.financial = 1
-	default:
-		if e.overdueAt != math.MaxInt64 {
-			it := dueItem{at: e.overdueAt, id: id}
-			if e.overdueAt < s.liveIdx.clock {
-				s.liveIdx.passed.h.items = append(s.liveIdx.passed.h.items, it)
-				d.overdue = 1
-			} else {
-				s.liveIdx.ahead.h.items = append(s.liveIdx.ahead.h.items, it)
-			}
-		}
-	}
-	s.addLive(id, d)
+	s.liveInsert(e)
 }
 
 func (s *Stats) liveLoaded() {
-	heap.Init(&s.liveIdx.ahead.h)
-	heap.Init(&s.liveIdx.passed.h)
+	s.liveIdx.ahead.settle()
+	s.liveIdx.passed.settle()
 }

@@ -89,8 +89,9 @@ type geoInfo interface {
 
 func channelName(c int32) string { return dossierv1.Channel(c).String() }
 
-// groupKey is the row a cell (or live group) belongs to; month is the cell's month.
-func (q *statsQuery) groupKey(k cellKey, month int32, g geoInfo) string {
+// groupKey is the row a set of dimensions belongs to (rows by month are made by
+// queryByMonth).
+func (q *statsQuery) groupKey(k cellKey, g geoInfo) string {
 	switch q.groupBy {
 	case "agency":
 		return k.agency
@@ -102,8 +103,6 @@ func (q *statsQuery) groupKey(k cellKey, month int32, g geoInfo) string {
 		return channelName(k.channel)
 	case "unit":
 		return q.unitOf(k.unit, g)
-	case "month":
-		return monthString(month)
 	}
 	return "total"
 }
@@ -329,7 +328,7 @@ func (m memo) get(q *statsQuery, k cellKey, dims int32, g geoInfo) *memoEntry {
 		e.done = true
 		e.match = q.match(k, g)
 		if e.match {
-			e.group = q.groupKey(k, k.month, g)
+			e.group = q.groupKey(k, g)
 		}
 	}
 	return e
