@@ -37,6 +37,10 @@ var (
 const (
 	MaxBatch        = 1000 // events in one request or stream message
 	maxCommitEvents = 4000 // events in one transaction
+
+	// DefaultIDFlushEvents is how many events' idempotency keys the writer keeps in
+	// memory before it writes them into the event_ids index (idindex.go).
+	DefaultIDFlushEvents = 100_000
 )
 
 // Service is the dossier part.
@@ -54,6 +58,9 @@ type Service struct {
 
 	jobs    chan *job
 	lastSeq atomic.Int64
+	// ids holds the idempotency keys of the events not yet in the event_ids index; only
+	// the writer (and load, before it starts) touches it.
+	ids *idIndex
 	stop    chan struct{}
 	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
 	stopped chan struct{}
@@ -68,6 +75,8 @@ type Options struct {
 	Calendar *Calendar
 	Logger   *zap.Logger
 	Now      func() time.Time
+	// IDFlushEvents: see DefaultIDFlushEvents (0: the default).
+	IDFlushEvents int
 }
 
 // Open loads the dossier part from db (buckets, sequence, statistics, open dossiers) and
@@ -87,6 +96,10 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{}),
 	}
 	s.refs.now = o.Now
+	if o.IDFlushEvents <= 0 {
+		o.IDFlushEvents = DefaultIDFlushEvents
+	}
+	s.ids = newIDIndex(o.IDFlushEvents)
 	s.activity = newActivity(o.Now())
 	if err := s.load(); err != nil {
 		return nil, err
@@ -111,12 +124,12 @@ func (s *Service) Close() {
 
 func (s *Service) load() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketIDs, bucketDossiers, bucketCells, bucketOpen} {
+		for _, b := range [][]byte{bucketEvents, bucketIDs, bucketDossiers, bucketCells, bucketOpen, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.ids.load(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("dossier buckets: %w", err)

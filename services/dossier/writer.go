@@ -3,10 +3,8 @@ package dossier
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -137,6 +135,7 @@ func (s *Service) writer() {
 				case j := <-s.jobs:
 					s.commit([]*job{j})
 				default:
+					s.writeIDs()
 					return
 				}
 			}
@@ -155,6 +154,21 @@ func (s *Service) writer() {
 		}
 		s.commit(batch)
 	}
+}
+
+// writeIDs writes the idempotency keys held in memory into the index, so that the next
+// start has none to read back from the log. A failure loses nothing: they are read back.
+func (s *Service) writeIDs() {
+	if len(s.ids.mem) == 0 {
+		return
+	}
+	seq := s.lastSeq.Load()
+	none := &pendingIDs{m: map[string][]byte{}}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return s.ids.write(tx, none, seq) }); err != nil {
+		s.lg.Warn("dossier idempotency keys not written at stop; they are read back from the log at the next start", zap.Error(err))
+		return
+	}
+	s.ids.committed(none, true, seq)
 }
 
 // txState is what one transaction changes, per dossier: its state (changed in place) and
@@ -182,11 +196,13 @@ func (s *Service) commit(batch []*job) {
 	start := s.lastSeq.Load()
 	seq := start
 	var d *delta
+	var ids *pendingIDs
+	var flushIDs bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		seq = start
 		d = newDelta()
 		states := map[string]*txState{}
-		ids := &pendingIDs{m: map[string][]byte{}}
+		ids = &pendingIDs{m: map[string][]byte{}}
 		stamp := s.now().In(Vietnam).Format(time.RFC3339Nano)
 		for _, j := range batch {
 			for i, it := range j.items {
@@ -200,8 +216,10 @@ func (s *Service) commit(batch []*job) {
 				j.results[i] = r
 			}
 		}
-		if err := ids.write(tx.Bucket(bucketIDs)); err != nil {
-			return err
+		if flushIDs = s.ids.due(ids); flushIDs {
+			if err := s.ids.write(tx, ids, seq); err != nil {
+				return err
+			}
 		}
 		return s.writeStates(tx, states, d)
 	})
@@ -216,6 +234,7 @@ func (s *Service) commit(batch []*job) {
 			}
 		}
 	} else {
+		s.ids.committed(ids, flushIDs, seq)
 		s.stats.apply(d)
 		s.lastSeq.Store(seq)
 		if seq != start {
@@ -266,31 +285,6 @@ func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta)
 	return s.stats.writeCells(cells, d)
 }
 
-// pendingIDs are the event ids a transaction adds, written at its end in key order: the
-// index's keys are the senders' own, scattered over the tree, and putting them sorted walks
-// each page once and in order.
-type pendingIDs struct {
-	m map[string][]byte
-}
-
-func (p *pendingIDs) add(key, v []byte) { p.m[string(key)] = v }
-
-func (p *pendingIDs) write(b *bolt.Bucket) error {
-	for _, k := range slices.Sorted(maps.Keys(p.m)) {
-		if err := b.Put([]byte(k), p.m[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func idKey(system, eventID string) []byte {
-	k := make([]byte, 0, len(system)+1+len(eventID))
-	k = append(k, system...)
-	k = append(k, 0)
-	return append(k, eventID...)
-}
-
 // storageError is what the callers of a failed commit are told: nothing of their request
 // was stored, and why in words an operator can act on.
 func storageError(err error) error {
@@ -325,11 +319,7 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 		ts = newTxState(st)
 		states[ev.DossierCode] = ts
 	}
-	v := pending.m[string(key)]
-	if v == nil {
-		v = ids.Get(key)
-	}
-	if v != nil {
+	if v := s.ids.get(ids, pending, key); v != nil {
 		if len(v) == 24 && bytes.Equal(v[8:], c.hash) {
 			r := result{dup: true, seq: int64(beUint64(v[:8]))}
 			if ts.cur != nil {
@@ -365,10 +355,7 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	if err := events.Put(seqKey(*seq), body); err != nil {
 		return result{}, err
 	}
-	idv := make([]byte, 24)
-	binary.BigEndian.PutUint64(idv, uint64(*seq))
-	copy(idv[8:], c.hash)
-	pending.add(key, idv)
+	pending.add(key, idValue(*seq, c.hash))
 	return result{status: ts.cur.GetStatus(), seq: *seq}, nil
 }
 
