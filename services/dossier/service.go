@@ -60,7 +60,7 @@ type Service struct {
 	lastSeq atomic.Int64
 	// ids holds the idempotency keys of the events not yet in the event_ids index; only
 	// the writer (and load, before it starts) touches it.
-	ids *idIndex
+	ids     *idIndex
 	stop    chan struct{}
 	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
 	stopped chan struct{}
