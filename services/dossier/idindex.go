@@ -55,6 +55,7 @@ func (x *idIndex) load(tx *bolt.Tx) error {
 		}
 	}
 	x.mem = map[string][]byte{}
+	none := &pendingIDs{m: map[string][]byte{}}
 	c := events.Cursor()
 	for k, v := c.Seek(seqKey(x.upto + 1)); k != nil; k, v = c.Next() {
 		key, val, err := idEntry(k, v)
@@ -62,6 +63,20 @@ func (x *idIndex) load(tx *bolt.Tx) error {
 			return err
 		}
 		x.mem[string(key)] = val
+		// More than a group behind (a file last written by a version that kept no
+		// ids_upto): written here, so that memory stays bounded. Puts in the transaction
+		// invalidate the cursor, so it is sought again.
+		if len(x.mem) >= x.flushAt {
+			last := int64(beUint64(k))
+			if err := x.write(tx, none, last); err != nil {
+				return err
+			}
+			x.committed(none, true, last)
+			c = events.Cursor()
+			if k, _ = c.Seek(seqKey(last)); k == nil {
+				break
+			}
+		}
 	}
 	return nil
 }
@@ -83,13 +98,17 @@ func idValue(seq int64, hash []byte) []byte {
 	return v
 }
 
-// get finds a key among those of this transaction, those in memory, then the bucket.
-func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte) []byte {
+// get finds a key among those of this transaction, those in memory, then the bucket, or
+// what a read ahead of the writer found in the bucket when the bucket has not changed since.
+func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte, pre *prefetched) []byte {
 	if v := pending.m[string(key)]; v != nil {
 		return v
 	}
 	if v := x.mem[string(key)]; v != nil {
 		return v
+	}
+	if pre != nil && pre.idsUpto == x.upto {
+		return pre.idVal
 	}
 	return b.Get(key)
 }

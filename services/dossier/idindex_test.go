@@ -137,16 +137,32 @@ func TestIdempotencyKeysAcrossFlushes(t *testing.T) {
 			t.Fatalf("delete key: %v (value %x)", err, orig)
 		}
 		wantDifference(t, db, fmt.Sprintf("event 1 (%s): idempotency key missing or wrong", first.GetEventId()))
-		// And a key that should still be only in the log.
+		// A key of an event after ids_upto that names another event.
+		wrong := append(binary.BigEndian.AppendUint64(nil, 2), orig[8:]...)
 		if err := db.Update(func(tx *bolt.Tx) error {
-			if err := tx.Bucket([]byte("event_ids")).Put(key, orig); err != nil {
+			if err := tx.Bucket([]byte("event_ids")).Put(key, wrong); err != nil {
 				return err
 			}
 			return tx.Bucket([]byte("meta")).Put([]byte("ids_upto"), binary.BigEndian.AppendUint64(nil, 0))
 		}); err != nil {
 			t.Fatal(err)
 		}
-		wantDifference(t, db, fmt.Sprintf("event 1 (%s): its event id is in the index for event 1", first.GetEventId()))
+		wantDifference(t, db, fmt.Sprintf("event 1 (%s): its event id is in the index for another event", first.GetEventId()))
+		if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("event_ids")).Put(key, orig) }); err != nil {
+			t.Fatal(err)
+		}
 		db.Close()
+		// ids_upto far behind the log (as a version that kept none leaves it): the start
+		// writes the keys in groups instead of holding them all.
+		db, svc := openFlushing(t, path, flush)
+		defer db.Close()
+		if u, k := idsUpto(t, db); u < last-flush || int64(k) != last {
+			t.Errorf("after a start %d events behind: ids_upto %d, %d keys; want at least %d, %d keys", last, u, k, last-flush, last)
+		}
+		resend(t, svc, events[:3], seqs)
+		svc.Close()
+		if rep, err := dossier.Verify(db, nil); err != nil || !rep.OK() {
+			t.Errorf("Verify: %+v %v", rep, err)
+		}
 	})
 }

@@ -61,6 +61,7 @@ type Service struct {
 	// ids holds the idempotency keys of the events not yet in the event_ids index; only
 	// the writer (and load, before it starts) touches it.
 	ids     *idIndex
+	touched touched // the dossiers the writer changed lately (prefetch.go)
 	stop    chan struct{}
 	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
 	stopped chan struct{}
@@ -100,6 +101,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		o.IDFlushEvents = DefaultIDFlushEvents
 	}
 	s.ids = newIDIndex(o.IDFlushEvents)
+	s.touched.m = map[string]int64{}
 	s.activity = newActivity(o.Now())
 	if err := s.load(); err != nil {
 		return nil, err

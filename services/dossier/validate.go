@@ -38,6 +38,7 @@ type checked struct {
 	// merges into the same event, so the event is marshalled once, by the request's own
 	// goroutine, and not again by the single writer.
 	body []byte
+	pre  *prefetched // what was read ahead of the writer (prefetch.go)
 }
 
 // parseTime reads an RFC 3339 time with offset.

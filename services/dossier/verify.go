@@ -75,18 +75,22 @@ func Verify(db *bolt.DB, cal *Calendar) (*VerifyReport, error) {
 			}
 			key := idKey(ev.GetSystem(), ev.GetEventId())
 			idv := ids.Get(key)
+			good := len(idv) == 24 && int64(beUint64(idv[:8])) == seq && bytes.Equal(idv[8:], se.GetContentHash())
 			switch {
 			case upto < 0 || seq <= upto:
 				indexed++
-				if len(idv) != 24 || int64(beUint64(idv[:8])) != seq || !bytes.Equal(idv[8:], se.GetContentHash()) {
+				if !good {
 					rep.diff("event %d (%s): idempotency key missing or wrong", seq, ev.GetEventId())
 				}
-			case idv != nil:
-				rep.diff("event %d (%s): its event id is in the index for event %d", seq, ev.GetEventId(), beUint64(idv))
 			case later[string(key)] != 0:
 				rep.diff("event %d (%s): the same event id as event %d", seq, ev.GetEventId(), later[string(key)])
+			case idv != nil && !good:
+				rep.diff("event %d (%s): its event id is in the index for another event", seq, ev.GetEventId())
 			default:
 				later[string(key)] = seq
+				if idv != nil {
+					indexed++ // written already; the part reads it back from the log anyway
+				}
 			}
 			at, ok := parseTime(ev.GetOccurredAt())
 			if !ok {

@@ -74,6 +74,7 @@ func (s *Service) prepare(ctx context.Context, events []*dossierv1.DossierEvent)
 	if err := s.refs.ensure(ctx, procs, ags, units); err != nil {
 		j.catalogErr = err
 	}
+	s.prefetch(j)
 	return j
 }
 
@@ -198,6 +199,7 @@ func (s *Service) commit(batch []*job) {
 	var d *delta
 	var ids *pendingIDs
 	var flushIDs bool
+	var changed []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		seq = start
 		d = newDelta()
@@ -221,7 +223,9 @@ func (s *Service) commit(batch []*job) {
 				return err
 			}
 		}
-		return s.writeStates(tx, states, d)
+		var err error
+		changed, err = s.writeStates(tx, states, d)
+		return err
 	})
 	if err != nil {
 		s.lg.Error("dossier commit failed", zap.Error(err))
@@ -235,6 +239,7 @@ func (s *Service) commit(batch []*job) {
 		}
 	} else {
 		s.ids.committed(ids, flushIDs, seq)
+		s.touched.committed(changed, seq)
 		s.stats.apply(d)
 		s.lastSeq.Store(seq)
 		if seq != start {
@@ -249,8 +254,8 @@ func (s *Service) commit(batch []*job) {
 }
 
 // writeStates stores every changed dossier once, its open entry when it changed, and the
-// changed cells.
-func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta) error {
+// changed cells. It returns the codes of the dossiers changed.
+func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta) ([]string, error) {
 	dossiers, open, cells := tx.Bucket(bucketDossiers), tx.Bucket(bucketOpen), tx.Bucket(bucketCells)
 	mo := proto.MarshalOptions{Deterministic: true}
 	codes := make([]string, 0, len(states))
@@ -264,25 +269,25 @@ func (s *Service) writeStates(tx *bolt.Tx, states map[string]*txState, d *delta)
 		ts := states[code]
 		v, err := mo.Marshal(ts.cur) // a new slice each time: bbolt keeps values until the commit
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := dossiers.Put([]byte(code), v); err != nil {
-			return err
+			return nil, err
 		}
 		e, isOpen := liveOf(ts.cur)
 		switch {
 		case isOpen && (!ts.wasOpen || e != ts.live):
 			if err := open.Put([]byte(code), encodeLive(e)); err != nil {
-				return err
+				return nil, err
 			}
 		case !isOpen && ts.wasOpen:
 			if err := open.Delete([]byte(code)); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		d.changeFrom(ts.before, ts.live, ts.wasOpen, ts.cur, e, isOpen)
 	}
-	return s.stats.writeCells(cells, d)
+	return codes, s.stats.writeCells(cells, d)
 }
 
 // storageError is what the callers of a failed commit are told: nothing of their request
@@ -312,14 +317,17 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	key := idKey(system, ev.EventId)
 	ts := states[ev.DossierCode]
 	if ts == nil {
-		st, err := loadState(tx, ev.DossierCode)
-		if err != nil {
+		var st *storev1.DossierState
+		var err error
+		if s.touched.stateCurrent(c.pre, ev.DossierCode) {
+			st = c.pre.state
+		} else if st, err = loadState(tx, ev.DossierCode); err != nil {
 			return result{}, err
 		}
 		ts = newTxState(st)
 		states[ev.DossierCode] = ts
 	}
-	if v := s.ids.get(ids, pending, key); v != nil {
+	if v := s.ids.get(ids, pending, key, c.pre); v != nil {
 		if len(v) == 24 && bytes.Equal(v[8:], c.hash) {
 			r := result{dup: true, seq: int64(beUint64(v[:8]))}
 			if ts.cur != nil {
