@@ -15,15 +15,16 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// openFlushing opens the part with idempotency keys written to the index every flush events.
-func openFlushing(t *testing.T, path string, flush int) (*bolt.DB, *dossier.Service) {
+// openFlushing opens the part with idempotency keys written to the index at 2*flush keys
+// held, or at flush after a pause of idle.
+func openFlushing(t *testing.T, path string, flush int, idle time.Duration) (*bolt.DB, *dossier.Service) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc, err := dossier.Open(db, dossier.Options{Catalog: dossier.NewFakeCatalog(), Calendar: dossier.DefaultCalendar(),
-		Now: func() time.Time { return simNow }, IDFlushEvents: flush})
+		Now: func() time.Time { return simNow }, IDFlushEvents: flush, IDIdleFlush: idle})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
@@ -65,14 +66,46 @@ func resend(t *testing.T, svc *dossier.Service, events []*dossierv1.DossierEvent
 	}
 }
 
+// TestIdempotencyKeysWrittenInAPause: keys held, fewer than twice the group, are written
+// once the writer has had nothing to do for the pause.
+func TestIdempotencyKeysWrittenInAPause(t *testing.T) {
+	db, svc := openFlushing(t, filepath.Join(t.TempDir(), "dossier.db"), 50, 20*time.Millisecond)
+	defer db.Close()
+	defer svc.Close()
+	events := simulated()[:60]
+	resp, err := svc.BatchCreateDossierEvents(admin, &dossierv1.BatchCreateDossierEventsRequest{Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range resp.GetResults() {
+		if r.GetError() != nil {
+			t.Fatalf("%s: %v", events[i].GetEventId(), r.GetError())
+		}
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if upto, keys := idsUpto(t, db); upto == 60 && keys == 60 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			upto, keys := idsUpto(t, db)
+			t.Fatalf("after a pause: ids_upto %d, %d keys; want 60, 60", upto, keys)
+		}
+	}
+}
+
 // TestIdempotencyKeysAcrossFlushes: the keys held in memory and those written to the index
 // answer alike; a copy taken between two writes of the index (what a crash leaves) reads
 // the later keys back from the log; a clean stop writes them all; Verify checks both sides.
 func TestIdempotencyKeysAcrossFlushes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "dossier.db")
-	const flush = 150 // every fourth batch of 40; the last two batches stay in memory
-	db, svc := openFlushing(t, path, flush)
+	const flush = 500 // written at 1,000 keys held; no pause in this test
+	db, svc := openFlushing(t, path, flush, time.Hour)
 	events := simulated()
 	seqs := map[string]int64{}
 	for start := 0; start < len(events); start += 40 {
@@ -92,8 +125,8 @@ func TestIdempotencyKeysAcrossFlushes(t *testing.T) {
 	}
 	last := int64(len(events))
 	upto, keys := idsUpto(t, db)
-	if upto >= last || upto < last-flush || int64(keys) != upto {
-		t.Fatalf("ids_upto %d with %d keys indexed, %d events: want the index behind the log by less than %d", upto, keys, last, flush)
+	if upto >= last || upto < last-2*flush || int64(keys) != upto {
+		t.Fatalf("ids_upto %d with %d keys indexed, %d events: want the index behind the log by less than %d", upto, keys, last, 2*flush)
 	}
 	if rep, err := dossier.Verify(db, nil); err != nil || !rep.OK() || rep.Events != last {
 		t.Fatalf("Verify with keys in memory: %+v %v", rep, err)
@@ -104,7 +137,7 @@ func TestIdempotencyKeysAcrossFlushes(t *testing.T) {
 	if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(crashed, 0o600) }); err != nil {
 		t.Fatal(err)
 	}
-	cdb, csvc := openFlushing(t, crashed, flush)
+	cdb, csvc := openFlushing(t, crashed, flush, time.Hour)
 	var later []*dossierv1.DossierEvent
 	for _, ev := range events {
 		if seqs[ev.GetEventId()] > upto {
@@ -154,10 +187,11 @@ func TestIdempotencyKeysAcrossFlushes(t *testing.T) {
 		db.Close()
 		// ids_upto far behind the log (as a version that kept none leaves it): the start
 		// writes the keys in groups instead of holding them all.
-		db, svc := openFlushing(t, path, flush)
+		const small = 100
+		db, svc := openFlushing(t, path, small, time.Hour)
 		defer db.Close()
-		if u, k := idsUpto(t, db); u < last-flush || int64(k) != last {
-			t.Errorf("after a start %d events behind: ids_upto %d, %d keys; want at least %d, %d keys", last, u, k, last-flush, last)
+		if u, k := idsUpto(t, db); u < last-4*small || int64(k) != last {
+			t.Errorf("after a start %d events behind: ids_upto %d, %d keys; want at least %d, %d keys", last, u, k, last-4*small, last)
 		}
 		resend(t, svc, events[:3], seqs)
 		svc.Close()

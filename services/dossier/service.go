@@ -38,9 +38,11 @@ const (
 	MaxBatch        = 1000 // events in one request or stream message
 	maxCommitEvents = 4000 // events in one transaction
 
-	// DefaultIDFlushEvents is how many events' idempotency keys the writer keeps in
-	// memory before it writes them into the event_ids index (idindex.go).
-	DefaultIDFlushEvents = 100_000
+	// DefaultIDFlushEvents is how many events' idempotency keys the writer holds in
+	// memory before it writes them into the event_ids index in a pause; at twice that it
+	// writes them whatever the load (idindex.go).
+	DefaultIDFlushEvents = 50_000
+	DefaultIDIdleFlush   = 100 * time.Millisecond
 )
 
 // Service is the dossier part.
@@ -62,9 +64,11 @@ type Service struct {
 	// the writer (and load, before it starts) touches it.
 	ids     *idIndex
 	touched touched // the dossiers the writer changed lately (prefetch.go)
-	stop    chan struct{}
-	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
-	stopped chan struct{}
+	// idleFlush: see Options.IDIdleFlush.
+	idleFlush time.Duration
+	stop      chan struct{}
+	stopMu    sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
+	stopped   chan struct{}
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
@@ -78,6 +82,9 @@ type Options struct {
 	Now      func() time.Time
 	// IDFlushEvents: see DefaultIDFlushEvents (0: the default).
 	IDFlushEvents int
+	// IDIdleFlush is how long the writer waits with nothing to do before it writes the
+	// idempotency keys it holds (0: DefaultIDIdleFlush).
+	IDIdleFlush time.Duration
 }
 
 // Open loads the dossier part from db (buckets, sequence, statistics, open dossiers) and
@@ -100,7 +107,11 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.IDFlushEvents <= 0 {
 		o.IDFlushEvents = DefaultIDFlushEvents
 	}
+	if o.IDIdleFlush <= 0 {
+		o.IDIdleFlush = DefaultIDIdleFlush
+	}
 	s.ids = newIDIndex(o.IDFlushEvents)
+	s.idleFlush = o.IDIdleFlush
 	s.touched.m = map[string]int64{}
 	s.activity = newActivity(o.Now())
 	if err := s.load(); err != nil {

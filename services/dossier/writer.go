@@ -122,13 +122,24 @@ func (j *job) fail(err error) {
 	close(j.done)
 }
 
-// writer takes jobs and commits them in groups until the part stops.
+// writer takes jobs and commits them in groups until the part stops. In a pause it writes
+// the idempotency keys it holds (idindex.go).
 func (s *Service) writer() {
 	defer close(s.stopped)
+	pause := time.NewTimer(time.Hour)
+	defer pause.Stop()
 	for {
+		var idle <-chan time.Time
+		if s.ids.idle() {
+			pause.Reset(s.idleFlush)
+			idle = pause.C
+		}
 		var first *job
 		select {
 		case first = <-s.jobs:
+		case <-idle:
+			s.writeIDs()
+			continue
 		case <-s.stop:
 			// Finish what is queued, then refuse.
 			for {
