@@ -114,9 +114,12 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	s.idleFlush = o.IDIdleFlush
 	s.touched.m = map[string]int64{}
 	s.activity = newActivity(o.Now())
+	began := time.Now()
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	s.lg.Info("dossier data loaded", zap.Int64("events", s.lastSeq.Load()), zap.Int64("ids_upto", s.ids.upto),
+		zap.Int("idempotency_keys_read_back", len(s.ids.mem)), zap.Duration("took", time.Since(began).Round(time.Millisecond)))
 	go s.writer()
 	return s, nil
 }
