@@ -1,6 +1,7 @@
 package dossier
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -14,26 +15,37 @@ import (
 // The idempotency index (system + event id -> sequence + content hash) is kept in two
 // places. The event_ids bucket holds the key of every event up to the sequence in the meta
 // key ids_upto; the keys of later events are held in memory by the writer and written into
-// the bucket in one pass, in key order: once there are flushAt of them and the writer has
-// had nothing to do for a moment (idleFlush), or in the transaction that brings them to
-// twice that whatever the load (and when the part stops). A write of 100,000 keys into an
-// index of 10 M takes the writer about two seconds: under a steady load every request
-// in flight then waits for it; with the bursts of real one-stop traffic it falls in a pause.
+// the bucket in key order:
+//
+//   - once flushAt keys are held, they are sealed as a group, sorted, and the writer writes
+//     the group a chunk at a time whenever it has had nothing to do for a moment (a pause
+//     of Options.IDPause); the last chunk moves ids_upto;
+//   - in the transaction that brings the keys held to twice flushAt (a load so steady that
+//     it leaves no pause), all of them are written at once: with 10 M events stored that
+//     holds the writer for about two seconds;
+//   - and all of them when the part stops.
 //
 // Why: the keys are chosen by the senders, so they fall on pages all over the index. Put
 // in the transaction that stores their event, each event rewrote a page of the index of its
-// own, and that was 40% of the writer's work. Written in large sorted groups, the keys of
-// one dossier, and of the dossiers an agency filed on one day, share their pages.
+// own, and that was 40% of the writer's work. Written from a large sorted group, the keys
+// of one dossier, and of the dossiers an agency filed on one day, share their pages, and a
+// chunk of the group covers one stretch of the index.
 //
 // Nothing is lost on a crash: every stored event carries its system, event id and content
 // hash, and at start the keys of the events after ids_upto are read back from the log into
-// memory (fewer than twice flushAt events). An event is never acknowledged before the transaction
-// holding it is on disk, so the log is the record; the index is a copy kept for lookups.
+// memory (fewer than twice flushAt events). An event is never acknowledged before the
+// transaction holding it is on disk, so the log is the record; the index is a copy kept
+// for lookups.
 type idIndex struct {
 	flushAt int
 	upto    int64 // every event with a sequence up to this has its key in the bucket
 	mem     map[string][]byte
+	sealed  []idPair // the group being written, sorted by key; sealed[:pos] are written
+	pos     int
+	sealSeq int64 // the last event of the sealed group
 }
+
+type idPair struct{ key, val []byte }
 
 var metaIDsUpto = []byte("ids_upto") // 8 bytes, big-endian
 
@@ -60,27 +72,29 @@ func (x *idIndex) load(tx *bolt.Tx) error {
 	x.mem = map[string][]byte{}
 	none := &pendingIDs{m: map[string][]byte{}}
 	c := events.Cursor()
+	var last int64
 	for k, v := c.Seek(seqKey(x.upto + 1)); k != nil; k, v = c.Next() {
 		key, val, err := idEntry(k, v)
 		if err != nil {
 			return err
 		}
 		x.mem[string(key)] = val
+		last = int64(beUint64(k))
 		// Far behind (a file last written by a version that kept no ids_upto): written
 		// here, so that memory stays bounded. Puts in the transaction invalidate the
 		// cursor, so it is sought again.
 		if len(x.mem) >= 4*x.flushAt {
-			last := int64(beUint64(k))
-			if err := x.write(tx, none, last); err != nil {
+			if err := x.writeAll(tx, none, last); err != nil {
 				return err
 			}
-			x.committed(none, true, last)
+			x.wroteAll(last)
 			c = events.Cursor()
 			if k, _ = c.Seek(seqKey(last)); k == nil {
 				break
 			}
 		}
 	}
+	x.maybeSeal(last)
 	return nil
 }
 
@@ -101,8 +115,9 @@ func idValue(seq int64, hash []byte) []byte {
 	return v
 }
 
-// get finds a key among those of this transaction, those in memory, then the bucket, or
-// what a read ahead of the writer found in the bucket when the bucket has not changed since.
+// get finds a key among those of this transaction, those held in memory, then the bucket,
+// or what a read ahead of the writer found in the bucket when that is still current: keys
+// written from the sealed group stay held until the group is done, and that moves ids_upto.
 func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte, pre *prefetched) []byte {
 	if v := pending.m[string(key)]; v != nil {
 		return v
@@ -110,25 +125,35 @@ func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte, pre *pref
 	if v := x.mem[string(key)]; v != nil {
 		return v
 	}
+	if i, ok := slices.BinarySearchFunc(x.sealed, key, comparePair); ok {
+		return x.sealed[i].val
+	}
 	if pre != nil && pre.idsUpto == x.upto {
 		return pre.idVal
 	}
 	return b.Get(key)
 }
 
-// due reports whether the keys in memory and those of a transaction must be written now.
+func comparePair(p idPair, k []byte) int { return bytes.Compare(p.key, k) }
+
+// held is how many keys are held in memory and not yet written.
+func (x *idIndex) held() int { return len(x.mem) + len(x.sealed) - x.pos }
+
+// due reports whether the keys held and those of a transaction must all be written in it.
 func (x *idIndex) due(pending *pendingIDs) bool {
-	return len(x.mem)+len(pending.m) >= 2*x.flushAt
+	return x.held()+len(pending.m) >= 2*x.flushAt
 }
 
-// idle reports whether the keys in memory are worth writing in a pause.
-func (x *idIndex) idle() bool { return len(x.mem) >= x.flushAt }
-
-// write puts the keys in memory and those of a transaction into the bucket, in key order,
-// and records that every event up to seq is there. The memory is left as it is until the
-// transaction is committed (committed).
-func (x *idIndex) write(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
+// writeAll puts every key held, and those of a transaction, into the bucket in key order,
+// and records that every event up to seq is there. Memory is cleared by wroteAll once the
+// transaction is committed.
+func (x *idIndex) writeAll(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
 	b := tx.Bucket(bucketIDs)
+	for _, p := range x.sealed[x.pos:] {
+		if err := b.Put(p.key, p.val); err != nil {
+			return err
+		}
+	}
 	keys := slices.AppendSeq(slices.Collect(maps.Keys(x.mem)), maps.Keys(pending.m))
 	slices.Sort(keys)
 	for _, k := range keys {
@@ -143,15 +168,63 @@ func (x *idIndex) write(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
 	return tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(seq))
 }
 
-// committed is told, after a transaction is on disk, what it did: wrote the group up to
-// seq, or added the keys pending.
-func (x *idIndex) committed(pending *pendingIDs, wrote bool, seq int64) {
-	if wrote {
-		x.mem = map[string][]byte{}
-		x.upto = seq
+func (x *idIndex) wroteAll(seq int64) {
+	x.upto, x.mem, x.sealed, x.pos = seq, map[string][]byte{}, nil, 0
+}
+
+// committed is told, after a transaction is on disk, the keys it added (its last event is
+// seq) or that it wrote them all.
+func (x *idIndex) committed(pending *pendingIDs, all bool, seq int64) {
+	if all {
+		x.wroteAll(seq)
 		return
 	}
 	maps.Copy(x.mem, pending.m)
+	x.maybeSeal(seq)
+}
+
+// maybeSeal makes the keys in memory, those of the events after the last group up to seq,
+// the next group, once there are enough and the last group is written.
+func (x *idIndex) maybeSeal(seq int64) {
+	if x.sealed != nil || len(x.mem) < x.flushAt {
+		return
+	}
+	x.sealed = make([]idPair, 0, len(x.mem))
+	for k, v := range x.mem {
+		x.sealed = append(x.sealed, idPair{[]byte(k), v})
+	}
+	slices.SortFunc(x.sealed, func(a, b idPair) int { return bytes.Compare(a.key, b.key) })
+	x.pos, x.sealSeq = 0, seq
+	x.mem = map[string][]byte{}
+}
+
+// chunkKeys is how many keys of the sealed group one pause writes: about 256 pages of a
+// large index, a few milliseconds, about what a commit of 64 single events costs, so that
+// a request arriving during it waits little longer than for a commit.
+func (x *idIndex) chunkKeys() int { return min(256, max(x.flushAt/8, 16)) }
+
+// writeChunk writes the next chunk of the sealed group; the last also moves ids_upto.
+func (x *idIndex) writeChunk(tx *bolt.Tx) (n int, err error) {
+	n = min(x.chunkKeys(), len(x.sealed)-x.pos)
+	b := tx.Bucket(bucketIDs)
+	for _, p := range x.sealed[x.pos : x.pos+n] {
+		if err := b.Put(p.key, p.val); err != nil {
+			return 0, err
+		}
+	}
+	if x.pos+n == len(x.sealed) {
+		err = tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(x.sealSeq))
+	}
+	return n, err
+}
+
+// wroteChunk is told that a chunk of n keys is on disk; seq is the last event stored.
+func (x *idIndex) wroteChunk(n int, seq int64) {
+	x.pos += n
+	if x.pos == len(x.sealed) {
+		x.upto, x.sealed, x.pos = x.sealSeq, nil, 0
+		x.maybeSeal(seq)
+	}
 }
 
 // pendingIDs are the event ids a transaction adds.

@@ -24,7 +24,7 @@ func openFlushing(t *testing.T, path string, flush int, idle time.Duration) (*bo
 		t.Fatal(err)
 	}
 	svc, err := dossier.Open(db, dossier.Options{Catalog: dossier.NewFakeCatalog(), Calendar: dossier.DefaultCalendar(),
-		Now: func() time.Time { return simNow }, IDFlushEvents: flush, IDIdleFlush: idle})
+		Now: func() time.Time { return simNow }, IDFlushEvents: flush, IDPause: idle})
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
@@ -66,10 +66,12 @@ func resend(t *testing.T, svc *dossier.Service, events []*dossierv1.DossierEvent
 	}
 }
 
-// TestIdempotencyKeysWrittenInAPause: keys held, fewer than twice the group, are written
-// once the writer has had nothing to do for the pause.
+// TestIdempotencyKeysWrittenInAPause: keys held, fewer than twice the group, are written a
+// chunk at a time (16 keys for a group of 50) whenever the writer has had nothing to do
+// for the pause.
 func TestIdempotencyKeysWrittenInAPause(t *testing.T) {
-	db, svc := openFlushing(t, filepath.Join(t.TempDir(), "dossier.db"), 50, 20*time.Millisecond)
+	dir := t.TempDir()
+	db, svc := openFlushing(t, filepath.Join(dir, "dossier.db"), 50, 50*time.Millisecond)
 	defer db.Close()
 	defer svc.Close()
 	events := simulated()[:60]
@@ -77,17 +79,32 @@ func TestIdempotencyKeysWrittenInAPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seqs := map[string]int64{}
 	for i, r := range resp.GetResults() {
 		if r.GetError() != nil {
 			t.Fatalf("%s: %v", events[i].GetEventId(), r.GetError())
 		}
+		seqs[events[i].GetEventId()] = r.GetSequence()
 	}
+	crashed := filepath.Join(dir, "crashed.db")
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
+	partial := false
 	for {
-		if upto, keys := idsUpto(t, db); upto == 60 && keys == 60 {
-			return
+		upto, keys := idsUpto(t, db)
+		if upto == 0 && keys > 0 && keys < 60 && !partial {
+			partial = true // a chunk written, the group not done: ids_upto still behind
+			// What a crash would leave now.
+			if err := db.View(func(tx *bolt.Tx) error { return tx.CopyFile(crashed, 0o600) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if upto == 60 && keys == 60 {
+			if !partial {
+				t.Fatal("the group was never seen part written")
+			}
+			break
 		}
 		select {
 		case <-tick.C:
@@ -96,6 +113,14 @@ func TestIdempotencyKeysWrittenInAPause(t *testing.T) {
 			t.Fatalf("after a pause: ids_upto %d, %d keys; want 60, 60", upto, keys)
 		}
 	}
+	// A start from the file as it was part way: keys written and not, all answer.
+	cdb, csvc := openFlushing(t, crashed, 50, time.Hour)
+	defer cdb.Close()
+	if rep, err := dossier.Verify(cdb, nil); err != nil || !rep.OK() {
+		t.Errorf("Verify of the file part way: %+v %v", rep, err)
+	}
+	resend(t, csvc, events, seqs)
+	csvc.Close()
 }
 
 // TestIdempotencyKeysAcrossFlushes: the keys held in memory and those written to the index

@@ -39,10 +39,10 @@ const (
 	maxCommitEvents = 4000 // events in one transaction
 
 	// DefaultIDFlushEvents is how many events' idempotency keys the writer holds in
-	// memory before it writes them into the event_ids index in a pause; at twice that it
-	// writes them whatever the load (idindex.go).
+	// memory before it starts writing them into the event_ids index in its pauses; at
+	// twice that it writes them all whatever the load (idindex.go).
 	DefaultIDFlushEvents = 50_000
-	DefaultIDIdleFlush   = 100 * time.Millisecond
+	DefaultIDPause       = 5 * time.Millisecond
 )
 
 // Service is the dossier part.
@@ -64,11 +64,12 @@ type Service struct {
 	// the writer (and load, before it starts) touches it.
 	ids     *idIndex
 	touched touched // the dossiers the writer changed lately (prefetch.go)
-	// idleFlush: see Options.IDIdleFlush.
-	idleFlush time.Duration
-	stop      chan struct{}
-	stopMu    sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
-	stopped   chan struct{}
+	// idPause: see Options.IDPause; idRetry: no chunk before then (after a failure).
+	idPause time.Duration
+	idRetry time.Time
+	stop    chan struct{}
+	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
+	stopped chan struct{}
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
@@ -82,9 +83,9 @@ type Options struct {
 	Now      func() time.Time
 	// IDFlushEvents: see DefaultIDFlushEvents (0: the default).
 	IDFlushEvents int
-	// IDIdleFlush is how long the writer waits with nothing to do before it writes the
-	// idempotency keys it holds (0: DefaultIDIdleFlush).
-	IDIdleFlush time.Duration
+	// IDPause is how long the writer has nothing to do before it writes a chunk of the
+	// idempotency keys it holds (0: DefaultIDPause).
+	IDPause time.Duration
 }
 
 // Open loads the dossier part from db (buckets, sequence, statistics, open dossiers) and
@@ -107,11 +108,11 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.IDFlushEvents <= 0 {
 		o.IDFlushEvents = DefaultIDFlushEvents
 	}
-	if o.IDIdleFlush <= 0 {
-		o.IDIdleFlush = DefaultIDIdleFlush
+	if o.IDPause <= 0 {
+		o.IDPause = DefaultIDPause
 	}
 	s.ids = newIDIndex(o.IDFlushEvents)
-	s.idleFlush = o.IDIdleFlush
+	s.idPause = o.IDPause
 	s.touched.m = map[string]int64{}
 	s.activity = newActivity(o.Now())
 	began := time.Now()

@@ -122,23 +122,23 @@ func (j *job) fail(err error) {
 	close(j.done)
 }
 
-// writer takes jobs and commits them in groups until the part stops. In a pause it writes
-// the idempotency keys it holds (idindex.go).
+// writer takes jobs and commits them in groups until the part stops. In its pauses it
+// writes the idempotency keys it holds (idindex.go).
 func (s *Service) writer() {
 	defer close(s.stopped)
 	pause := time.NewTimer(time.Hour)
 	defer pause.Stop()
 	for {
 		var idle <-chan time.Time
-		if s.ids.idle() {
-			pause.Reset(s.idleFlush)
+		if s.ids.sealed != nil {
+			pause.Reset(max(s.idPause, time.Until(s.idRetry)))
 			idle = pause.C
 		}
 		var first *job
 		select {
 		case first = <-s.jobs:
 		case <-idle:
-			s.writeIDs()
+			s.writeIDChunk()
 			continue
 		case <-s.stop:
 			// Finish what is queued, then refuse.
@@ -171,16 +171,28 @@ func (s *Service) writer() {
 // writeIDs writes the idempotency keys held in memory into the index, so that the next
 // start has none to read back from the log. A failure loses nothing: they are read back.
 func (s *Service) writeIDs() {
-	if len(s.ids.mem) == 0 {
+	if s.ids.held() == 0 {
 		return
 	}
 	seq := s.lastSeq.Load()
 	none := &pendingIDs{m: map[string][]byte{}}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return s.ids.write(tx, none, seq) }); err != nil {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return s.ids.writeAll(tx, none, seq) }); err != nil {
 		s.lg.Warn("dossier idempotency keys not written at stop; they are read back from the log at the next start", zap.Error(err))
 		return
 	}
-	s.ids.committed(none, true, seq)
+	s.ids.wroteAll(seq)
+}
+
+// writeIDChunk writes the next chunk of the sealed group of idempotency keys. After a
+// failure it is tried again a second later (the keys stay held; the log has them anyway).
+func (s *Service) writeIDChunk() {
+	var n int
+	if err := s.db.Update(func(tx *bolt.Tx) (err error) { n, err = s.ids.writeChunk(tx); return err }); err != nil {
+		s.lg.Warn("dossier idempotency keys not written; tried again in a second", zap.Error(err))
+		s.idRetry = time.Now().Add(time.Second)
+		return
+	}
+	s.ids.wroteChunk(n, s.lastSeq.Load())
 }
 
 // txState is what one transaction changes, per dossier: its state (changed in place) and
@@ -230,7 +242,7 @@ func (s *Service) commit(batch []*job) {
 			}
 		}
 		if flushIDs = s.ids.due(ids); flushIDs {
-			if err := s.ids.write(tx, ids, seq); err != nil {
+			if err := s.ids.writeAll(tx, ids, seq); err != nil {
 				return err
 			}
 		}
