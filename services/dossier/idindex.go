@@ -144,24 +144,23 @@ func (x *idIndex) due(pending *pendingIDs) bool {
 	return x.held()+len(pending.m) >= 2*x.flushAt
 }
 
-// writeAll puts every key held, and those of a transaction, into the bucket in key order,
-// and records that every event up to seq is there. Memory is cleared by wroteAll once the
-// transaction is committed.
+// writeAll puts every key held, and those of a transaction, into the bucket in one pass in
+// key order, and records that every event up to seq is there. Memory is cleared by wroteAll
+// once the transaction is committed. (One ascending pass matters: bbolt splits its nodes
+// only at the commit, so keys put out of order into one node move its entries each time.)
 func (x *idIndex) writeAll(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
-	b := tx.Bucket(bucketIDs)
-	for _, p := range x.sealed[x.pos:] {
-		if err := b.Put(p.key, p.val); err != nil {
-			return err
-		}
+	all := make([]idPair, 0, x.held()+len(pending.m))
+	all = append(all, x.sealed[x.pos:]...)
+	for k, v := range x.mem {
+		all = append(all, idPair{[]byte(k), v})
 	}
-	keys := slices.AppendSeq(slices.Collect(maps.Keys(x.mem)), maps.Keys(pending.m))
-	slices.Sort(keys)
-	for _, k := range keys {
-		v := pending.m[k]
-		if v == nil {
-			v = x.mem[k]
-		}
-		if err := b.Put([]byte(k), v); err != nil {
+	for k, v := range pending.m {
+		all = append(all, idPair{[]byte(k), v})
+	}
+	slices.SortFunc(all, func(a, b idPair) int { return bytes.Compare(a.key, b.key) })
+	b := tx.Bucket(bucketIDs)
+	for _, p := range all {
+		if err := b.Put(p.key, p.val); err != nil {
 			return err
 		}
 	}
