@@ -47,6 +47,11 @@ type idIndex struct {
 
 type idPair struct{ key, val []byte }
 
+// idFill is how full bbolt fills the index's pages when it splits them: keys are put in
+// large ascending runs, so pages filled to 90% instead of half stay so until keys land
+// between theirs (in process: 164 -> 102 bytes a key, 84% of page bytes used).
+const idFill = 0.9
+
 var metaIDsUpto = []byte("ids_upto") // 8 bytes, big-endian
 
 func newIDIndex(flushAt int) *idIndex {
@@ -159,6 +164,7 @@ func (x *idIndex) writeAll(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
 	}
 	slices.SortFunc(all, func(a, b idPair) int { return bytes.Compare(a.key, b.key) })
 	b := tx.Bucket(bucketIDs)
+	b.FillPercent = idFill
 	for _, p := range all {
 		if err := b.Put(p.key, p.val); err != nil {
 			return err
@@ -206,6 +212,7 @@ func (x *idIndex) chunkKeys() int { return min(256, max(x.flushAt/8, 16)) }
 func (x *idIndex) writeChunk(tx *bolt.Tx) (n int, err error) {
 	n = min(x.chunkKeys(), len(x.sealed)-x.pos)
 	b := tx.Bucket(bucketIDs)
+	b.FillPercent = idFill
 	for _, p := range x.sealed[x.pos : x.pos+n] {
 		if err := b.Put(p.key, p.val); err != nil {
 			return 0, err
