@@ -21,8 +21,8 @@ import (
 //     the group a chunk at a time whenever it has had nothing to do for a moment (a pause
 //     of Options.IDPause); the last chunk moves ids_upto;
 //   - in the transaction that brings the keys held to twice flushAt (a load so steady that
-//     it leaves no pause), all of them are written at once: with 10 M events stored that
-//     holds the writer for about two seconds;
+//     it leaves no pause), all of them are written at once: with 25 M events stored that
+//     holds the writer for up to about two seconds;
 //   - and all of them when the part stops.
 //
 // Why: the keys are chosen by the senders, so they fall on pages all over the index. Put
