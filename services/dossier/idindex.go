@@ -54,6 +54,15 @@ const idFill = 0.9
 
 var metaIDsUpto = []byte("ids_upto") // 8 bytes, big-endian
 
+// readIDsUpto is the meta key ids_upto of a transaction's view; ok is false on a file
+// written before the index was kept this way (every key is then in the bucket).
+func readIDsUpto(tx *bolt.Tx) (upto int64, ok bool) {
+	if v := tx.Bucket(bucketMeta).Get(metaIDsUpto); len(v) == 8 {
+		return int64(beUint64(v)), true
+	}
+	return 0, false
+}
+
 func newIDIndex(flushAt int) *idIndex {
 	return &idIndex{flushAt: flushAt, mem: map[string][]byte{}}
 }
@@ -61,21 +70,17 @@ func newIDIndex(flushAt int) *idIndex {
 // load reads ids_upto (a file written before the index was kept this way has every key in
 // the bucket) and the keys of the events after it.
 func (x *idIndex) load(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
 	events := tx.Bucket(bucketEvents)
-	if v := meta.Get(metaIDsUpto); len(v) == 8 {
-		x.upto = int64(binary.BigEndian.Uint64(v))
-	} else {
-		x.upto = 0
+	var ok bool
+	if x.upto, ok = readIDsUpto(tx); !ok {
 		if k, _ := events.Cursor().Last(); k != nil {
-			x.upto = int64(binary.BigEndian.Uint64(k))
+			x.upto = int64(beUint64(k))
 		}
-		if err := meta.Put(metaIDsUpto, seqKey(x.upto)); err != nil {
+		if err := tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(x.upto)); err != nil {
 			return err
 		}
 	}
 	x.mem = map[string][]byte{}
-	none := &pendingIDs{m: map[string][]byte{}}
 	c := events.Cursor()
 	var last int64
 	for k, v := c.Seek(seqKey(x.upto + 1)); k != nil; k, v = c.Next() {
@@ -89,7 +94,7 @@ func (x *idIndex) load(tx *bolt.Tx) error {
 		// here, so that memory stays bounded. Puts in the transaction invalidate the
 		// cursor, so it is sought again.
 		if len(x.mem) >= 4*x.flushAt {
-			if err := x.writeAll(tx, none, last); err != nil {
+			if err := x.writeAll(tx, nil, last); err != nil {
 				return err
 			}
 			x.wroteAll(last)
@@ -123,14 +128,14 @@ func idValue(seq int64, hash []byte) []byte {
 // get finds a key among those of this transaction, those held in memory, then the bucket,
 // or what a read ahead of the writer found in the bucket when that is still current: keys
 // written from the sealed group stay held until the group is done, and that moves ids_upto.
-func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte, pre *prefetched) []byte {
-	if v := pending.m[string(key)]; v != nil {
+func (x *idIndex) get(b *bolt.Bucket, pending pendingIDs, key []byte, pre *prefetched) []byte {
+	if v := pending[string(key)]; v != nil {
 		return v
 	}
 	if v := x.mem[string(key)]; v != nil {
 		return v
 	}
-	if i, ok := slices.BinarySearchFunc(x.sealed, key, comparePair); ok {
+	if i, ok := slices.BinarySearchFunc(x.sealed, idPair{key: key}, byKey); ok {
 		return x.sealed[i].val
 	}
 	if pre != nil && pre.idsUpto == x.upto {
@@ -139,36 +144,52 @@ func (x *idIndex) get(b *bolt.Bucket, pending *pendingIDs, key []byte, pre *pref
 	return b.Get(key)
 }
 
-func comparePair(p idPair, k []byte) int { return bytes.Compare(p.key, k) }
+func byKey(a, b idPair) int { return bytes.Compare(a.key, b.key) }
+
+// sortedPairs is the entries of maps, sorted by key, after those of first (a key is in
+// one place only: an event id is stored once).
+func sortedPairs(first []idPair, maps ...map[string][]byte) []idPair {
+	n := len(first)
+	for _, m := range maps {
+		n += len(m)
+	}
+	all := append(make([]idPair, 0, n), first...)
+	for _, m := range maps {
+		for k, v := range m {
+			all = append(all, idPair{[]byte(k), v})
+		}
+	}
+	slices.SortFunc(all, byKey)
+	return all
+}
+
+// put writes entries, in key order, into the bucket.
+func put(tx *bolt.Tx, entries []idPair) error {
+	b := tx.Bucket(bucketIDs)
+	b.FillPercent = idFill
+	for _, p := range entries {
+		if err := b.Put(p.key, p.val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // held is how many keys are held in memory and not yet written.
 func (x *idIndex) held() int { return len(x.mem) + len(x.sealed) - x.pos }
 
 // due reports whether the keys held and those of a transaction must all be written in it.
-func (x *idIndex) due(pending *pendingIDs) bool {
-	return x.held()+len(pending.m) >= 2*x.flushAt
+func (x *idIndex) due(pending pendingIDs) bool {
+	return x.held()+len(pending) >= 2*x.flushAt
 }
 
 // writeAll puts every key held, and those of a transaction, into the bucket in one pass in
 // key order, and records that every event up to seq is there. Memory is cleared by wroteAll
 // once the transaction is committed. (One ascending pass matters: bbolt splits its nodes
 // only at the commit, so keys put out of order into one node move its entries each time.)
-func (x *idIndex) writeAll(tx *bolt.Tx, pending *pendingIDs, seq int64) error {
-	all := make([]idPair, 0, x.held()+len(pending.m))
-	all = append(all, x.sealed[x.pos:]...)
-	for k, v := range x.mem {
-		all = append(all, idPair{[]byte(k), v})
-	}
-	for k, v := range pending.m {
-		all = append(all, idPair{[]byte(k), v})
-	}
-	slices.SortFunc(all, func(a, b idPair) int { return bytes.Compare(a.key, b.key) })
-	b := tx.Bucket(bucketIDs)
-	b.FillPercent = idFill
-	for _, p := range all {
-		if err := b.Put(p.key, p.val); err != nil {
-			return err
-		}
+func (x *idIndex) writeAll(tx *bolt.Tx, pending pendingIDs, seq int64) error {
+	if err := put(tx, sortedPairs(x.sealed[x.pos:], x.mem, pending)); err != nil {
+		return err
 	}
 	return tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(seq))
 }
@@ -179,12 +200,12 @@ func (x *idIndex) wroteAll(seq int64) {
 
 // committed is told, after a transaction is on disk, the keys it added (its last event is
 // seq) or that it wrote them all.
-func (x *idIndex) committed(pending *pendingIDs, all bool, seq int64) {
+func (x *idIndex) committed(pending pendingIDs, all bool, seq int64) {
 	if all {
 		x.wroteAll(seq)
 		return
 	}
-	maps.Copy(x.mem, pending.m)
+	maps.Copy(x.mem, pending)
 	x.maybeSeal(seq)
 }
 
@@ -194,11 +215,7 @@ func (x *idIndex) maybeSeal(seq int64) {
 	if x.sealed != nil || len(x.mem) < x.flushAt {
 		return
 	}
-	x.sealed = make([]idPair, 0, len(x.mem))
-	for k, v := range x.mem {
-		x.sealed = append(x.sealed, idPair{[]byte(k), v})
-	}
-	slices.SortFunc(x.sealed, func(a, b idPair) int { return bytes.Compare(a.key, b.key) })
+	x.sealed = sortedPairs(nil, x.mem)
 	x.pos, x.sealSeq = 0, seq
 	x.mem = map[string][]byte{}
 }
@@ -211,12 +228,8 @@ func (x *idIndex) chunkKeys() int { return min(256, max(x.flushAt/8, 16)) }
 // writeChunk writes the next chunk of the sealed group; the last also moves ids_upto.
 func (x *idIndex) writeChunk(tx *bolt.Tx) (n int, err error) {
 	n = min(x.chunkKeys(), len(x.sealed)-x.pos)
-	b := tx.Bucket(bucketIDs)
-	b.FillPercent = idFill
-	for _, p := range x.sealed[x.pos : x.pos+n] {
-		if err := b.Put(p.key, p.val); err != nil {
-			return 0, err
-		}
+	if err := put(tx, x.sealed[x.pos:x.pos+n]); err != nil {
+		return 0, err
 	}
 	if x.pos+n == len(x.sealed) {
 		err = tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(x.sealSeq))
@@ -233,12 +246,8 @@ func (x *idIndex) wroteChunk(n int, seq int64) {
 	}
 }
 
-// pendingIDs are the event ids a transaction adds.
-type pendingIDs struct {
-	m map[string][]byte
-}
-
-func (p *pendingIDs) add(key, v []byte) { p.m[string(key)] = v }
+// pendingIDs are the idempotency keys a transaction adds.
+type pendingIDs map[string][]byte
 
 func idKey(system, eventID string) []byte {
 	k := make([]byte, 0, len(system)+1+len(eventID))

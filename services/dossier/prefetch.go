@@ -1,12 +1,9 @@
 package dossier
 
 import (
-	"encoding/binary"
-
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 )
 
 // Reads done ahead of the writer. The writer is one goroutine and every event waits for
@@ -36,11 +33,11 @@ func (s *Service) prefetch(j *job) {
 	}
 	snap := s.lastSeq.Load() // loaded before the read begins: the read sees at least this
 	_ = s.db.View(func(tx *bolt.Tx) error {
-		upto := int64(-1)
-		if v := tx.Bucket(bucketMeta).Get(metaIDsUpto); len(v) == 8 {
-			upto = int64(binary.BigEndian.Uint64(v))
+		upto, ok := readIDsUpto(tx)
+		if !ok {
+			upto = -1 // never the writer's: not used
 		}
-		ids, dossiers := tx.Bucket(bucketIDs), tx.Bucket(bucketDossiers)
+		ids := tx.Bucket(bucketIDs)
 		seen := map[string]*prefetched{}
 		for _, c := range j.items {
 			if c == nil {
@@ -54,14 +51,8 @@ func (s *Service) prefetch(j *job) {
 			// keeps it for the rest of the transaction.
 			if _, ok := seen[c.ev.DossierCode]; !ok {
 				seen[c.ev.DossierCode] = p
-				if v := dossiers.Get([]byte(c.ev.DossierCode)); v != nil {
-					st := &storev1.DossierState{}
-					if err := proto.Unmarshal(v, st); err != nil {
-						p.bad = true
-					} else {
-						p.state = st
-					}
-				}
+				st, err := loadState(tx, c.ev.DossierCode)
+				p.state, p.bad = st, err != nil
 			} else {
 				p.bad = true
 			}

@@ -120,7 +120,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.lg.Info("dossier data loaded", zap.Int64("events", s.lastSeq.Load()), zap.Int64("ids_upto", s.ids.upto),
-		zap.Int("idempotency_keys_read_back", len(s.ids.mem)), zap.Duration("took", time.Since(began).Round(time.Millisecond)))
+		zap.Int("idempotency_keys_read_back", s.ids.held()), zap.Duration("took", time.Since(began).Round(time.Millisecond)))
 	go s.writer()
 	return s, nil
 }

@@ -51,9 +51,9 @@ func Verify(db *bolt.DB, cal *Calendar) (*VerifyReport, error) {
 		// back from the log at start (idindex.go). Those already written must name their
 		// own event, and no two events may share one.
 		upto := int64(-1) // a file without ids_upto has every key in the index
-		if m := tx.Bucket(bucketMeta); m != nil {
-			if v := m.Get(metaIDsUpto); len(v) == 8 {
-				upto = int64(beUint64(v))
+		if tx.Bucket(bucketMeta) != nil {
+			if u, ok := readIDsUpto(tx); ok {
+				upto = u
 			}
 		}
 		later := map[string]int64{}

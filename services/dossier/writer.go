@@ -175,8 +175,7 @@ func (s *Service) writeIDs() {
 		return
 	}
 	seq := s.lastSeq.Load()
-	none := &pendingIDs{m: map[string][]byte{}}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return s.ids.writeAll(tx, none, seq) }); err != nil {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return s.ids.writeAll(tx, nil, seq) }); err != nil {
 		s.lg.Warn("dossier idempotency keys not written at stop; they are read back from the log at the next start", zap.Error(err))
 		return
 	}
@@ -220,14 +219,14 @@ func (s *Service) commit(batch []*job) {
 	start := s.lastSeq.Load()
 	seq := start
 	var d *delta
-	var ids *pendingIDs
+	var ids pendingIDs
 	var flushIDs bool
 	var changed []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		seq = start
 		d = newDelta()
 		states := map[string]*txState{}
-		ids = &pendingIDs{m: map[string][]byte{}}
+		ids = pendingIDs{}
 		stamp := s.now().In(Vietnam).Format(time.RFC3339Nano)
 		for _, j := range batch {
 			for i, it := range j.items {
@@ -329,7 +328,7 @@ func refuse(reason, msg, vi string) error { return platform.FailedPrecondition(r
 
 // applyOne judges one event against the dossier's state and, if it passes, stores it. A
 // refusal is the result's error; the returned error is a storage failure.
-func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, pending *pendingIDs, seq *int64, stamp string) (result, error) {
+func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, pending pendingIDs, seq *int64, stamp string) (result, error) {
 	caller := platform.CallerFrom(j.ctx)
 	system := ""
 	if caller != nil {
@@ -386,7 +385,7 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	if err := events.Put(seqKey(*seq), body); err != nil {
 		return result{}, err
 	}
-	pending.add(key, idValue(*seq, c.hash))
+	pending[string(key)] = idValue(*seq, c.hash)
 	return result{status: ts.cur.GetStatus(), seq: *seq}, nil
 }
 
