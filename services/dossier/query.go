@@ -129,11 +129,15 @@ type liveSnap struct{ open, overdue, supplement, financial int64 }
 
 // query answers statistics from the cells and the live index.
 func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
-	// Under the write lock: the live index's clock moves to now first (it changes the
-	// overdue counts), and the answer is read at that instant.
+	// The live index's clock moves to now first, under the write lock (it changes the
+	// overdue counts); the answer is then read under the read lock, so that queries run
+	// side by side. Should another query move the clock in between, the answer is read at
+	// its instant, a few microseconds from now.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.advance(now)
+	s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	nowM := monthOf(now)
 	fromM := q.fromM
 	if fromM < 0 {

@@ -24,7 +24,7 @@ type refs struct {
 	client CatalogClient
 	now    func() time.Time
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // read by every request and statistics query; written after the catalog answers
 	procs map[string]procRef
 	ags   map[string]agencyRef
 	units map[string]unitRef
@@ -59,12 +59,20 @@ func newRefs(client CatalogClient) *refs {
 	return &refs{client: client, now: time.Now, procs: map[string]procRef{}, ags: map[string]agencyRef{}, units: map[string]unitRef{}}
 }
 
-// ensure asks the catalog, in one call, for every code not fresh in the cache.
+// ensure asks the catalog, in one call, for every code not fresh in the cache. The codes
+// are checked under the read lock, without allocating: a batch of a thousand events
+// usually names a few codes, all cached.
 func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) error {
 	now := r.now()
+	r.mu.RLock()
+	stale := r.stale(now, procs, agencies, units)
+	r.mu.RUnlock()
+	if !stale {
+		return nil
+	}
 	req := &catalogv1.LookupReferencesRequest{}
-	r.mu.Lock()
 	seen := map[string]bool{}
+	r.mu.RLock()
 	for _, p := range procs {
 		if e, ok := r.procs[p]; (!ok || now.After(e.expires)) && !seen["p"+p] {
 			req.ProcedureCodes = append(req.ProcedureCodes, p)
@@ -83,7 +91,7 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 			seen["u"+u] = true
 		}
 	}
-	r.mu.Unlock()
+	r.mu.RUnlock()
 	if len(req.ProcedureCodes)+len(req.AgencyCodes)+len(req.UnitCodes) == 0 {
 		return nil
 	}
@@ -124,6 +132,26 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 	return nil
 }
 
+// stale says whether any code is missing from the cache or expired; r.mu is held.
+func (r *refs) stale(now time.Time, procs, agencies, units []string) bool {
+	for _, p := range procs {
+		if e, ok := r.procs[p]; !ok || now.After(e.expires) {
+			return true
+		}
+	}
+	for _, a := range agencies {
+		if e, ok := r.ags[a]; !ok || now.After(e.expires) {
+			return true
+		}
+	}
+	for _, u := range units {
+		if e, ok := r.units[u]; !ok || now.After(e.expires) {
+			return true
+		}
+	}
+	return false
+}
+
 // errCatalogDown is answered when a check needs the catalog and it does not answer.
 var errCatalogDown = &platform.Error{
 	Code: codes.Unavailable, Reason: "CATALOG_UNAVAILABLE",
@@ -132,20 +160,20 @@ var errCatalogDown = &platform.Error{
 }
 
 func (r *refs) procedure(code string) procRef {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.procs[code]
 }
 
 func (r *refs) agency(code string) agencyRef {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.ags[code]
 }
 
 func (r *refs) unit(code string) unitRef {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.units[code]
 }
 

@@ -248,11 +248,8 @@ func (d *delta) cell(k cellKey) *counters {
 }
 
 // writeCells stores the value every cell the delta changes will have after it. Called by
-// the single writer only, which is also the only one to change cells: the read lock is
-// taken once for all of them.
+// the single writer, inside its transaction and without the lock: see apply.
 func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	base := s.base()
 	for k, v := range d.cells {
 		if v.zero() {
@@ -277,14 +274,66 @@ func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 }
 
 // apply makes a committed delta visible.
+//
+// Queries wait while it holds the lock, so it holds it as briefly as it can. The writer is
+// the only goroutine that makes sets of dimensions or changes the cells and roll-ups (queries
+// only read them, and move the live index's clock), so the writer may read them without
+// the lock; it takes the lock to change them. First the sets of dimensions the delta brings
+// are made (rare: a new agency, procedure or month), then the change is summed per roll-up
+// series and month without the lock (a commit of 4,000 events changes ~900 cells, but far
+// fewer series of the coarser roll-ups), and only the sums and the live entries are applied
+// under it.
 func (s *Stats) apply(d *delta) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range d.cells {
-		if !v.zero() {
-			s.addCell(k, v)
+	base := s.base()
+	newDims := false
+	for k := range d.cells {
+		if _, ok := base.ids[dimsOf(k)]; !ok {
+			newDims = true
+			break
 		}
 	}
+	for _, e := range d.liveAdd {
+		if _, ok := base.ids[dimsOf(e.key)]; !ok {
+			newDims = true
+			break
+		}
+	}
+	if newDims {
+		s.mu.Lock()
+		for k := range d.cells {
+			s.dimsID(k)
+		}
+		for _, e := range d.liveAdd {
+			s.dimsID(e.key)
+		}
+		s.mu.Unlock()
+	}
+	sums := make(map[seriesMonth]*counters, 2*len(d.cells))
+	minMon := int32(math.MaxInt32)
+	for k, v := range d.cells {
+		if v.zero() {
+			continue
+		}
+		id := base.ids[dimsOf(k)]
+		for i := range s.rollups {
+			sm := seriesMonth{rollup: int32(i), id: s.toRollup[i][id], month: k.month}
+			c := sums[sm]
+			if c == nil {
+				c = &counters{}
+				sums[sm] = c
+			}
+			c.add(v, 1)
+		}
+		minMon = min(minMon, k.month)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sm, v := range sums {
+		if !v.zero() {
+			s.rollups[sm.rollup].add(sm.id, sm.month, v)
+		}
+	}
+	s.minMon = min(s.minMon, minMon)
 	for _, e := range d.liveDel {
 		s.liveRemove(e)
 	}
@@ -292,6 +341,9 @@ func (s *Stats) apply(d *delta) {
 		s.liveInsert(e)
 	}
 }
+
+// seriesMonth names one month of one series of one roll-up.
+type seriesMonth struct{ rollup, id, month int32 }
 
 func dimsOf(k cellKey) cellKey {
 	k.month = 0

@@ -1,6 +1,8 @@
 package dossier
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -268,4 +270,88 @@ func TestStatsExact(t *testing.T) {
 			wantStatus(t, err, codes.InvalidArgument, "INVALID_ARGUMENT")
 		}
 	})
+}
+
+// TestStatsQueriesDuringIngest asks for statistics while several senders store whole
+// dossiers (received and resolved in one batch): every answer must show whole commits
+// (each dossier received is resolved too) and never go back, and the last one counts every
+// dossier. With -race it also checks that the writer's unlocked reads of the roll-ups
+// (Stats.apply, writeCells) never meet a query's change.
+func TestStatsQueriesDuringIngest(t *testing.T) {
+	f := newFixture(t)
+	const senders, batches, perBatch = 6, 20, 25
+	// Received in October, resolved in November: the two counts are in different cells.
+	req := &dossierv1.GetDossierStatsRequest{From: "2026-10", To: "2026-11"}
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				var evs []*dossierv1.DossierEvent
+				for i := range perBatch {
+					code := dcode(agency33a, "261030", (s*batches+b)*perBatch+i)
+					id := fmt.Sprintf("q-%d-%d-%d", s, b, i)
+					evs = append(evs,
+						mkFirst(id+"a", code, sAccepted, vn(2026, 10, 30, 8, 0), "33", agency33a, procLand, chDirect),
+						mkEv(id+"b", code, sResolved, vn(2026, 11, 2+i%12, 9, 0)))
+				}
+				resp, err := f.client.BatchCreateDossierEvents(f.admin(), &dossierv1.BatchCreateDossierEventsRequest{Events: evs})
+				if err != nil {
+					t.Errorf("batch: %v", err)
+					return
+				}
+				for _, r := range resp.GetResults() {
+					if r.GetError() != nil {
+						t.Errorf("event %s refused: %v", r.GetEventId(), r.GetError())
+						return
+					}
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	var qwg sync.WaitGroup
+	for range 2 {
+		qwg.Add(1)
+		go func() {
+			defer qwg.Done()
+			last := int64(-1)
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				st, err := f.client.GetDossierStats(f.admin(), req)
+				if err != nil {
+					t.Errorf("GetDossierStats: %v", err)
+					return
+				}
+				var row *dossierv1.StatsRow
+				if len(st.GetRows()) == 1 {
+					row = st.GetRows()[0]
+				} else {
+					row = &dossierv1.StatsRow{}
+				}
+				resolved := row.GetResolvedEarly() + row.GetResolvedOnTime() + row.GetResolvedLate()
+				if row.GetReceivedTotal() != resolved || row.GetInProgressWithinDue()+row.GetInProgressOverdue() != 0 {
+					t.Errorf("a commit seen in part: received %d, resolved %d, in progress %d+%d", row.GetReceivedTotal(), resolved,
+						row.GetInProgressWithinDue(), row.GetInProgressOverdue())
+					return
+				}
+				if row.GetReceivedTotal() < last {
+					t.Errorf("received went back from %d to %d", last, row.GetReceivedTotal())
+					return
+				}
+				last = row.GetReceivedTotal()
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	qwg.Wait()
+	if got, want := totalRow(t, f.stats(req)).GetReceivedTotal(), int64(senders*batches*perBatch); got != want {
+		t.Errorf("received %d dossiers in the end, want %d", got, want)
+	}
 }
