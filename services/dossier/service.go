@@ -151,6 +151,9 @@ func (s *Service) load() error {
 	if err != nil {
 		return fmt.Errorf("dossier buckets: %w", err)
 	}
+	warmed := time.Now()
+	pages := warmBuckets(s.db, bucketCells, bucketOpen)
+	s.lg.Info("dossier index pages read ahead", zap.Int("pages", pages), zap.Duration("took", time.Since(warmed).Round(time.Millisecond)))
 	return s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
 			s.lastSeq.Store(int64(binary.BigEndian.Uint64(k)))
