@@ -18,6 +18,7 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("part", "dossier", "part to verify (dossier)")
 	dataDir := fs.String("data-dir", "./data", "data folder")
 	file := fs.String("file", "", "a bbolt file to verify instead (e.g. a backup)")
+	memory := fs.Int("memory-mib", dossier.DefaultVerifyMemoryMiB, "memory for the dossiers rebuilt at once; when they need more, the log is read once per share of them")
 	var c commonFlags
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file the part runs with")
 	if err := parseFlags(fs, args); err != nil {
@@ -46,11 +47,12 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	rep, err := dossier.Verify(db, cal)
+	rep, err := dossier.VerifyWith(db, dossier.VerifyOptions{Calendar: cal, MemoryMiB: *memory})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "verified %s: %d events, %d dossiers, %d statistics cells in %v\n", path, rep.Events, rep.Dossiers, rep.Cells, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "verified %s: %d events, %d dossiers, %d statistics cells in %v (%d %s of the log)\n", path, rep.Events, rep.Dossiers, rep.Cells,
+		time.Since(start).Round(time.Millisecond), rep.Passes, plural(rep.Passes, "read", "reads"))
 	if rep.OK() {
 		fmt.Fprintln(stdout, "no differences")
 		return nil
@@ -62,4 +64,11 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "... and %d more differences\n", rep.MoreDiffered)
 	}
 	return fmt.Errorf("%d differences", len(rep.Differences)+rep.MoreDiffered)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

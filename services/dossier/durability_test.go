@@ -170,8 +170,19 @@ func TestDurability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.OK() || rep.Events != lastSeq+1 || rep.Dossiers != 331 || rep.Cells == 0 {
-		t.Fatalf("Verify: %+v; want OK, %d events, 331 dossiers", rep, lastSeq+1)
+	if !rep.OK() || rep.Events != lastSeq+1 || rep.Dossiers != 331 || rep.Cells == 0 || rep.Passes != 1 {
+		t.Fatalf("Verify: %+v; want OK, %d events, 331 dossiers, one pass", rep, lastSeq+1)
+	}
+	// In shares, as on a file whose dossiers would not fit in memory at once: the same.
+	shared, err := dossier.VerifyWith(db, dossier.VerifyOptions{Passes: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !shared.OK() || shared.Passes != 7 || shared.Events != rep.Events || shared.Dossiers != rep.Dossiers || shared.Cells != rep.Cells {
+		t.Fatalf("Verify in 7 passes: %+v; want %+v in 7 passes", shared, rep)
+	}
+	if shared.Largest > 2*331/7 {
+		t.Errorf("Verify in 7 passes held %d of 331 dossiers at once, want about a seventh", shared.Largest)
 	}
 
 	t.Run("a changed dossier state", func(t *testing.T) {
@@ -230,18 +241,22 @@ func change(t *testing.T, db *bolt.DB, bucket string, key []byte, fn func([]byte
 	}
 }
 
+// wantDifference checks that Verify finds the difference, in one pass and in shares.
 func wantDifference(t *testing.T, db *bolt.DB, prefix string) {
 	t.Helper()
-	rep, err := dossier.Verify(db, dossier.DefaultCalendar())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range rep.Differences {
-		if strings.HasPrefix(d, prefix) {
-			return
+	for _, passes := range []int{1, 5} {
+		rep, err := dossier.VerifyWith(db, dossier.VerifyOptions{Passes: passes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, d := range rep.Differences {
+			found = found || strings.HasPrefix(d, prefix)
+		}
+		if !found {
+			t.Errorf("Verify in %d passes: differences %q, want one starting %q", passes, rep.Differences, prefix)
 		}
 	}
-	t.Errorf("Verify: differences %q, want one starting %q", rep.Differences, prefix)
 }
 
 // describeCell names a cell key (month(4) channel(1), then unit, agency and procedure

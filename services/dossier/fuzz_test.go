@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/protobuf/proto"
@@ -129,6 +130,30 @@ func FuzzDossierCode(f *testing.F) {
 		_, err := checkEvent(&dossierv1.DossierEvent{EventId: "e", DossierCode: s, Status: sNew, OccurredAt: "2026-10-22T08:00:00+07:00"}, testNow)
 		if err != nil {
 			t.Fatalf("%q: valid code, event refused: %v", s, err)
+		}
+	})
+}
+
+// FuzzStoredEventDossier: verify's shortcut to a stored event's dossier code must agree
+// with a full decode whenever both succeed.
+func FuzzStoredEventDossier(f *testing.F) {
+	se := &storev1.StoredEvent{Event: &dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H33-261123-0001", Status: 2},
+		ProcessingDays: 5, ContentHash: []byte{1, 2, 3}}
+	b, err := proto.Marshal(se)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0x03, 0x12, 0x01, 'x'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		code, ok := storedEventDossier(b)
+		var full storev1.StoredEvent
+		if err := proto.Unmarshal(b, &full); err != nil || !ok {
+			return
+		}
+		if string(code) != full.GetEvent().GetDossierCode() {
+			t.Fatalf("shortcut %q, full decode %q", code, full.GetEvent().GetDossierCode())
 		}
 	})
 }
