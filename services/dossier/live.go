@@ -149,8 +149,10 @@ func (s *Stats) addLive(id int32, d liveAgg) {
 func (s *Stats) liveInsert(e liveEntry) { s.liveChange(e, 1) }
 func (s *Stats) liveRemove(e liveEntry) { s.liveChange(e, -1) }
 
-func (s *Stats) liveChange(e liveEntry, sign int64) {
-	id := s.dimsID(e.key)
+func (s *Stats) liveChange(e liveEntry, sign int64) { s.liveChangeID(s.dimsID(e.key), e, sign) }
+
+// liveChangeID is liveChange for an entry whose set of dimensions is id.
+func (s *Stats) liveChangeID(id int32, e liveEntry, sign int64) {
 	d := liveAgg{open: sign}
 	switch e.status {
 	case stSupplement:
@@ -207,12 +209,15 @@ func (s *Stats) advance(now int64) {
 
 // liveLoad adds an open dossier while loading, against the clock of the load's start;
 // liveLoaded orders the heaps once at the end.
-func (s *Stats) liveLoad(e liveEntry, now int64) {
+func (s *Stats) liveLoad(e liveEntry, now int64) { s.liveLoadID(s.dimsID(e.key), e, now) }
+
+// liveLoadID is liveLoad for an entry whose set of dimensions is id.
+func (s *Stats) liveLoadID(id int32, e liveEntry, now int64) {
 	if s.liveIdx.clock == math.MinInt64 {
 		s.liveIdx.clock = now
 		s.liveIdx.ahead.bulk, s.liveIdx.passed.bulk = true, true
 	}
-	s.liveInsert(e)
+	s.liveChangeID(id, e, 1)
 }
 
 func (s *Stats) liveLoaded() {

@@ -1,0 +1,300 @@
+package dossier
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// At start the part rebuilds the live index (the open dossiers behind "overdue now") from
+// the open-dossier bucket: one entry per open dossier, on pages scattered in the file. With
+// 1.56 M open dossiers that walk is most of a start, and after a reboot (the file out of
+// the page cache) it is seconds of random reads.
+//
+// So when the part stops cleanly it also writes the live index's entries (without dossier
+// codes, made from memory) to a file next to the database (dossier.db.live), read in
+// sequential passes at the next start. The file is only a copy: it names the last stored event it
+// covers (sequence and a hash of its stored bytes), and a start uses it only when that is
+// still the last event of the database, the file is whole (CRC-32C) and of this format;
+// otherwise (a crash, a backup restored, a damaged file) the bucket is walked as before.
+// The open entries change only with stored events, so "same last event" means "same
+// entries".
+//
+// Layout: magic, then the last sequence (8 bytes, big-endian) and the SHA-256 of that
+// event's stored bytes (32), then the entries' distinct cell keys as a dictionary (count,
+// then length-prefixed keys), then the entries (count, then per entry the key's index,
+// the kind and the overdue instant, varints), then the CRC-32C of all before it.
+
+const liveSnapMagic = "lienthong dossier live 1\n"
+
+var errLiveSnap = errors.New("live snapshot unusable")
+
+// liveSnapPath is where the snapshot of db lives.
+func liveSnapPath(db *bolt.DB) string { return db.Path() + ".live" }
+
+// lastEvent names the last stored event: its sequence and the hash of its stored bytes.
+func lastEvent(tx *bolt.Tx) (int64, [32]byte) {
+	k, v := tx.Bucket(bucketEvents).Cursor().Last()
+	if k == nil {
+		return 0, [32]byte{}
+	}
+	return int64(binary.BigEndian.Uint64(k)), sha256.Sum256(v)
+}
+
+// writeLiveSnapshot writes the live index's entries to the snapshot file (a temporary
+// file synced, then renamed over the old one), taken from memory: the part stops after its
+// writer, so nothing changes them any more, and a stop reads nothing from the disk. It
+// returns how many entries it wrote.
+func writeLiveSnapshot(db *bolt.DB, st *Stats) (int, error) {
+	var seq int64
+	var sum [32]byte
+	if err := db.View(func(tx *bolt.Tx) error {
+		seq, sum = lastEvent(tx)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	path := liveSnapPath(db)
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<16)
+	b := append([]byte(nil), liveSnapMagic...)
+	b = binary.BigEndian.AppendUint64(b, uint64(seq))
+	b = append(b, sum[:]...)
+	if _, err := w.Write(b); err != nil {
+		return 0, err
+	}
+	n, err := st.writeLive(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		_, err = tmp.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32()))
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	return n, err
+}
+
+// writeLive writes the live index as snapshot entries: the keys of the sets of dimensions
+// with open dossiers, then per open dossier its key's index, kind and overdue instant.
+// The index keeps counts and due instants, not dossiers, so the entries are made back
+// from them: per set, its paused and waiting dossiers, one running dossier per due
+// instant in the heaps (those cancelled left out), and the rest running and never
+// overdue. Loading them gives the same index.
+func (s *Stats) writeLive(w io.Writer) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	base := len(s.rollups) - 1
+	aggs := s.liveIdx.agg[base]
+	keys := s.base().keys
+	// The due instants in force, grouped by set.
+	var due []dueItem
+	for _, d := range []*dueSet{s.liveIdx.ahead, s.liveIdx.passed} {
+		left := maps.Clone(d.cancelled)
+		for _, it := range d.h.items {
+			if left[it] > 0 {
+				left[it]--
+				continue
+			}
+			due = append(due, it)
+		}
+	}
+	slices.SortFunc(due, func(a, b dueItem) int { return cmp.Compare(a.id, b.id) })
+	dict := map[int32]uint64{}
+	var b []byte
+	var ids []int32
+	total := 0
+	for id := range aggs {
+		if aggs[id].open > 0 {
+			dict[int32(id)] = uint64(len(ids))
+			ids = append(ids, int32(id))
+			total += int(aggs[id].open)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for _, id := range ids {
+		k := encodeCellKey(keys[id])
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+	}
+	b = binary.AppendUvarint(b, uint64(total))
+	if _, err := w.Write(b); err != nil {
+		return 0, err
+	}
+	entry := func(id int32, kind int32, at int64) error {
+		b = binary.AppendUvarint(b[:0], dict[id])
+		b = binary.AppendVarint(b, int64(kind))
+		b = binary.AppendVarint(b, at)
+		_, err := w.Write(b)
+		return err
+	}
+	written := 0
+	for _, id := range ids {
+		a := aggs[id]
+		i := sort.Search(len(due), func(i int) bool { return due[i].id >= id })
+		j := i
+		for j < len(due) && due[j].id == id {
+			j++
+		}
+		running := a.open - a.supplement - a.financial - int64(j-i)
+		if running < 0 || a.supplement < 0 || a.financial < 0 {
+			return 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, j-i)
+		}
+		for range a.supplement {
+			if err := entry(id, stSupplement, math.MaxInt64); err != nil {
+				return 0, err
+			}
+		}
+		for range a.financial {
+			if err := entry(id, stFinancial, math.MaxInt64); err != nil {
+				return 0, err
+			}
+		}
+		for _, it := range due[i:j] {
+			if err := entry(id, stAccepted, it.at); err != nil {
+				return 0, err
+			}
+		}
+		for range running {
+			if err := entry(id, stAccepted, math.MaxInt64); err != nil {
+				return 0, err
+			}
+		}
+		written += int(a.open)
+	}
+	// Every due instant belongs to a set with open dossiers.
+	for _, it := range due {
+		if _, ok := dict[it.id]; !ok {
+			return 0, fmt.Errorf("a due instant of set %d, which has no open dossier", it.id)
+		}
+	}
+	if written != total {
+		return 0, fmt.Errorf("live index: %d entries written, %d open", written, total)
+	}
+	return total, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// readLiveSnapshot calls fn with every entry of the snapshot, and the index of its key in
+// the snapshot's dictionary (entries of one key share its strings), if it covers exactly the
+// events up to seq (whose stored bytes hash to sum) and is whole. It reads the file in
+// order, three times (checksum, parse, entries; the later reads from the page cache). It returns the number of entries, or errLiveSnap (wrapped) when the snapshot
+// cannot be used and fn was not called.
+func readLiveSnapshot(path string, seq int64, sum [32]byte, fn func(key int, e liveEntry)) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errLiveSnap, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < int64(len(liveSnapMagic))+8+32+4 {
+		return 0, fmt.Errorf("%w: too short", errLiveSnap)
+	}
+	body := st.Size() - 4
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if _, err := io.Copy(crc, io.NewSectionReader(f, 0, body)); err != nil {
+		return 0, fmt.Errorf("%w: %v", errLiveSnap, err)
+	}
+	var tail [4]byte
+	if _, err := f.ReadAt(tail[:], body); err != nil || binary.BigEndian.Uint32(tail[:]) != crc.Sum32() {
+		return 0, fmt.Errorf("%w: checksum", errLiveSnap)
+	}
+	// Parsed once to check it, then again to hand the entries over, so that a file that
+	// passed the checksum but does not parse changes nothing (and no copy of 1.5 M
+	// entries is held in memory).
+	sec := io.NewSectionReader(f, 0, body)
+	if _, err := parseLiveSnapshot(sec, seq, sum, nil); err != nil {
+		return 0, err
+	}
+	return parseLiveSnapshot(io.NewSectionReader(f, 0, body), seq, sum, fn)
+}
+
+// parseLiveSnapshot reads a snapshot's body, calling fn (if not nil) with each entry and
+// its key's index.
+func parseLiveSnapshot(in io.Reader, seq int64, sum [32]byte, fn func(key int, e liveEntry)) (int, error) {
+	r := bufio.NewReaderSize(in, 1<<16)
+	head := make([]byte, len(liveSnapMagic)+8+32)
+	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(liveSnapMagic)]) != liveSnapMagic {
+		return 0, fmt.Errorf("%w: not a snapshot of this format", errLiveSnap)
+	}
+	head = head[len(liveSnapMagic):]
+	if int64(binary.BigEndian.Uint64(head)) != seq || !bytes.Equal(head[8:], sum[:]) {
+		return 0, fmt.Errorf("%w: made before the last stored event", errLiveSnap)
+	}
+	nkeys, err := binary.ReadUvarint(r)
+	if err != nil || nkeys > 1<<24 {
+		return 0, fmt.Errorf("%w: key count", errLiveSnap)
+	}
+	keys := make([]cellKey, 0, min(nkeys, 1<<16))
+	for range nkeys {
+		l, err := binary.ReadUvarint(r)
+		if err != nil || l > 1<<10 {
+			return 0, fmt.Errorf("%w: key length", errLiveSnap)
+		}
+		kb := make([]byte, l)
+		if _, err := io.ReadFull(r, kb); err != nil {
+			return 0, fmt.Errorf("%w: key", errLiveSnap)
+		}
+		k, err := decodeCellKey(kb)
+		if err != nil {
+			return 0, fmt.Errorf("%w: key: %v", errLiveSnap, err)
+		}
+		keys = append(keys, k)
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, fmt.Errorf("%w: entry count", errLiveSnap)
+	}
+	for i := range n {
+		ki, err1 := binary.ReadUvarint(r)
+		kind, err2 := binary.ReadVarint(r)
+		at, err3 := binary.ReadVarint(r)
+		if err := errors.Join(err1, err2, err3); err != nil || ki >= nkeys {
+			return 0, fmt.Errorf("%w: entry %d", errLiveSnap, i)
+		}
+		if fn != nil {
+			fn(int(ki), liveEntry{key: keys[ki], status: int32(kind), overdueAt: at})
+		}
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return 0, fmt.Errorf("%w: bytes after the entries", errLiveSnap)
+	}
+	return int(n), nil
+}
