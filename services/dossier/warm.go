@@ -10,8 +10,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// At start the part walks two buckets whole: the statistics cells and the open-dossier
-// index (one entry per open dossier, 1.5 M of them with 19 M events stored). Their pages
+// At start the part walks two buckets whole: the statistics cells and, when there is no
+// current snapshot of a clean stop (livesnap.go), the open-dossier index (one entry per open
+// dossier, 1.5 M of them with 19 M events stored). Their pages
 // lie scattered in the file, so on a file that is not in the page cache (after a reboot)
 // the walk waits for one random read after another: 7.6 s for the 62,000 pages of that
 // index. warmBuckets reads the buckets' pages into the page cache first, level by level
