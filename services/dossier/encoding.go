@@ -30,6 +30,7 @@ var (
 	fEventStoredAt = fieldNum(&dossierv1.DossierEvent{}, "stored_at")
 	fEventSystem   = fieldNum(&dossierv1.DossierEvent{}, "system")
 	fEventUnitCode = fieldNum(&dossierv1.DossierEvent{}, "unit_code")
+	fEventDossier  = fieldNum(&dossierv1.DossierEvent{}, "dossier_code")
 )
 
 // storedExtrasCap is room for the writer's additions (a sequence, an RFC 3339 time, a
@@ -71,4 +72,43 @@ func appendString(b []byte, n protowire.Number, s string) []byte {
 	}
 	b = protowire.AppendTag(b, n, protowire.BytesType)
 	return protowire.AppendString(b, s)
+}
+
+// storedEventDossier reads the dossier code of a stored event without decoding the rest.
+// The event field occurs twice in what the part stores (above), and a decoder keeps the
+// last dossier code of all its occurrences, so every occurrence is looked at.
+func storedEventDossier(b []byte) ([]byte, bool) {
+	var code []byte
+	found := false
+	ok := eachBytesField(b, fStoredEvent, func(ev []byte) bool {
+		return eachBytesField(ev, fEventDossier, func(c []byte) bool {
+			code, found = c, true
+			return true
+		})
+	})
+	return code, ok && found
+}
+
+// eachBytesField calls fn with the value of every occurrence of the length-delimited field
+// num of a protobuf message, in order; false if the message does not parse or fn says so.
+func eachBytesField(b []byte, num protowire.Number, fn func([]byte) bool) bool {
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return false
+		}
+		b = b[l:]
+		l = protowire.ConsumeFieldValue(n, typ, b)
+		if l < 0 {
+			return false
+		}
+		if n == num && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b)
+			if !fn(v) {
+				return false
+			}
+		}
+		b = b[l:]
+	}
+	return true
 }

@@ -147,6 +147,7 @@ func FuzzStoredEventDossier(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x03, 0x12, 0x01, 'x'})
+	f.Add(storedForm(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		code, ok := storedEventDossier(b)
 		var full storev1.StoredEvent
@@ -185,4 +186,22 @@ func FuzzLiveSnapshot(f *testing.F) {
 			t.Fatalf("%d entries counted, %d handed over", n, calls)
 		}
 	})
+}
+
+// storedForm is a stored event as the writer builds it: the event field twice (encoding.go).
+func storedForm(tb testing.TB) []byte {
+	ev, err := proto.Marshal(&dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H33-261123-0001", Status: 2})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return appendStoredExtras(storedEventPrefix(ev, []byte{1, 2, 3}), 9, "2026-11-23T10:00:00+07:00", "sys", "33", 5)
+}
+
+// TestStoredEventDossier: verify's shortcut finds the dossier code of a stored event as
+// the part stores it (its later reads skip other shares' events by it).
+func TestStoredEventDossier(t *testing.T) {
+	code, ok := storedEventDossier(storedForm(t))
+	if !ok || string(code) != "000.01.00.H33-261123-0001" {
+		t.Fatalf("storedEventDossier = %q, %v; want the dossier code", code, ok)
+	}
 }

@@ -8,7 +8,6 @@ import (
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -289,45 +288,6 @@ func (v *verifier) compareCells() {
 	for k := range want {
 		rep.diff("statistics cell %s is missing", describeCell([]byte(k)))
 	}
-}
-
-// storedEventDossier reads the dossier code of a stored event without decoding the rest
-// (StoredEvent.event = 1, DossierEvent.dossier_code = 2).
-func storedEventDossier(b []byte) ([]byte, bool) {
-	ev, ok := wireField(b, 1)
-	if !ok {
-		return nil, false
-	}
-	return wireField(ev, 2)
-}
-
-// wireField is the last length-delimited field num of a protobuf message (the value a
-// decoder keeps for a string or, merged, a message; messages here carry each field once).
-func wireField(b []byte, num protowire.Number) ([]byte, bool) {
-	var out []byte
-	found := false
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return nil, false
-		}
-		b = b[l:]
-		if n == num && typ == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(b)
-			if l < 0 {
-				return nil, false
-			}
-			out, found = v, true
-			b = b[l:]
-			continue
-		}
-		l = protowire.ConsumeFieldValue(n, typ, b)
-		if l < 0 {
-			return nil, false
-		}
-		b = b[l:]
-	}
-	return out, found
 }
 
 func describeCell(k []byte) string {
