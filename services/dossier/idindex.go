@@ -68,14 +68,12 @@ func newIDIndex(flushAt int) *idIndex {
 }
 
 // load reads ids_upto (a file written before the index was kept this way has every key in
-// the bucket) and the keys of the events after it.
-func (x *idIndex) load(tx *bolt.Tx) error {
+// the bucket, up to lastSeq, its last event) and the keys of the events after it.
+func (x *idIndex) load(tx *bolt.Tx, lastSeq int64) error {
 	events := tx.Bucket(bucketEvents)
 	var ok bool
 	if x.upto, ok = readIDsUpto(tx); !ok {
-		if k, _ := events.Cursor().Last(); k != nil {
-			x.upto = int64(beUint64(k))
-		}
+		x.upto = lastSeq
 		if err := tx.Bucket(bucketMeta).Put(metaIDsUpto, seqKey(x.upto)); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package dossier
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"crypto/sha256"
@@ -13,10 +12,9 @@ import (
 	"maps"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 
+	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -26,9 +24,9 @@ import (
 // the page cache) it is seconds of random reads.
 //
 // So when the part stops cleanly it also writes the live index's entries (without dossier
-// codes, made from memory) to a file next to the database (dossier.db.live), read in
-// sequential passes at the next start. The file is only a copy: it names the last stored event it
-// covers (sequence and a hash of its stored bytes), and a start uses it only when that is
+// codes, made from memory) to a file next to the database (dossier.db.live, written
+// through a synced temporary file and a rename), read whole at the next start. The file
+// is only a copy: it names the last stored event it covers (sequence and a hash of its stored bytes), and a start uses it only when that is
 // still the last event of the database, the file is whole (CRC-32C) and of this format;
 // otherwise (a crash, a backup restored, a damaged file) the bucket is walked as before.
 // The open entries change only with stored events, so "same last event" means "same
@@ -55,10 +53,9 @@ func lastEvent(tx *bolt.Tx) (int64, [32]byte) {
 	return int64(binary.BigEndian.Uint64(k)), sha256.Sum256(v)
 }
 
-// writeLiveSnapshot writes the live index's entries to the snapshot file (a temporary
-// file synced, then renamed over the old one), taken from memory: the part stops after its
-// writer, so nothing changes them any more, and a stop reads nothing from the disk. It
-// returns how many entries it wrote.
+// writeLiveSnapshot writes the live index's entries to the snapshot file, taken from
+// memory: the part stops after its writer, so nothing changes them any more, and a stop
+// reads nothing from the disk. It returns how many entries it wrote.
 func writeLiveSnapshot(db *bolt.DB, st *Stats) (int, error) {
 	var seq int64
 	var sum [32]byte
@@ -68,53 +65,29 @@ func writeLiveSnapshot(db *bolt.DB, st *Stats) (int, error) {
 	}); err != nil {
 		return 0, err
 	}
-	path := liveSnapPath(db)
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
-	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	w := bufio.NewWriterSize(io.MultiWriter(tmp, crc), 1<<16)
 	b := append([]byte(nil), liveSnapMagic...)
 	b = binary.BigEndian.AppendUint64(b, uint64(seq))
 	b = append(b, sum[:]...)
-	if _, err := w.Write(b); err != nil {
+	b, n, err := st.appendLive(b)
+	if err != nil {
 		return 0, err
 	}
-	n, err := st.writeLive(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		_, err = tmp.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32()))
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	return n, err
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return n, platform.WriteFileAtomic(liveSnapPath(db), b, 0o600)
 }
 
-// writeLive writes the live index as snapshot entries: the keys of the sets of dimensions
-// with open dossiers, then per open dossier its key's index, kind and overdue instant.
-// The index keeps counts and due instants, not dossiers, so the entries are made back
-// from them: per set, its paused and waiting dossiers, one running dossier per due
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendLive appends the live index as snapshot entries: the keys of the sets of
+// dimensions with open dossiers, then per open dossier its key's index, kind and overdue
+// instant. The index keeps counts and due instants, not dossiers, so the entries are made
+// back from them: per set, its paused and waiting dossiers, one running dossier per due
 // instant in the heaps (those cancelled left out), and the rest running and never
 // overdue. Loading them gives the same index.
-func (s *Stats) writeLive(w io.Writer) (int, error) {
+func (s *Stats) appendLive(b []byte) ([]byte, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	base := len(s.rollups) - 1
-	aggs := s.liveIdx.agg[base]
+	aggs := s.liveIdx.agg[len(s.rollups)-1]
 	keys := s.base().keys
 	// The due instants in force, grouped by set.
 	var due []dueItem
@@ -129,13 +102,10 @@ func (s *Stats) writeLive(w io.Writer) (int, error) {
 		}
 	}
 	slices.SortFunc(due, func(a, b dueItem) int { return cmp.Compare(a.id, b.id) })
-	dict := map[int32]uint64{}
-	var b []byte
 	var ids []int32
 	total := 0
 	for id := range aggs {
 		if aggs[id].open > 0 {
-			dict[int32(id)] = uint64(len(ids))
 			ids = append(ids, int32(id))
 			total += int(aggs[id].open)
 		}
@@ -147,109 +117,70 @@ func (s *Stats) writeLive(w io.Writer) (int, error) {
 		b = append(b, k...)
 	}
 	b = binary.AppendUvarint(b, uint64(total))
-	if _, err := w.Write(b); err != nil {
-		return 0, err
+	entries := func(ki int, kind int32, at int64, n int64) {
+		for range n {
+			b = binary.AppendUvarint(b, uint64(ki))
+			b = binary.AppendVarint(b, int64(kind))
+			b = binary.AppendVarint(b, at)
+		}
 	}
-	entry := func(id int32, kind int32, at int64) error {
-		b = binary.AppendUvarint(b[:0], dict[id])
-		b = binary.AppendVarint(b, int64(kind))
-		b = binary.AppendVarint(b, at)
-		_, err := w.Write(b)
-		return err
-	}
-	written := 0
-	for _, id := range ids {
+	next := 0 // due[next:] are the instants of the sets still to come (ids and due ascend)
+	for ki, id := range ids {
+		if next < len(due) && due[next].id < id {
+			return nil, 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
+		}
+		end := next
+		for end < len(due) && due[end].id == id {
+			end++
+		}
 		a := aggs[id]
-		i := sort.Search(len(due), func(i int) bool { return due[i].id >= id })
-		j := i
-		for j < len(due) && due[j].id == id {
-			j++
-		}
-		running := a.open - a.supplement - a.financial - int64(j-i)
+		running := a.open - a.supplement - a.financial - int64(end-next)
 		if running < 0 || a.supplement < 0 || a.financial < 0 {
-			return 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, j-i)
+			return nil, 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, end-next)
 		}
-		for range a.supplement {
-			if err := entry(id, stSupplement, math.MaxInt64); err != nil {
-				return 0, err
-			}
+		entries(ki, stSupplement, math.MaxInt64, a.supplement)
+		entries(ki, stFinancial, math.MaxInt64, a.financial)
+		for _, it := range due[next:end] {
+			entries(ki, stAccepted, it.at, 1)
 		}
-		for range a.financial {
-			if err := entry(id, stFinancial, math.MaxInt64); err != nil {
-				return 0, err
-			}
-		}
-		for _, it := range due[i:j] {
-			if err := entry(id, stAccepted, it.at); err != nil {
-				return 0, err
-			}
-		}
-		for range running {
-			if err := entry(id, stAccepted, math.MaxInt64); err != nil {
-				return 0, err
-			}
-		}
-		written += int(a.open)
+		entries(ki, stAccepted, math.MaxInt64, running)
+		next = end
 	}
-	// Every due instant belongs to a set with open dossiers.
-	for _, it := range due {
-		if _, ok := dict[it.id]; !ok {
-			return 0, fmt.Errorf("a due instant of set %d, which has no open dossier", it.id)
-		}
+	if next != len(due) {
+		return nil, 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
 	}
-	if written != total {
-		return 0, fmt.Errorf("live index: %d entries written, %d open", written, total)
-	}
-	return total, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return b, total, nil
 }
 
 // readLiveSnapshot calls fn with every entry of the snapshot, and the index of its key in
-// the snapshot's dictionary (entries of one key share its strings), if it covers exactly the
-// events up to seq (whose stored bytes hash to sum) and is whole. It reads the file in
-// order, three times (checksum, parse, entries; the later reads from the page cache). It returns the number of entries, or errLiveSnap (wrapped) when the snapshot
-// cannot be used and fn was not called.
+// the snapshot's dictionary (entries of one key share its strings), if it covers exactly
+// the events up to seq (whose stored bytes hash to sum) and is whole. It returns the number
+// of entries, or errLiveSnap (wrapped) when the snapshot cannot be used and fn was not
+// called.
 func readLiveSnapshot(path string, seq int64, sum [32]byte, fn func(key int, e liveEntry)) (int, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errLiveSnap, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() < int64(len(liveSnapMagic))+8+32+4 {
+	if len(b) < len(liveSnapMagic)+8+32+4 {
 		return 0, fmt.Errorf("%w: too short", errLiveSnap)
 	}
-	body := st.Size() - 4
-	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	if _, err := io.Copy(crc, io.NewSectionReader(f, 0, body)); err != nil {
-		return 0, fmt.Errorf("%w: %v", errLiveSnap, err)
-	}
-	var tail [4]byte
-	if _, err := f.ReadAt(tail[:], body); err != nil || binary.BigEndian.Uint32(tail[:]) != crc.Sum32() {
+	body := b[:len(b)-4]
+	if binary.BigEndian.Uint32(b[len(body):]) != crc32.Checksum(body, castagnoli) {
 		return 0, fmt.Errorf("%w: checksum", errLiveSnap)
 	}
 	// Parsed once to check it, then again to hand the entries over, so that a file that
 	// passed the checksum but does not parse changes nothing (and no copy of 1.5 M
 	// entries is held in memory).
-	sec := io.NewSectionReader(f, 0, body)
-	if _, err := parseLiveSnapshot(sec, seq, sum, nil); err != nil {
+	if _, err := parseLiveSnapshot(bytes.NewReader(body), seq, sum, nil); err != nil {
 		return 0, err
 	}
-	return parseLiveSnapshot(io.NewSectionReader(f, 0, body), seq, sum, fn)
+	return parseLiveSnapshot(bytes.NewReader(body), seq, sum, fn)
 }
 
 // parseLiveSnapshot reads a snapshot's body, calling fn (if not nil) with each entry and
 // its key's index.
-func parseLiveSnapshot(in io.Reader, seq int64, sum [32]byte, fn func(key int, e liveEntry)) (int, error) {
-	r := bufio.NewReaderSize(in, 1<<16)
+func parseLiveSnapshot(r *bytes.Reader, seq int64, sum [32]byte, fn func(key int, e liveEntry)) (int, error) {
 	head := make([]byte, len(liveSnapMagic)+8+32)
 	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(liveSnapMagic)]) != liveSnapMagic {
 		return 0, fmt.Errorf("%w: not a snapshot of this format", errLiveSnap)

@@ -38,7 +38,7 @@ func (s *Service) prefetch(j *job) {
 			upto = -1 // never the writer's: not used
 		}
 		ids := tx.Bucket(bucketIDs)
-		seen := map[string]*prefetched{}
+		seen := map[string]bool{}
 		for _, c := range j.items {
 			if c == nil {
 				continue
@@ -49,8 +49,8 @@ func (s *Service) prefetch(j *job) {
 			}
 			// Only the first event of a dossier in the job needs its state: the writer
 			// keeps it for the rest of the transaction.
-			if _, ok := seen[c.ev.DossierCode]; !ok {
-				seen[c.ev.DossierCode] = p
+			if !seen[c.ev.DossierCode] {
+				seen[c.ev.DossierCode] = true
 				st, err := loadState(tx, c.ev.DossierCode)
 				p.state, p.bad = st, err != nil
 			} else {

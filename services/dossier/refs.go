@@ -3,6 +3,7 @@ package dossier
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,41 +61,19 @@ func newRefs(client CatalogClient) *refs {
 }
 
 // ensure asks the catalog, in one call, for every code not fresh in the cache. The codes
-// are checked under the read lock, without allocating: a batch of a thousand events
-// usually names a few codes, all cached.
+// are checked under the read lock, allocating nothing when all are fresh (a batch of a
+// thousand events usually names a few codes, all cached).
 func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) error {
 	now := r.now()
 	r.mu.RLock()
-	stale := r.stale(now, procs, agencies, units)
+	p := staleIn(r.procs, func(e procRef) time.Time { return e.expires }, now, procs)
+	a := staleIn(r.ags, func(e agencyRef) time.Time { return e.expires }, now, agencies)
+	u := staleIn(r.units, func(e unitRef) time.Time { return e.expires }, now, units)
 	r.mu.RUnlock()
-	if !stale {
+	if len(p)+len(a)+len(u) == 0 {
 		return nil
 	}
-	req := &catalogv1.LookupReferencesRequest{}
-	seen := map[string]bool{}
-	r.mu.RLock()
-	for _, p := range procs {
-		if e, ok := r.procs[p]; (!ok || now.After(e.expires)) && !seen["p"+p] {
-			req.ProcedureCodes = append(req.ProcedureCodes, p)
-			seen["p"+p] = true
-		}
-	}
-	for _, a := range agencies {
-		if e, ok := r.ags[a]; (!ok || now.After(e.expires)) && !seen["a"+a] {
-			req.AgencyCodes = append(req.AgencyCodes, a)
-			seen["a"+a] = true
-		}
-	}
-	for _, u := range units {
-		if e, ok := r.units[u]; (!ok || now.After(e.expires)) && !seen["u"+u] {
-			req.UnitCodes = append(req.UnitCodes, u)
-			seen["u"+u] = true
-		}
-	}
-	r.mu.RUnlock()
-	if len(req.ProcedureCodes)+len(req.AgencyCodes)+len(req.UnitCodes) == 0 {
-		return nil
-	}
+	req := &catalogv1.LookupReferencesRequest{ProcedureCodes: p, AgencyCodes: a, UnitCodes: u}
 	if r.client == nil {
 		return errCatalogDown
 	}
@@ -132,24 +111,16 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 	return nil
 }
 
-// stale says whether any code is missing from the cache or expired; r.mu is held.
-func (r *refs) stale(now time.Time, procs, agencies, units []string) bool {
-	for _, p := range procs {
-		if e, ok := r.procs[p]; !ok || now.After(e.expires) {
-			return true
+// staleIn is the codes missing from m or expired, each once.
+func staleIn[V any](m map[string]V, expires func(V) time.Time, now time.Time, codes []string) []string {
+	var out []string
+	for _, c := range codes {
+		if e, ok := m[c]; !ok || now.After(expires(e)) {
+			out = append(out, c)
 		}
 	}
-	for _, a := range agencies {
-		if e, ok := r.ags[a]; !ok || now.After(e.expires) {
-			return true
-		}
-	}
-	for _, u := range units {
-		if e, ok := r.units[u]; !ok || now.After(e.expires) {
-			return true
-		}
-	}
-	return false
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // errCatalogDown is answered when a check needs the catalog and it does not answer.

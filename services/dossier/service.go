@@ -160,26 +160,20 @@ func (s *Service) snapshotLive() {
 }
 
 func (s *Service) load() error {
+	var sum [32]byte // of the last stored event, which the open-dossier snapshot must name
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketEvents, bucketIDs, bucketDossiers, bucketCells, bucketOpen, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return s.ids.load(tx)
-	})
-	if err != nil {
-		return fmt.Errorf("dossier buckets: %w", err)
-	}
-	var sum [32]byte
-	err = s.db.View(func(tx *bolt.Tx) error {
 		var seq int64
 		seq, sum = lastEvent(tx)
 		s.lastSeq.Store(seq)
-		return nil
+		return s.ids.load(tx, seq)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("dossier buckets: %w", err)
 	}
 	// The open dossiers: from the snapshot of the last clean stop if it is current
 	// (livesnap.go), else from the open-dossier bucket, its pages read ahead (warm.go).

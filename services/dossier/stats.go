@@ -285,26 +285,21 @@ func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 // under it.
 func (s *Stats) apply(d *delta) {
 	base := s.base()
-	newDims := false
+	var fresh []cellKey
 	for k := range d.cells {
 		if _, ok := base.ids[dimsOf(k)]; !ok {
-			newDims = true
-			break
+			fresh = append(fresh, k)
 		}
 	}
 	for _, e := range d.liveAdd {
 		if _, ok := base.ids[dimsOf(e.key)]; !ok {
-			newDims = true
-			break
+			fresh = append(fresh, e.key)
 		}
 	}
-	if newDims {
+	if len(fresh) > 0 {
 		s.mu.Lock()
-		for k := range d.cells {
+		for _, k := range fresh {
 			s.dimsID(k)
-		}
-		for _, e := range d.liveAdd {
-			s.dimsID(e.key)
 		}
 		s.mu.Unlock()
 	}
