@@ -303,11 +303,10 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		lg.Warn("no token signing key: dossier and document figures will be unavailable to scoring")
 	}
 	dos := dossierv1.NewDossierServiceClient(dosConn)
-	feed := scoring.NewFeedFollower(dos, token, lg)
 	svc, err := scoring.Open(db, scoring.Options{
 		Catalog:     scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
 		Dossier:     scoring.GRPCDossier{Client: dos, Token: token},
-		Activity:    feed,
+		Activity:    scoring.GRPCDossier{Client: dos, Token: token},
 		Refusals:    scoring.GRPCDossier{Client: dos, Token: token},
 		DocExchange: &scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
 		Thresholds:  env.thresholds,
@@ -329,15 +328,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	})
 	scoring.Register(srv, svc)
 	platform.RegisterBackup(srv, scoring.Part, db)
-	feedCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		feed.Run(feedCtx)
-	}()
 	closeAll := func() error {
-		cancel()
-		<-done
 		docConn.Close()
 		dosConn.Close()
 		catConn.Close()

@@ -124,10 +124,31 @@ func (a *activity) list(now time.Time) *dossierv1.ListSystemActivityResponse {
 	return out
 }
 
-// ListSystemActivity answers what each sending system pushed in the last 24 hours.
+// ListSystemActivity answers what each sending system pushed in the last 24 hours, and
+// when each had its last event stored.
 func (s *Service) ListSystemActivity(ctx context.Context, _ *dossierv1.ListSystemActivityRequest) (*dossierv1.ListSystemActivityResponse, error) {
 	if _, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry); err != nil {
 		return nil, err
 	}
-	return s.activity.list(s.now()), nil
+	out := s.activity.list(s.now())
+	addLastStored(out, s.last.all())
+	return out, nil
+}
+
+// addLastStored sets each system's last stored event on the list, adding the systems
+// that sent nothing in the window.
+func addLastStored(out *dossierv1.ListSystemActivityResponse, last map[string]string) {
+	for _, sa := range out.Systems {
+		if at, ok := last[sa.System]; ok {
+			sa.LastAcceptedAt = at
+			delete(last, sa.System)
+		}
+	}
+	if len(last) == 0 {
+		return
+	}
+	for sys, at := range last {
+		out.Systems = append(out.Systems, &dossierv1.SystemActivity{System: sys, LastAcceptedAt: at})
+	}
+	slices.SortFunc(out.Systems, func(x, y *dossierv1.SystemActivity) int { return strings.Compare(x.System, y.System) })
 }

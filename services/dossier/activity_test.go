@@ -70,10 +70,30 @@ func TestSystemActivity(t *testing.T) {
 		t.Errorf("a province reading every system: %v, want PERMISSION_DENIED", err)
 	}
 
-	// A day later the window is empty.
+	// Each system's last stored event is the stored_at of its last event in the feed (the
+	// duplicate and the refusals stored nothing).
+	lastStored := map[string]string{}
+	for _, ev := range f.feed() {
+		lastStored[ev.GetSystem()] = ev.GetStoredAt()
+	}
+	if len(lastStored) != 2 {
+		t.Fatalf("feed systems %v, want two", lastStored)
+	}
+	for _, s := range got.GetSystems() {
+		if w := lastStored[s.GetSystem()]; s.GetLastAcceptedAt() != w || w == "" {
+			t.Errorf("%s: last_accepted_at %q, want %q", s.GetSystem(), s.GetLastAcceptedAt(), w)
+		}
+	}
+
+	// A day later the counts are empty; the last stored events stay.
 	f.clock.Advance(25 * time.Hour)
 	got, err = f.client.ListSystemActivity(f.ministry(), &dossierv1.ListSystemActivityRequest{})
-	if err != nil || len(got.GetSystems()) != 0 {
-		t.Errorf("25 hours later: %v, %v; want no systems", got.GetSystems(), err)
+	if err != nil || len(got.GetSystems()) != 2 {
+		t.Fatalf("25 hours later: %v, %v; want the two systems", got.GetSystems(), err)
+	}
+	for _, s := range got.GetSystems() {
+		if s.GetAccepted() != 0 || s.GetRefused() != 0 || s.GetLastRefusedAt() != "" || s.GetLastAcceptedAt() != lastStored[s.GetSystem()] {
+			t.Errorf("25 hours later: %v; want no counts and last_accepted_at %q", s, lastStored[s.GetSystem()])
+		}
 	}
 }

@@ -208,6 +208,20 @@ func TestDurability(t *testing.T) {
 		}
 	})
 
+	t.Run("a changed last stored event of a system", func(t *testing.T) {
+		sys := []byte("000.00.00.G22/sim")
+		var orig []byte
+		change(t, db, "systems", sys, func(v []byte) []byte {
+			orig = v
+			return []byte("2020-01-01T00:00:00+07:00")
+		})
+		wantDifference(t, db, "system 000.00.00.G22/sim: last stored event recorded at 2020-01-01T00:00:00+07:00")
+		change(t, db, "systems", sys, func([]byte) []byte { return orig })
+		if rep, err := dossier.Verify(db, nil); err != nil || !rep.OK() {
+			t.Fatalf("restored: %+v %v", rep, err)
+		}
+	})
+
 	t.Run("a changed statistics cell", func(t *testing.T) {
 		var key []byte
 		if err := db.View(func(tx *bolt.Tx) error {

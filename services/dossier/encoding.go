@@ -75,18 +75,21 @@ func appendString(b []byte, n protowire.Number, s string) []byte {
 }
 
 // storedEventDossier reads the dossier code of a stored event without decoding the rest.
-// The event field occurs twice in what the part stores (above), and a decoder keeps the
-// last dossier code of all its occurrences, so every occurrence is looked at.
-func storedEventDossier(b []byte) ([]byte, bool) {
-	var code []byte
+func storedEventDossier(b []byte) ([]byte, bool) { return storedEventField(b, fEventDossier) }
+
+// storedEventField reads one length-delimited field of the event of a stored event without
+// decoding the rest. The event field occurs twice in what the part stores (above), and a
+// decoder keeps the last value of all its occurrences, so every occurrence is looked at.
+func storedEventField(b []byte, num protowire.Number) ([]byte, bool) {
+	var val []byte
 	found := false
 	ok := eachBytesField(b, fStoredEvent, func(ev []byte) bool {
-		return eachBytesField(ev, fEventDossier, func(c []byte) bool {
-			code, found = c, true
+		return eachBytesField(ev, num, func(c []byte) bool {
+			val, found = c, true
 			return true
 		})
 	})
-	return code, ok && found
+	return val, ok && found
 }
 
 // eachBytesField calls fn with the value of every occurrence of the length-delimited field

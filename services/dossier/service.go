@@ -57,6 +57,7 @@ type Service struct {
 	now   func() time.Time
 	// activity counts accepted and refused events per sending system (activity.go).
 	activity *activity
+	last     lastStored // per system, its last stored event (laststored.go)
 
 	jobs    chan *job
 	lastSeq atomic.Int64
@@ -159,6 +160,36 @@ func (s *Service) snapshotLive() {
 	s.lg.Info("dossier open-dossier snapshot written", zap.Int("open", n), zap.Duration("took", time.Since(began).Round(time.Millisecond)))
 }
 
+// loadSystems reads each system's last stored event (laststored.go); a data file written
+// before that bucket existed has it built from the log, once.
+func (s *Service) loadSystems(tx *bolt.Tx, seq int64) error {
+	if tx.Bucket(bucketSystems) != nil {
+		s.last.m = readSystems(tx)
+		return nil
+	}
+	m := map[string]string{}
+	if seq > 0 {
+		began := time.Now()
+		var err error
+		if m, err = lastStoredFromLog(tx); err != nil {
+			return err
+		}
+		s.lg.Info("dossier: last stored event of each system read from the log, once", zap.Int("systems", len(m)),
+			zap.Duration("took", time.Since(began).Round(time.Millisecond)))
+	}
+	b, err := tx.CreateBucket(bucketSystems)
+	if err != nil {
+		return err
+	}
+	for k, v := range m {
+		if err := b.Put([]byte(k), []byte(v)); err != nil {
+			return err
+		}
+	}
+	s.last.m = m
+	return nil
+}
+
 func (s *Service) load() error {
 	var sum [32]byte // of the last stored event, which the open-dossier snapshot must name
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -170,6 +201,9 @@ func (s *Service) load() error {
 		var seq int64
 		seq, sum = lastEvent(tx)
 		s.lastSeq.Store(seq)
+		if err := s.loadSystems(tx, seq); err != nil {
+			return err
+		}
 		return s.ids.load(tx, seq)
 	})
 	if err != nil {

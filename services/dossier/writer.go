@@ -221,13 +221,14 @@ func (s *Service) commit(batch []*job) {
 	var d *delta
 	var ids pendingIDs
 	var flushIDs bool
-	var changed []string
+	var changed, systems []string
+	var stamp string
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		seq = start
 		d = newDelta()
 		states := map[string]*txState{}
 		ids = pendingIDs{}
-		stamp := s.now().In(Vietnam).Format(time.RFC3339Nano)
+		stamp = s.now().In(Vietnam).Format(time.RFC3339Nano)
 		for _, j := range batch {
 			for i, it := range j.items {
 				if it == nil {
@@ -244,6 +245,10 @@ func (s *Service) commit(batch []*job) {
 			if err := s.ids.writeAll(tx, ids, seq); err != nil {
 				return err
 			}
+		}
+		systems = storedSystems(batch)
+		if err := putSystems(tx, systems, stamp); err != nil {
+			return err
 		}
 		var err error
 		changed, err = s.writeStates(tx, states, d)
@@ -263,6 +268,7 @@ func (s *Service) commit(batch []*job) {
 		s.ids.committed(ids, flushIDs, seq)
 		s.touched.committed(changed, seq)
 		s.stats.apply(d)
+		s.last.set(systems, stamp)
 		s.lastSeq.Store(seq)
 		if seq != start {
 			s.broadcast()

@@ -15,7 +15,8 @@
 //     the previous period in this period's geography, and the cache (dropped on any
 //     write; results that use live figures are also recomputed after Options.LiveTTL).
 //   - interconnection.go: channel states from the heartbeat's age and real activity
-//     (the dossier feed followed by FeedFollower; documents waiting, from docexchange).
+//     (each system's last stored dossier event and refusals, from the dossier part's
+//     ListSystemActivity; documents waiting, from docexchange).
 //   - figures.go: the small interfaces through which the other parts' figures arrive
 //     (CatalogSource, DossierSource, DocExchangeSource, DossierActivitySource) and their
 //     gRPC implementations.

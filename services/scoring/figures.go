@@ -253,6 +253,30 @@ func (g GRPCDossier) Refusals(ctx context.Context) (map[string]RefusalCount, err
 	return out, nil
 }
 
+// LastAccepted asks the dossier part when each system's last event was stored (kept by
+// the dossier part in the transaction that stores the events).
+func (g GRPCDossier) LastAccepted(ctx context.Context) (map[string]time.Time, error) {
+	ctx, err := withToken(ctx, g.Token)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := g.Client.ListSystemActivity(ctx, &dossierv1.ListSystemActivityRequest{})
+	if err != nil {
+		return nil, &UnavailableError{Reason: "the dossier service is not reachable"}
+	}
+	out := make(map[string]time.Time, len(resp.GetSystems()))
+	for _, sa := range resp.GetSystems() {
+		if at := sa.GetLastAcceptedAt(); at != "" {
+			t, err := time.Parse(time.RFC3339Nano, at)
+			if err != nil {
+				return nil, fmt.Errorf("dossier part: last_accepted_at %q of %s: %w", at, sa.GetSystem(), err)
+			}
+			out[sa.GetSystem()] = t
+		}
+	}
+	return out, nil
+}
+
 // OnlineByProcedure asks for a unit's statistics grouped by procedure.
 func (g GRPCDossier) OnlineByProcedure(ctx context.Context, unit, from, geography string) (map[string]int64, error) {
 	ctx, err := withToken(ctx, g.Token)

@@ -2,20 +2,13 @@ package scoring
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
 )
 
 // Channels of a provincial system, and the states a channel can be in (CONTRACT §9).
@@ -89,143 +82,6 @@ type DossierActivitySource interface {
 	// LastAccepted maps system ids to the time their last event was stored; an
 	// *UnavailableError while the dossier part cannot be followed.
 	LastAccepted(ctx context.Context) (map[string]time.Time, error)
-}
-
-// DossierFeedClient is the part of the dossier client the feed follower uses.
-type DossierFeedClient interface {
-	WatchDossierEvents(ctx context.Context, in *dossierv1.WatchDossierEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[dossierv1.DossierEvent], error)
-}
-
-// FeedFollower follows the dossier part's event feed (WatchDossierEvents) and remembers,
-// per sending system, when its last event was accepted. With a checkpoint it saves how far
-// it read (at most every feedCheckpointEvery) and starts from there; without one it reads
-// the whole feed at every start.
-type FeedFollower struct {
-	client DossierFeedClient
-	token  TokenFunc
-	lg     *zap.Logger
-	cp     FeedCheckpoint
-	saved  time.Time
-
-	mu       sync.Mutex
-	last     map[string]time.Time
-	cursor   string
-	caughtUp bool
-	lastErr  error
-}
-
-// FeedCheckpoint keeps how far the feed was read (Store implements it).
-type FeedCheckpoint interface {
-	LoadFeed() (string, map[string]time.Time, error)
-	SaveFeed(cursor string, last map[string]time.Time) error
-}
-
-// feedCheckpointEvery is how often, at most, the follower saves its checkpoint.
-const feedCheckpointEvery = 5 * time.Second
-
-// WithCheckpoint loads the follower's last checkpoint and saves new ones to cp; call it
-// before Run.
-func (f *FeedFollower) WithCheckpoint(cp FeedCheckpoint) error {
-	cursor, last, err := cp.LoadFeed()
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cp, f.cursor, f.saved = cp, cursor, time.Now()
-	maps.Copy(f.last, last)
-	return nil
-}
-
-// checkpoint saves the follower's state when the last save is old enough.
-func (f *FeedFollower) checkpoint(force bool) {
-	f.mu.Lock()
-	if f.cp == nil || (!force && time.Since(f.saved) < feedCheckpointEvery) {
-		f.mu.Unlock()
-		return
-	}
-	cursor, last := f.cursor, maps.Clone(f.last)
-	f.saved = time.Now()
-	f.mu.Unlock()
-	if err := f.cp.SaveFeed(cursor, last); err != nil {
-		f.lg.Warn("dossier feed checkpoint not saved", zap.Error(err))
-	}
-}
-
-// NewFeedFollower makes a follower; Run follows until ctx ends.
-func NewFeedFollower(client DossierFeedClient, token TokenFunc, lg *zap.Logger) *FeedFollower {
-	return &FeedFollower{client: client, token: token, lg: lg, last: map[string]time.Time{},
-		lastErr: &UnavailableError{Reason: "the dossier feed is being read"}}
-}
-
-// Run follows the feed, reconnecting with a growing pause after errors.
-func (f *FeedFollower) Run(ctx context.Context) {
-	defer f.checkpoint(true)
-	backoff := 200 * time.Millisecond
-	for ctx.Err() == nil {
-		err := f.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		f.mu.Lock()
-		f.lastErr = &UnavailableError{Reason: "the dossier service is not reachable"}
-		f.mu.Unlock()
-		f.lg.Debug("dossier feed interrupted", zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 10*time.Second)
-	}
-}
-
-func (f *FeedFollower) follow(ctx context.Context) error {
-	cctx, err := withToken(ctx, f.token)
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	after := f.cursor
-	f.mu.Unlock()
-	stream, err := f.client.WatchDossierEvents(cctx, &dossierv1.WatchDossierEventsRequest{After: after})
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.lastErr = nil
-	f.mu.Unlock()
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return errors.New("feed ended")
-		}
-		if err != nil {
-			return err
-		}
-		t, perr := time.Parse(time.RFC3339Nano, ev.GetStoredAt())
-		f.mu.Lock()
-		if perr == nil && ev.GetSystem() != "" && t.After(f.last[ev.GetSystem()]) {
-			f.last[ev.GetSystem()] = t
-		}
-		f.cursor = fmt.Sprint(ev.GetSequence())
-		f.mu.Unlock()
-		f.checkpoint(false)
-	}
-}
-
-// LastAccepted returns what the follower has seen.
-func (f *FeedFollower) LastAccepted(context.Context) (map[string]time.Time, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.lastErr != nil {
-		return nil, f.lastErr
-	}
-	out := make(map[string]time.Time, len(f.last))
-	for k, v := range f.last {
-		out[k] = v
-	}
-	return out, nil
 }
 
 // statusOf computes the status of every known system.

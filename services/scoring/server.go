@@ -88,12 +88,6 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.LiveTTL <= 0 {
 		o.LiveTTL = 10 * time.Second
 	}
-	if f, ok := o.Activity.(*FeedFollower); ok {
-		// The follower goes on from where it read before the last stop.
-		if err := f.WithCheckpoint(st); err != nil {
-			return nil, fmt.Errorf("dossier feed checkpoint: %w", err)
-		}
-	}
 	s := &Service{catalog: o.Catalog, store: st, activity: o.Activity, refusals: o.Refusals, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
 		builtins: builtins, methodologies: map[string]*scoringv1.Methodology{}, reg: reg}
 	for _, m := range builtins {

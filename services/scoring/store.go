@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"sync/atomic"
-	"time"
 
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 	"github.com/lienthong/lienthong/services/platform"
@@ -24,13 +23,10 @@ var (
 	bucketHeartbeats    = []byte("heartbeats")
 	// bucketReporting: system id → when it last submitted a metric report (RFC 3339).
 	bucketReporting = []byte("reporting-activity")
-	// bucketFeed: how far the dossier feed was read (key feedCursorKey) and, per system id,
-	// when its last dossier event was accepted (RFC 3339): a checkpoint, so that a start
-	// goes on from there instead of reading the whole feed again.
-	bucketFeed = []byte("dossier-feed")
+	// oldBucketFeed held a checkpoint of the dossier feed, which scoring no longer reads
+	// (the dossier part keeps each system's last stored event): removed at open.
+	oldBucketFeed = []byte("dossier-feed")
 )
-
-var feedCursorKey = []byte{0}
 
 // Store keeps scoring's data in its own bbolt file. Every write is one transaction,
 // committed (fsynced) before it returns.
@@ -43,10 +39,13 @@ type Store struct {
 // OpenStore creates the buckets.
 func OpenStore(db *bolt.DB) (*Store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMethodologies, bucketReports, bucketPeriods, bucketHeartbeats, bucketReporting, bucketFeed} {
+		for _, b := range [][]byte{bucketMethodologies, bucketReports, bucketPeriods, bucketHeartbeats, bucketReporting} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if tx.Bucket(oldBucketFeed) != nil {
+			return tx.DeleteBucket(oldBucketFeed)
 		}
 		return nil
 	})
@@ -323,38 +322,4 @@ func (s *Store) ReportingActivity() (map[string]string, error) {
 		})
 	})
 	return out, err
-}
-
-// LoadFeed returns the feed checkpoint (an empty cursor when there is none).
-func (s *Store) LoadFeed() (string, map[string]time.Time, error) {
-	cursor, last := "", map[string]time.Time{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFeed).ForEach(func(k, v []byte) error {
-			if bytes.Equal(k, feedCursorKey) {
-				cursor = string(v)
-				return nil
-			}
-			t, err := time.Parse(time.RFC3339Nano, string(v))
-			if err != nil {
-				return fmt.Errorf("feed checkpoint of %s: %w", k, err)
-			}
-			last[string(k)] = t
-			return nil
-		})
-	})
-	return cursor, last, err
-}
-
-// SaveFeed stores the feed checkpoint. It does not change the store's version: rankings do
-// not depend on it.
-func (s *Store) SaveFeed(cursor string, last map[string]time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketFeed)
-		for sys, t := range last {
-			if err := b.Put([]byte(sys), []byte(t.UTC().Format(time.RFC3339Nano))); err != nil {
-				return err
-			}
-		}
-		return b.Put(feedCursorKey, []byte(cursor))
-	})
 }

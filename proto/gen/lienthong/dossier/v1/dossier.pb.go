@@ -328,7 +328,7 @@ func (*ListSystemActivityRequest) Descriptor() ([]byte, []int) {
 	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{0}
 }
 
-// The activity of every system that sent events in the window.
+// The activity of every system that sent events in the window or ever had an event stored.
 type ListSystemActivityResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Systems in id order.
@@ -398,8 +398,11 @@ type SystemActivity struct {
 	LastRefusedAt string `protobuf:"bytes,4,opt,name=last_refused_at,json=lastRefusedAt,proto3" json:"last_refused_at,omitempty"`
 	// The ErrorInfo reason of the last refusal.
 	LastRefusedReason string `protobuf:"bytes,5,opt,name=last_refused_reason,json=lastRefusedReason,proto3" json:"last_refused_reason,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// When the system's last event was stored (RFC 3339, the stored_at of that event), empty
+	// if none ever was. Unlike the counts it is kept across restarts.
+	LastAcceptedAt string `protobuf:"bytes,6,opt,name=last_accepted_at,json=lastAcceptedAt,proto3" json:"last_accepted_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SystemActivity) Reset() {
@@ -463,6 +466,13 @@ func (x *SystemActivity) GetLastRefusedAt() string {
 func (x *SystemActivity) GetLastRefusedReason() string {
 	if x != nil {
 		return x.LastRefusedReason
+	}
+	return ""
+}
+
+func (x *SystemActivity) GetLastAcceptedAt() string {
+	if x != nil {
+		return x.LastAcceptedAt
 	}
 	return ""
 }
@@ -2373,13 +2383,14 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x19ListSystemActivityRequest\"\x81\x01\n" +
 	"\x1aListSystemActivityResponse\x12>\n" +
 	"\asystems\x18\x01 \x03(\v2$.lienthong.dossier.v1.SystemActivityR\asystems\x12#\n" +
-	"\rcounted_since\x18\x02 \x01(\tR\fcountedSince\"\xb6\x01\n" +
+	"\rcounted_since\x18\x02 \x01(\tR\fcountedSince\"\xe0\x01\n" +
 	"\x0eSystemActivity\x12\x16\n" +
 	"\x06system\x18\x01 \x01(\tR\x06system\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x03R\baccepted\x12\x18\n" +
 	"\arefused\x18\x03 \x01(\x03R\arefused\x12&\n" +
 	"\x0flast_refused_at\x18\x04 \x01(\tR\rlastRefusedAt\x12.\n" +
-	"\x13last_refused_reason\x18\x05 \x01(\tR\x11lastRefusedReason\"\x99\x06\n" +
+	"\x13last_refused_reason\x18\x05 \x01(\tR\x11lastRefusedReason\x12(\n" +
+	"\x10last_accepted_at\x18\x06 \x01(\tR\x0elastAcceptedAt\"\x99\x06\n" +
 	"\fDossierEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fdossier_code\x18\x02 \x01(\tR\vdossierCode\x12;\n" +
