@@ -307,7 +307,6 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 		Catalog:     scoring.GRPCCatalog{Client: catalogv1.NewCatalogServiceClient(catConn)},
 		Dossier:     scoring.GRPCDossier{Client: dos, Token: token},
 		Activity:    scoring.GRPCDossier{Client: dos, Token: token},
-		Refusals:    scoring.GRPCDossier{Client: dos, Token: token},
 		DocExchange: &scoring.GRPCDocExchange{Client: docv1.NewDocumentServiceClient(docConn), Token: token},
 		Thresholds:  env.thresholds,
 		Logger:      lg,

@@ -56,8 +56,8 @@ func refusedBySender(err error) (string, bool) {
 
 // record counts a finished job's results under its caller's system.
 func (a *activity) record(j *job, now time.Time) {
-	c := platform.CallerFrom(j.ctx)
-	if c == nil || c.System == "" {
+	system := j.system()
+	if system == "" {
 		return
 	}
 	var acc, ref int64
@@ -78,10 +78,10 @@ func (a *activity) record(j *job, now time.Time) {
 	h := now.Unix() / 3600
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.systems[c.System]
+	s := a.systems[system]
 	if s == nil {
 		s = &sysActivity{}
-		a.systems[c.System] = s
+		a.systems[system] = s
 	}
 	b := &s.hours[h%activityHours]
 	if b.hour != h {

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"sync"
 
-	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -46,15 +45,12 @@ func storedSystems(batch []*job) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, j := range batch {
-		sys := ""
-		if c := platform.CallerFrom(j.ctx); c != nil {
-			sys = c.System
-		}
+		sys := j.system()
 		if sys == "" || seen[sys] {
 			continue
 		}
 		for i, it := range j.items {
-			if r := j.results[i]; it != nil && r.err == nil && !r.dup && r.seq > 0 {
+			if r := j.results[i]; it != nil && r.err == nil && !r.dup {
 				seen[sys] = true
 				out = append(out, sys)
 				break

@@ -2,7 +2,6 @@ package dossier
 
 import (
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
-	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -27,10 +26,7 @@ type prefetched struct {
 // prefetch reads, for the events of a job that passed their checks, what the writer will
 // look up. A failure leaves them unread; the writer reads them then.
 func (s *Service) prefetch(j *job) {
-	system := ""
-	if c := platform.CallerFrom(j.ctx); c != nil {
-		system = c.System
-	}
+	system := j.system()
 	snap := s.lastSeq.Load() // loaded before the read begins: the read sees at least this
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		upto, ok := readIDsUpto(tx)

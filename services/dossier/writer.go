@@ -35,6 +35,14 @@ type job struct {
 	done       chan struct{}
 }
 
+// system is the sending system of the job's caller ("" without one).
+func (j *job) system() string {
+	if c := platform.CallerFrom(j.ctx); c != nil {
+		return c.System
+	}
+	return ""
+}
+
 // errStopped is answered when the part is shutting down.
 var errStopped = &platform.Error{Code: codes.Unavailable, Reason: "SHUTTING_DOWN", Message: "the dossier part is shutting down; try again",
 	MessageVI: "Dịch vụ hồ sơ đang dừng; vui lòng thử lại."}
@@ -335,11 +343,7 @@ func refuse(reason, msg, vi string) error { return platform.FailedPrecondition(r
 // applyOne judges one event against the dossier's state and, if it passes, stores it. A
 // refusal is the result's error; the returned error is a storage failure.
 func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*txState, pending pendingIDs, seq *int64, stamp string) (result, error) {
-	caller := platform.CallerFrom(j.ctx)
-	system := ""
-	if caller != nil {
-		system = caller.System
-	}
+	system := j.system()
 	ev := c.ev
 	ids := tx.Bucket(bucketIDs)
 	key := idKey(system, ev.EventId)

@@ -236,43 +236,27 @@ type GRPCDossier struct {
 	Token  TokenFunc
 }
 
-// Refusals asks the dossier part what each system pushed in the last 24 hours.
-func (g GRPCDossier) Refusals(ctx context.Context) (map[string]RefusalCount, error) {
+// Activity asks the dossier part, in one call, when each system's last event was stored
+// (kept by the dossier part in the transaction that stores the events) and what it pushed
+// in the last 24 hours.
+func (g GRPCDossier) Activity(ctx context.Context) (map[string]SystemActivity, error) {
 	ctx, err := withToken(ctx, g.Token)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := g.Client.ListSystemActivity(ctx, &dossierv1.ListSystemActivityRequest{})
 	if err != nil {
-		return nil, err
+		return nil, &UnavailableError{Reason: unavailableReason("dossier", err)}
 	}
-	out := make(map[string]RefusalCount, len(resp.GetSystems()))
+	out := make(map[string]SystemActivity, len(resp.GetSystems()))
 	for _, sa := range resp.GetSystems() {
-		out[sa.GetSystem()] = RefusalCount{Accepted: sa.GetAccepted(), Refused: sa.GetRefused(), LastReason: sa.GetLastRefusedReason()}
-	}
-	return out, nil
-}
-
-// LastAccepted asks the dossier part when each system's last event was stored (kept by
-// the dossier part in the transaction that stores the events).
-func (g GRPCDossier) LastAccepted(ctx context.Context) (map[string]time.Time, error) {
-	ctx, err := withToken(ctx, g.Token)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := g.Client.ListSystemActivity(ctx, &dossierv1.ListSystemActivityRequest{})
-	if err != nil {
-		return nil, &UnavailableError{Reason: "the dossier service is not reachable"}
-	}
-	out := make(map[string]time.Time, len(resp.GetSystems()))
-	for _, sa := range resp.GetSystems() {
+		a := SystemActivity{RefusalCount: RefusalCount{Accepted: sa.GetAccepted(), Refused: sa.GetRefused(), LastReason: sa.GetLastRefusedReason()}}
 		if at := sa.GetLastAcceptedAt(); at != "" {
-			t, err := time.Parse(time.RFC3339Nano, at)
-			if err != nil {
+			if a.LastAccepted, err = time.Parse(time.RFC3339Nano, at); err != nil {
 				return nil, fmt.Errorf("dossier part: last_accepted_at %q of %s: %w", at, sa.GetSystem(), err)
 			}
-			out[sa.GetSystem()] = t
 		}
+		out[sa.GetSystem()] = a
 	}
 	return out, nil
 }

@@ -134,12 +134,19 @@ type fakeActivity struct {
 	err     error
 }
 
-func (f *fakeActivity) LastAccepted(context.Context) (map[string]time.Time, error) {
-	return f.last, f.err
-}
-
-func (f *fakeActivity) Refusals(context.Context) (map[string]RefusalCount, error) {
-	return f.refused, f.err
+func (f *fakeActivity) Activity(context.Context) (map[string]SystemActivity, error) {
+	out := map[string]SystemActivity{}
+	for sys, t := range f.last {
+		a := out[sys]
+		a.LastAccepted = t
+		out[sys] = a
+	}
+	for sys, rc := range f.refused {
+		a := out[sys]
+		a.RefusalCount = rc
+		out[sys] = a
+	}
+	return out, f.err
 }
 
 // clock is a settable time.
@@ -185,7 +192,7 @@ func (f *fixture) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(db, Options{Catalog: f.catalog, Dossier: f.dossier, Activity: f.activity, Refusals: f.activity, Logger: zaptest.NewLogger(t), Now: f.clock.now})
+	svc, err := Open(db, Options{Catalog: f.catalog, Dossier: f.dossier, Activity: f.activity, Logger: zaptest.NewLogger(t), Now: f.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}

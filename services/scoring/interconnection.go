@@ -53,12 +53,6 @@ type RefusalCount struct {
 	LastReason        string
 }
 
-// DossierRefusalSource says how many events each sending system had accepted and refused
-// in the last 24 hours (GRPCDossier asks the dossier part).
-type DossierRefusalSource interface {
-	Refusals(ctx context.Context) (map[string]RefusalCount, error)
-}
-
 // DefaultThresholds are used unless configured.
 var DefaultThresholds = Thresholds{
 	HeartbeatDegraded:     5 * time.Minute,
@@ -77,11 +71,19 @@ func (t Thresholds) describe() []string {
 	}
 }
 
-// DossierActivitySource says when each sending system last had a dossier event accepted.
+// DossierActivitySource says, per sending system, when its last dossier event was stored
+// and how many of its events of the last 24 hours were accepted and refused (GRPCDossier
+// asks the dossier part).
 type DossierActivitySource interface {
-	// LastAccepted maps system ids to the time their last event was stored; an
-	// *UnavailableError while the dossier part cannot be followed.
-	LastAccepted(ctx context.Context) (map[string]time.Time, error)
+	// Activity maps system ids to what is known of them; an *UnavailableError while the
+	// dossier part cannot be asked.
+	Activity(ctx context.Context) (map[string]SystemActivity, error)
+}
+
+// SystemActivity is what the dossier part knows of one sending system.
+type SystemActivity struct {
+	LastAccepted time.Time // when its last event was stored; zero if none ever was
+	RefusalCount           // its events of the last 24 hours
 }
 
 // statusOf computes the status of every known system.
@@ -94,19 +96,12 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 	if err != nil {
 		return nil, err
 	}
-	var accepted map[string]time.Time
-	var acceptedErr error
+	var activity map[string]SystemActivity
+	var activityErr error
 	if s.activity != nil {
-		accepted, acceptedErr = s.activity.LastAccepted(ctx)
+		activity, activityErr = s.activity.Activity(ctx)
 	} else {
-		acceptedErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
-	}
-	var refusals map[string]RefusalCount
-	var refusalsErr error
-	if s.refusals != nil {
-		refusals, refusalsErr = s.refusals.Refusals(ctx)
-	} else {
-		refusalsErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
+		activityErr = &UnavailableError{Reason: "the dossier service is not connected to this scoring part"}
 	}
 	t := s.thresholds
 	out := make([]*scoringv1.SystemStatus, 0, len(hbs))
@@ -129,11 +124,12 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 			cs := &scoringv1.ChannelStatus{Channel: ch, State: base, Reason: baseWhy, LastActivityAt: h.GetReceivedAt()}
 			switch ch {
 			case ChannelDossierPush:
-				last, known := accepted[h.GetSystem()]
+				a := activity[h.GetSystem()]
+				last := a.LastAccepted
 				switch {
-				case acceptedErr != nil:
-					cs.Reason += "; dossier activity unknown: " + acceptedErr.Error()
-				case !known:
+				case activityErr != nil:
+					cs.Reason += "; dossier activity unknown: " + activityErr.Error()
+				case last.IsZero():
 					cs.Reason += "; no dossier event accepted from this system yet"
 				default:
 					if last.After(hbAt) {
@@ -146,8 +142,8 @@ func (s *Service) statusOf(ctx context.Context, now time.Time) ([]*scoringv1.Sys
 						cs.Reason += fmt.Sprintf(", longer ago than %s", t.DossierIdle)
 					}
 				}
-				cs.Reason += refusalWords(refusals[h.GetSystem()], refusalsErr)
-				if rc := refusals[h.GetSystem()]; refusalsErr == nil && cs.State == StateConnected && tooManyRefused(rc, t.RefusedShare) {
+				cs.Reason += refusalWords(a.RefusalCount, activityErr)
+				if activityErr == nil && cs.State == StateConnected && tooManyRefused(a.RefusalCount, t.RefusedShare) {
 					cs.State = StateDegraded
 					cs.Reason += fmt.Sprintf(", more than %.0f%%", t.RefusedShare*100)
 				}

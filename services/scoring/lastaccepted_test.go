@@ -36,9 +36,15 @@ func TestLastAcceptedFromTheDossierPart(t *testing.T) {
 		{System: "000.00.00.H48/motcua", LastAcceptedAt: "2026-01-02T03:04:05Z"},
 	}}}
 	g := GRPCDossier{Client: fake, Token: func() (string, error) { return "tok", nil }}
-	m, err := g.LastAccepted(context.Background())
+	all, err := g.Activity(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	m := map[string]time.Time{}
+	for sys, a := range all {
+		if !a.LastAccepted.IsZero() {
+			m[sys] = a.LastAccepted
+		}
 	}
 	want := map[string]time.Time{
 		"000.00.00.H33/motcua": time.Date(2026, 11, 20, 3, 30, 0, 123e6, time.UTC),
@@ -57,13 +63,13 @@ func TestLastAcceptedFromTheDossierPart(t *testing.T) {
 	}
 
 	fake.resp.Systems[0].LastAcceptedAt = "yesterday"
-	if _, err := g.LastAccepted(context.Background()); err == nil {
+	if _, err := g.Activity(context.Background()); err == nil {
 		t.Error("an unreadable time was accepted")
 	}
 
 	fake.err = status.Error(codes.Unavailable, "connection refused")
 	var u *UnavailableError
-	if _, err := g.LastAccepted(context.Background()); !errors.As(err, &u) {
+	if _, err := g.Activity(context.Background()); !errors.As(err, &u) {
 		t.Errorf("with the dossier part down: %v, want unavailable", err)
 	}
 }

@@ -30,7 +30,6 @@ type Options struct {
 	Catalog     CatalogSource
 	Dossier     DossierSource
 	Activity    DossierActivitySource // nil: dossier activity unknown
-	Refusals    DossierRefusalSource  // nil: refused events unknown
 	DocExchange DocExchangeSource     // nil: NoDocExchange
 	Thresholds  Thresholds            // zero: DefaultThresholds
 	// LiveTTL is how long a ranking that uses other parts' live figures is reused before
@@ -48,7 +47,6 @@ type Service struct {
 	catalog    CatalogSource
 	engine     *Engine
 	activity   DossierActivitySource
-	refusals   DossierRefusalSource
 	docs       DocExchangeSource
 	thresholds Thresholds
 	lg         *zap.Logger
@@ -88,7 +86,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.LiveTTL <= 0 {
 		o.LiveTTL = 10 * time.Second
 	}
-	s := &Service{catalog: o.Catalog, store: st, activity: o.Activity, refusals: o.Refusals, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
+	s := &Service{catalog: o.Catalog, store: st, activity: o.Activity, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
 		builtins: builtins, methodologies: map[string]*scoringv1.Methodology{}, reg: reg}
 	for _, m := range builtins {
 		s.methodologies[m.GetId()] = m
