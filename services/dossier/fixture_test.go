@@ -31,6 +31,8 @@ import (
 const (
 	procLand  = "1.000001" // 5 working days, field "Đất đai"
 	procCivil = "1.000002" // 10 working days, field "Hộ tịch"
+	// agency33p is the province's People's Committee: it numbers dossiers it files at its departments.
+	agency33p = "000.00.00.H33"
 	agency33a = "000.01.00.H33"
 	agency33b = "000.02.00.H33"
 	agency36  = "000.01.00.H36"
@@ -72,6 +74,7 @@ func newFakeCatalog() *fakeCatalog {
 			procCivil: {Code: procCivil, Name: "Đăng ký khai sinh", Field: "Hộ tịch", ProcessingDays: 10},
 		},
 		agencies: map[string]*catalogv1.Agency{
+			agency33p: {Code: agency33p, Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"},
 			agency33a: {Code: agency33a, Name: "Sở Tài nguyên và Môi trường Hưng Yên", UnitCode: "33"},
 			agency33b: {Code: agency33b, Name: "Sở Tư pháp Hưng Yên", UnitCode: "33"},
 			agency36:  {Code: agency36, Name: "Sở Tư pháp Nam Định", UnitCode: "36"},

@@ -35,8 +35,8 @@ func TestListDossiers(t *testing.T) {
 	f := newFixture(t)
 	a1 := dcode(agency33a, "261020", 1)
 	a1b := dcode(agency33a, "261021", 1)
-	prefixed := "000.00.33.H31-261015-0001" // a code of another agency's numbering, filed at A1
-	national := "G09.20-20261019-0092637"   // a national portal's code, filed at A1
+	prefixed := dcode(agency33p, "261015", 1) // a code of another agency's numbering (of the same unit), filed at A1
+	national := "G09.20-20261019-0092637"     // a national portal's code, filed at A1
 	b1 := dcode(agency33b, "261020", 1)
 	c37 := dcode(agency37, "261020", 1)
 	f.mustCreate(f.admin(),

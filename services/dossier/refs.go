@@ -53,6 +53,8 @@ type unitRef struct {
 	found    bool
 	from, to string // validity, YYYY-MM-DD; to "" while in force
 	current  string // unit it rolls up to today
+	// currents are all the units it rolls up to today (a unit split in two has two).
+	currents []string
 	expires  time.Time
 }
 
@@ -103,7 +105,8 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 		if cc := u.GetCurrentCodes(); len(cc) > 0 {
 			cur = cc[0]
 		}
-		r.units[u.GetUnit().GetCode()] = unitRef{found: true, from: u.GetUnit().GetValidFrom(), to: u.GetUnit().GetValidTo(), current: cur, expires: hit}
+		r.units[u.GetUnit().GetCode()] = unitRef{found: true, from: u.GetUnit().GetValidFrom(), to: u.GetUnit().GetValidTo(), current: cur,
+			currents: slices.Clone(u.GetCurrentCodes()), expires: hit}
 	}
 	for _, u := range resp.GetMissingUnits() {
 		r.units[u] = unitRef{expires: miss}

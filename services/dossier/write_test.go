@@ -242,9 +242,11 @@ func TestValidation(t *testing.T) {
 		}, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"unit_code"}},
 		{"unit 36 on 2025-06-30, its last day", func(e *dossierv1.DossierEvent) {
 			e.UnitCode, e.AgencyCode, e.OccurredAt = "36", agency36, vn(2025, 6, 30, 16, 0)
+			e.DossierCode = dcode(agency36, "250630", 1)
 		}, codes.OK, "", nil},
 		{"unit 36 in 2024", func(e *dossierv1.DossierEvent) {
 			e.UnitCode, e.AgencyCode, e.OccurredAt = "36", agency36, vn(2024, 3, 4, 8, 0)
+			e.DossierCode = dcode(agency36, "240304", 1)
 		}, codes.OK, "", nil},
 		{"national long code", func(e *dossierv1.DossierEvent) {
 			e.DossierCode, e.OccurredAt = "G09.20-20260609-0092637", vn(2026, 6, 9, 8, 0)

@@ -75,11 +75,16 @@ func (s *Service) prepare(ctx context.Context, events []*dossierv1.DossierEvent)
 		if c.ev.AgencyCode != "" {
 			ags = append(ags, c.ev.AgencyCode)
 		}
+		if a := ownerAgencies(c.ev); a != "" {
+			ags = append(ags, a)
+		}
 		if c.ev.UnitCode != "" {
 			units = append(units, c.ev.UnitCode)
 		}
 	}
 	if err := s.refs.ensure(ctx, procs, ags, units); err != nil {
+		j.catalogErr = err
+	} else if err := s.ensureAgencyUnits(ctx, ags); err != nil {
 		j.catalogErr = err
 	}
 	s.prefetch(j)
@@ -506,7 +511,7 @@ func (s *Service) checkCatalog(j *job, c *checked) error {
 		e.Reason = "UNKNOWN_REFERENCE"
 		return e
 	}
-	return nil
+	return s.checkOwner(j, c)
 }
 
 func orNow(s string) string {
