@@ -15,10 +15,17 @@ var (
 	DossierCodeRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$`)
 	// nationalCodeRE accepts the longer forms national portals issue, such as
 	// G09.20-20260609-0092637.
-	nationalCodeRE   = regexp.MustCompile(`^[0-9A-Z][0-9A-Z.]{1,39}-\d{6}(\d{2})?-\d{4,10}$`)
-	procedureCodeRE  = regexp.MustCompile(`^\d\.\d{6}$`)
-	provinceCodeRE   = regexp.MustCompile(`^\d{2}$`)
-	maxFutureSkew    = 5 * time.Minute
+	nationalCodeRE  = regexp.MustCompile(`^[0-9A-Z][0-9A-Z.]{1,39}-\d{6}(\d{2})?-\d{4,10}$`)
+	procedureCodeRE = regexp.MustCompile(`^\d\.\d{6}$`)
+	provinceCodeRE  = regexp.MustCompile(`^\d{2}$`)
+	// maxFutureSkew is how far after the server's clock an occurred_at may lie: the clocks
+	// of provincial servers drift, and NTP-less ones by minutes, but an event cannot have
+	// happened later than it is sent. Five minutes passes any honest clock; an event dated
+	// tomorrow (a typing slip, a wrong time zone) would otherwise fix a verdict in advance.
+	maxFutureSkew = 5 * time.Minute
+	// earliestAccepted is the earliest occurred_at and due_at: electronic one-stop records
+	// begin in the 2000s (the demo's data from 2015), and a year like 0201 or 1926 is a
+	// slip that would open statistics periods no one reports on.
 	earliestAccepted = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 

@@ -256,6 +256,12 @@ func TestValidation(t *testing.T) {
 		}, codes.OK, "", nil},
 		{"occurred_at in UTC with fraction", func(e *dossierv1.DossierEvent) { e.OccurredAt = "2026-10-22T01:00:00.250Z" }, codes.OK, "", nil},
 		{"due_at as a date", func(e *dossierv1.DossierEvent) { e.DueAt = "2026-10-30" }, codes.OK, "", nil},
+		{"due_at the day before the receipt", func(e *dossierv1.DossierEvent) { e.DueAt = "2026-10-21" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"due_at"}},
+		{"due_at the receipt's day, an hour before it", func(e *dossierv1.DossierEvent) { e.DueAt = "2026-10-22T07:00:00+07:00" }, codes.OK, "", nil},
+		{"due_at 5 years after the receipt", func(e *dossierv1.DossierEvent) { e.DueAt = "2031-10-22" }, codes.OK, "", nil},
+		{"due_at 5 years and a day after the receipt", func(e *dossierv1.DossierEvent) { e.DueAt = "2031-10-23" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"due_at"}},
+		{"due_at 2062 for 2026", func(e *dossierv1.DossierEvent) { e.DueAt = "2062-10-30" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"due_at"}},
+		{"due_at before 2000", func(e *dossierv1.DossierEvent) { e.DueAt = "1999-12-31" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"due_at"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -430,6 +430,7 @@ func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
 		if ev.Channel == 0 {
 			v.Add("channel", "is required on a dossier's first event")
 		}
+		checkDue(&v, c.due, c.at)
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -459,6 +460,7 @@ func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
 	if ev.Channel != 0 && int32(ev.Channel) != st.GetChannel() {
 		v.Add("channel", "dossier %s came by channel %s", st.GetCode(), dossierv1.Channel(st.GetChannel()))
 	}
+	checkDue(&v, c.due, st.GetReceivedAt())
 	if err := v.Err(); err != nil {
 		return err
 	}
