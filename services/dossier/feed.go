@@ -28,13 +28,22 @@ func parseCursor(field, s string) (int64, error) {
 
 // scanFeed calls fn for the events after `after` of a unit (all units if ""), in order,
 // until fn returns false or limit records were read. It returns the last sequence read
-// and whether the end of the stored feed was reached.
+// and whether the end of the stored feed was reached. A unit's events are read through its
+// index (feedindex.go), so a unit's page costs what it returns, however many events other
+// units have. fn runs inside the read transaction: it copies, it never sends (a reader
+// that stops reading would keep the transaction open, and bbolt's writer waits for open
+// transactions whenever the file must grow).
 func (s *Service) scanFeed(after int64, unit string, limit int, fn func(*dossierv1.DossierEvent) bool) (int64, bool, error) {
 	last := after
 	end := false
+	read := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if unit != "" {
+			var err error
+			last, end, read, err = scanUnitFeed(tx, after, unit, limit, fn)
+			return err
+		}
 		c := tx.Bucket(bucketEvents).Cursor()
-		read := 0
 		for k, v := c.Seek(seqKey(after + 1)); ; k, v = c.Next() {
 			if k == nil {
 				end = true
@@ -49,15 +58,44 @@ func (s *Service) scanFeed(after int64, unit string, limit int, fn func(*dossier
 				return err
 			}
 			ev := se.GetEvent()
-			if unit == "" || ev.GetUnitCode() == unit {
-				if !fn(ev) {
-					return nil
-				}
+			if !fn(ev) {
+				return nil
 			}
 			last = ev.GetSequence()
 		}
 	})
+	s.feedRead.Add(int64(read))
 	return last, end, err
+}
+
+// scanUnitFeed is scanFeed for one unit, through the index; it also returns the number of
+// events it read. At the end of the unit's events the last sequence read is the last
+// stored event: the unit has nothing up to there, so a reader's cursor moves past it.
+func scanUnitFeed(tx *bolt.Tx, after int64, unit string, limit int, fn func(*dossierv1.DossierEvent) bool) (last int64, end bool, read int, err error) {
+	last = after
+	prefix := feedUnitPrefix(unit)
+	c := tx.Bucket(bucketFeedUnits).Cursor()
+	for k, _ := c.Seek(feedUnitKey(unit, after+1)); ; k, _ = c.Next() {
+		seq, ok := feedUnitSeq(k, prefix)
+		if !ok {
+			if lk, _ := tx.Bucket(bucketEvents).Cursor().Last(); lk != nil {
+				last = max(last, int64(beUint64(lk)))
+			}
+			return last, true, read, nil
+		}
+		if read == limit {
+			return last, false, read, nil
+		}
+		read++
+		se, err := loadEvent(tx, seq)
+		if err != nil {
+			return last, false, read, err
+		}
+		if !fn(se.GetEvent()) {
+			return last, false, read, nil
+		}
+		last = seq
+	}
 }
 
 // ListDossierEvents answers a page of the feed.
@@ -119,16 +157,20 @@ func (s *Service) WatchDossierEvents(r *dossierv1.WatchDossierEventsRequest, str
 	}
 	for {
 		changed := s.changed() // taken before reading, so no commit is missed
-		var sendErr error
-		last, end, err := s.scanFeed(after, unit, 1000, func(ev *dossierv1.DossierEvent) bool {
-			sendErr = stream.Send(ev)
-			return sendErr == nil
+		// Copied out of the transaction, then sent with it closed, each within the send
+		// timeout: a client that stops reading holds neither the writer nor a goroutine.
+		batch := make([]*dossierv1.DossierEvent, 0, 16)
+		last, end, err := s.scanFeed(after, unit, watchBatch, func(ev *dossierv1.DossierEvent) bool {
+			batch = append(batch, ev)
+			return true
 		})
 		if err != nil {
 			return err
 		}
-		if sendErr != nil {
-			return sendErr
+		for _, ev := range batch {
+			if err := platform.SendWithTimeout(ctx, s.sendTimeout, func() error { return stream.Send(ev) }); err != nil {
+				return err
+			}
 		}
 		after = last
 		if !end {
@@ -143,3 +185,6 @@ func (s *Service) WatchDossierEvents(r *dossierv1.WatchDossierEventsRequest, str
 		}
 	}
 }
+
+// watchBatch is how many events a watch copies out of one read transaction.
+const watchBatch = 256

@@ -16,6 +16,7 @@ import (
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -72,6 +73,11 @@ type Service struct {
 	stopMu  sync.RWMutex // held (read) while a job is handed to the writer; Close takes it to close stop
 	stopped chan struct{}
 
+	// sendTimeout: see Options.SendTimeout.
+	sendTimeout time.Duration
+	// feedRead counts the events the feed's reads decoded (feed.go).
+	feedRead atomic.Int64
+
 	// liveFrom says where the last load took the open dossiers from.
 	liveFrom string
 
@@ -90,6 +96,10 @@ type Options struct {
 	// IDPause is how long the writer has nothing to do before it writes a chunk of the
 	// idempotency keys it holds (0: DefaultIDPause).
 	IDPause time.Duration
+	// SendTimeout bounds each message of a server stream (feed watches, the answers of an
+	// event stream): a client that does not take one within it has its stream ended
+	// (0: platform.DefaultSendTimeout).
+	SendTimeout time.Duration
 }
 
 // Open loads the dossier part from db (buckets, sequence, statistics, open dossiers) and
@@ -116,6 +126,10 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		o.IDPause = DefaultIDPause
 	}
 	s.ids = newIDIndex(o.IDFlushEvents)
+	s.sendTimeout = o.SendTimeout
+	if s.sendTimeout <= 0 {
+		s.sendTimeout = platform.DefaultSendTimeout
+	}
 	s.idPause = o.IDPause
 	s.touched.m = map[string]int64{}
 	s.activity = newActivity(o.Now())
@@ -204,10 +218,16 @@ func (s *Service) load() error {
 		if err := s.loadSystems(tx, seq); err != nil {
 			return err
 		}
+		if err := loadFeedIndex(tx, seq); err != nil {
+			return err
+		}
 		return s.ids.load(tx, seq)
 	})
 	if err != nil {
 		return fmt.Errorf("dossier buckets: %w", err)
+	}
+	if err := s.buildFeedIndex(); err != nil {
+		return err
 	}
 	// The open dossiers: from the snapshot of the last clean stop if it is current
 	// (livesnap.go), else from the open-dossier bucket, its pages read ahead (warm.go).

@@ -61,7 +61,8 @@ const verifyBytesPerDossier = 2304
 
 // Verify replays the event log of a dossier database from the start, with the same rules,
 // and compares what it rebuilds with what is stored: every dossier's state, every
-// statistics cell, every open dossier's live entry and every idempotency key.
+// statistics cell, every open dossier's live entry, every idempotency key and the feed's
+// index by unit (feedindex.go).
 func Verify(db *bolt.DB, cal *Calendar) (*VerifyReport, error) {
 	return VerifyWith(db, VerifyOptions{Calendar: cal})
 }
@@ -141,6 +142,10 @@ func (v *verifier) pass(pass int) error {
 	var indexed int64
 	var prev int64
 	first := pass == 0
+	var feed *feedIndexCheck
+	if first {
+		feed = newFeedIndexCheck(tx)
+	}
 	err := tx.Bucket(bucketEvents).ForEach(func(k, val []byte) error {
 		if !first {
 			// Later passes skip, without decoding them, the events of other shares.
@@ -166,6 +171,7 @@ func (v *verifier) pass(pass int) error {
 			if sys := ev.GetSystem(); sys != "" {
 				lastBy[sys] = ev.GetStoredAt()
 			}
+			feed.event(rep, seq, ev.GetUnitCode())
 			key := idKey(ev.GetSystem(), ev.GetEventId())
 			idv := ids.Get(key)
 			good := len(idv) == 24 && int64(beUint64(idv[:8])) == seq && bytes.Equal(idv[8:], se.GetContentHash())
@@ -216,6 +222,7 @@ func (v *verifier) pass(pass int) error {
 			rep.diff("%d idempotency keys in the index for %d events whose key should be there", n, indexed)
 		}
 		v.compareSystems(lastBy)
+		feed.done(rep)
 	}
 	rep.Dossiers += len(states)
 	rep.Largest = max(rep.Largest, len(states))

@@ -2,6 +2,7 @@ package dossier
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -398,6 +399,11 @@ func (s *Service) applyOne(tx *bolt.Tx, j *job, c *checked, states map[string]*t
 	events := tx.Bucket(bucketEvents)
 	events.FillPercent = 1.0 // keys only ever grow: full pages, not half-empty ones (half the file)
 	if err := events.Put(seqKey(*seq), body); err != nil {
+		return result{}, err
+	}
+	feed := tx.Bucket(bucketFeedUnits)
+	feed.FillPercent = 1.0 // a unit's keys only ever grow, as the log's
+	if err := putFeedUnit(feed, cmp.Or(ev.UnitCode, unit), *seq); err != nil {
 		return result{}, err
 	}
 	pending[string(key)] = idValue(*seq, c.hash)
