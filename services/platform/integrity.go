@@ -526,6 +526,14 @@ func (c *fileCheck) bucketTop(name, v []byte) {
 			c.problem("%s: page %d runs over %d more pages, past the pages in use", what, e.child, overflow)
 		case uint64(pageHeaderSize+count*elementSize) > (overflow+1)*uint64(c.pageSize):
 			c.problem("%s: page %d counts %d entries, more than it can hold", what, e.child, count)
+		case flags == flagBranch:
+			// The page ids it points to, which a lookup follows next.
+			for i := 0; i < count && pageHeaderSize+(i+1)*elementSize <= len(first); i++ {
+				if id := ne.Uint64(first[pageHeaderSize+i*elementSize+8:]); id < 2 || id >= c.hwm {
+					c.problem("%s: page %d points to page %d, outside the pages in use", what, e.child, id)
+					break
+				}
+			}
 		}
 		if c.full() {
 			return
