@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -58,8 +59,10 @@ func (e *Error) Is(target error) bool {
 	return t.Code == e.Code && t.Reason == e.Reason
 }
 
-// GRPCStatus builds the status with its details.
+// GRPCStatus builds the status with its details. Every text in it is bounded
+// (maxTextRunes): an error never echoes unbounded input back, whatever its maker passed in.
 func (e *Error) GRPCStatus() *status.Status {
+	e = e.bounded()
 	st := status.New(e.Code, e.Error())
 	info := &errdetails.ErrorInfo{Reason: e.Reason, Domain: ErrorDomain}
 	if len(e.Metadata) > 0 {
@@ -89,6 +92,63 @@ func (e *Error) GRPCStatus() *status.Status {
 		return st
 	}
 	return withDetails
+}
+
+// MaxEchoRunes is how much of a caller-given string (an id, a code, a name) an error
+// message repeats; Clip cuts the rest.
+const MaxEchoRunes = 64
+
+// maxTextRunes bounds each text of an error a client sees: the message, each field name
+// and description, each metadata value.
+const maxTextRunes = 1024
+
+// Clip cuts a caller-given string to MaxEchoRunes runes, marking the cut with "…", so that
+// an error quoting it stays small however long it was.
+func Clip(s string) string { return clipRunes(s, MaxEchoRunes) }
+
+// clipRunes cuts s after n runes (reading no further than it must), adding "…".
+func clipRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for k := 0; k < n; k++ {
+		if i >= len(s) {
+			return s
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	if i >= len(s) {
+		return s
+	}
+	return s[:i] + "…"
+}
+
+// bounded returns e, or a copy of it with every text cut to maxTextRunes.
+func (e *Error) bounded() *Error {
+	long := func(s string) bool { return len(s) > maxTextRunes }
+	cut := long(e.Message) || long(e.MessageVI)
+	for _, v := range e.Violations {
+		cut = cut || long(v.Field) || long(v.Description)
+	}
+	for k, v := range e.Metadata {
+		cut = cut || long(k) || long(v)
+	}
+	if !cut {
+		return e
+	}
+	c := *e
+	c.Message, c.MessageVI = clipRunes(e.Message, maxTextRunes), clipRunes(e.MessageVI, maxTextRunes)
+	c.Violations = make([]FieldViolation, len(e.Violations))
+	for i, v := range e.Violations {
+		c.Violations[i] = FieldViolation{Field: clipRunes(v.Field, maxTextRunes), Description: clipRunes(v.Description, maxTextRunes)}
+	}
+	c.Metadata = make(map[string]string, len(e.Metadata))
+	for k, v := range e.Metadata {
+		c.Metadata[clipRunes(k, maxTextRunes)] = clipRunes(v, maxTextRunes)
+	}
+	return &c
 }
 
 // WithMetadata returns a copy of e with one more ErrorInfo metadata entry.
@@ -142,8 +202,10 @@ func joinFields(vs []FieldViolation) string {
 	return strings.Join(names, ", ")
 }
 
-// NotFound says a resource of a kind with an id does not exist.
+// NotFound says a resource of a kind with an id does not exist. The id, given by the
+// caller, is quoted cut to MaxEchoRunes.
 func NotFound(kind, id string) *Error {
+	id = Clip(id)
 	return &Error{
 		Code: codes.NotFound, Reason: strings.ToUpper(kind) + "_NOT_FOUND",
 		Message:   fmt.Sprintf("%s %q not found", strings.ToLower(kind), id),
@@ -169,8 +231,10 @@ func viKind(kind string) string {
 	}
 }
 
-// AlreadyExists says a resource with that key exists with other content.
+// AlreadyExists says a resource with that key exists with other content. The id is quoted
+// cut to MaxEchoRunes.
 func AlreadyExists(kind, id string) *Error {
+	id = Clip(id)
 	return &Error{
 		Code: codes.AlreadyExists, Reason: strings.ToUpper(kind) + "_ALREADY_EXISTS",
 		Message:   fmt.Sprintf("%s %q already exists", strings.ToLower(kind), id),

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // Access says who may call a method before the method's own checks.
@@ -64,6 +65,7 @@ type edge struct {
 	policy   Policy
 	metrics  *Metrics
 	limiter  *RateLimiter
+	streams  *streamLimiter
 }
 
 func (e *edge) begin(ctx context.Context, method string) (*callInfo, error) {
@@ -75,27 +77,57 @@ func (e *edge) begin(ctx context.Context, method string) (*callInfo, error) {
 	ctx = context.WithValue(ctx, requestIDKey{}, reqID)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, reqID))
 	ci := &callInfo{ctx: ctx, method: method, start: time.Now(), reqID: reqID}
+	c, err := e.authenticate(md, method)
+	if err != nil {
+		return ci, err
+	}
+	if c != nil {
+		ci.ctx = WithCaller(ci.ctx, c)
+	}
+	return ci, nil
+}
 
+// authenticate checks the call's bearer token: the caller when there is a valid one, nil
+// for a call without one to a public method, an UNAUTHENTICATED error otherwise.
+func (e *edge) authenticate(md metadata.MD, method string) (*Caller, error) {
 	auth := first(md, "authorization")
 	if auth != "" {
 		scheme, token, ok := strings.Cut(auth, " ")
 		if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
-			return ci, Unauthenticated("authorization must be \"Bearer <token>\"")
+			return nil, Unauthenticated("authorization must be \"Bearer <token>\"")
 		}
 		if e.verifier == nil {
-			return ci, Unauthenticated("this part has no token key configured")
+			return nil, Unauthenticated("this part has no token key configured")
 		}
 		c, err := e.verifier.Verify(strings.TrimSpace(token))
 		if err != nil {
-			return ci, Unauthenticated(err.Error())
+			return nil, Unauthenticated(err.Error())
 		}
-		ci.ctx = WithCaller(ci.ctx, c)
-		return ci, nil
+		return c, nil
 	}
 	if e.policy[method] != Public && !builtinPublic(method) {
-		return ci, Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
+		return nil, Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
 	}
-	return ci, nil
+	return nil, nil
+}
+
+// tap refuses a call whose token is missing (where one is needed) or not valid as soon as
+// its headers arrive, before its first message is read or decoded: an anonymous caller
+// costs no decoding and no handler (see grpc.InTapHandle). The interceptors check again,
+// from the verifier's cache, and log the calls they refuse.
+// A call refused here has no response headers (it ends with trailers only): its request
+// id is in the error's ErrorInfo.
+func (e *edge) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	_, err := e.authenticate(info.Header, info.FullMethodName)
+	if err == nil {
+		return ctx, nil
+	}
+	reqID := first(info.Header, RequestIDHeader)
+	if reqID == "" || len(reqID) > 64 {
+		reqID = newRequestID()
+	}
+	ci := &callInfo{ctx: ctx, method: info.FullMethodName, start: time.Now(), reqID: reqID}
+	return ctx, status.Convert(e.end(ci, err)).Err()
 }
 
 // limit applies the sender's rate limit to a call; health checks and reflection are never
@@ -161,7 +193,12 @@ func (e *edge) clientError(ci *callInfo, err error) error {
 		case codes.Canceled, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Unavailable, codes.InvalidArgument,
 			codes.Unimplemented:
 			// Produced by gRPC itself (client gone, limits, malformed frames, a method of the
-			// generated Unimplemented*Server): safe to pass on.
+			// generated Unimplemented*Server): safe to pass on, its message bounded.
+			if msg := clipRunes(st.Message(), maxTextRunes); msg != st.Message() {
+				p := st.Proto()
+				p.Message = msg
+				return status.FromProto(p).Err()
+			}
 			return err
 		}
 	}
@@ -235,6 +272,11 @@ func (e *edge) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo
 	if err := e.limit(ci); err != nil {
 		return e.end(ci, err)
 	}
+	release, err := e.streams.open(ci.ctx, ci.method)
+	if err != nil {
+		return e.end(ci, err)
+	}
+	defer release()
 	ws := &wrappedStream{ServerStream: ss, ctx: ci.ctx}
 	if !builtinPublic(ci.method) {
 		ws.limiter = e.limiter

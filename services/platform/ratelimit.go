@@ -151,3 +151,58 @@ func clientAddr(ctx context.Context) string {
 	}
 	return ""
 }
+
+// DefaultMaxStreamsPerSystem is how many streams one calling system may hold open on one
+// part at once unless configured: more than a system's few followers and uploads need, few
+// enough that one system cannot hold a part's memory and goroutines.
+const DefaultMaxStreamsPerSystem = 64
+
+// streamLimiter counts the open streams of each calling system (its token's `system`;
+// calls without a token are counted per client address) and refuses one over the cap.
+type streamLimiter struct {
+	max int
+
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// newStreamLimiter returns nil (no cap) when max is 0 or less.
+func newStreamLimiter(max int) *streamLimiter {
+	if max <= 0 {
+		return nil
+	}
+	return &streamLimiter{max: max, counts: map[string]int{}}
+}
+
+// open counts a new stream of the caller, or refuses it with RESOURCE_EXHAUSTED
+// TOO_MANY_STREAMS; release must be called when the stream ends. Health watches are not
+// counted: the gateway's and the orchestrator's checks must always get through.
+func (l *streamLimiter) open(ctx context.Context, method string) (release func(), err error) {
+	if l == nil || strings.HasPrefix(method, "/grpc.health.v1.Health/") {
+		return func() {}, nil
+	}
+	who, key := "this client address", "addr:"+clientAddr(ctx)
+	if c := CallerFrom(ctx); c != nil {
+		who, key = "system "+Clip(c.System), "sys:"+c.System
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.counts[key] >= l.max {
+		e := ResourceExhausted("TOO_MANY_STREAMS",
+			fmt.Sprintf("%s already has %d streams open on this part, the most allowed (--max-streams-per-system); close one before opening another", who, l.max),
+			fmt.Sprintf("Hệ thống đã mở %d luồng, mức tối đa cho phép; hãy đóng bớt luồng trước khi mở luồng mới.", l.max))
+		e.RetryDelay = time.Second
+		return nil, e
+	}
+	l.counts[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.counts[key]--; l.counts[key] <= 0 {
+				delete(l.counts, key)
+			}
+		})
+	}, nil
+}

@@ -34,7 +34,30 @@ type ServerOptions struct {
 	// TLS, when enabled, makes the part accept only peers with a certificate of the
 	// deployment's CA.
 	TLS PartTLS
+	// MaxStreamsPerSystem caps the streams one calling system holds open at once (0:
+	// DefaultMaxStreamsPerSystem; less than 0: no cap).
+	MaxStreamsPerSystem int
+	// MaxConnsPerIP caps the connections one client address holds open to the part (0:
+	// DefaultMaxConnsPerIP; less than 0: no cap).
+	MaxConnsPerIP int
 }
+
+// The part's connection bounds. A connection must finish its handshake within
+// connectionTimeout; one without calls for maxConnectionIdle is closed (the gateway and
+// the other parts reconnect on their next call); a silent peer is pinged after
+// keepaliveTime and dropped if it does not answer within keepaliveTimeout. Streams are
+// long-lived (feed watches, inbox subscriptions, uploads): no deadline cuts a stream that
+// is working; the parts bound each send instead.
+const (
+	connectionTimeout = 10 * time.Second
+	maxConnectionIdle = 15 * time.Minute
+	keepaliveTime     = 2 * time.Minute
+	keepaliveTimeout  = 20 * time.Second
+	// maxStreamsPerConn bounds the streams of one connection. The gateway carries every
+	// client's streams to a part on one connection, so it is far above what one system may
+	// hold (MaxStreamsPerSystem): that cap, not this one, is what keeps callers apart.
+	maxStreamsPerConn = 10000
+)
 
 // Server is a part's gRPC server with its health service.
 type Server struct {
@@ -43,6 +66,8 @@ type Server struct {
 	part   string
 	lg     *zap.Logger
 	edge   *edge
+	// maxConnsPerIP caps each client address's connections (Serve).
+	maxConnsPerIP int
 
 	localMu sync.RWMutex
 	local   map[string]localMethod // see local.go
@@ -59,19 +84,30 @@ func NewServer(o ServerOptions) *Server {
 		// Every call logs; a nil *zap.Logger would panic outside the recovery and kill the process.
 		o.Logger = zap.NewNop()
 	}
-	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics, limiter: NewRateLimiter(o.RateLimit)}
+	if o.MaxStreamsPerSystem == 0 {
+		o.MaxStreamsPerSystem = DefaultMaxStreamsPerSystem
+	}
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	e := &edge{part: o.Part, lg: o.Logger, verifier: o.Verifier, policy: o.Policy, metrics: o.Metrics, limiter: NewRateLimiter(o.RateLimit),
+		streams: newStreamLimiter(o.MaxStreamsPerSystem)}
 	opts := append([]grpc.ServerOption{
+		grpc.InTapHandle(e.tap),
 		grpc.ChainUnaryInterceptor(e.unary),
 		grpc.ChainStreamInterceptor(e.stream),
 		grpc.MaxRecvMsgSize(o.MaxMessageBytes),
 		grpc.MaxSendMsgSize(o.MaxMessageBytes),
+		grpc.ConnectionTimeout(connectionTimeout),
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnectionIdle, Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}, append(o.GRPCOptions, o.TLS.ServerOption()...)...)
 	g := grpc.NewServer(opts...)
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(g, h)
 	reflection.Register(g)
-	return &Server{GRPC: g, Health: h, part: o.Part, lg: o.Logger, edge: e}
+	return &Server{GRPC: g, Health: h, part: o.Part, lg: o.Logger, edge: e, maxConnsPerIP: o.MaxConnsPerIP}
 }
 
 // SetServing marks every registered service (and the server as a whole) SERVING.
@@ -82,9 +118,11 @@ func (s *Server) SetServing() {
 	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 }
 
-// Serve answers on lis until ctx ends, then drains calls for up to grace before stopping.
+// Serve answers on lis until ctx ends, then drains calls for up to grace before stopping:
+// streams still open then are cut, so stopping never waits on a stuck client.
 func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duration) error {
 	s.SetServing()
+	lis = LimitConnsPerIP(lis, s.maxConnsPerIP, s.lg)
 	errc := make(chan error, 1)
 	go func() { errc <- s.GRPC.Serve(lis) }()
 	s.lg.Info("part serving", zap.String("part", s.part), zap.String("addr", lis.Addr().String()))
@@ -99,6 +137,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duratio
 	select {
 	case <-done:
 	case <-time.After(grace):
+		s.lg.Warn("calls still open after the grace period: stopped", zap.String("part", s.part), zap.Duration("grace", grace))
 		s.GRPC.Stop()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
