@@ -37,6 +37,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 	if err := validateEnvelope(d); err != nil {
 		return nil, err
 	}
+	if err := checkDocumentDates(d, o.at); err != nil {
+		return nil, err
+	}
 	if c.Role == platform.RoleAgency && d.GetFrom() != c.Agency() {
 		return nil, platform.PermissionDenied(
 			fmt.Sprintf("a token of agency %s may not send as %s", c.Agency(), d.GetFrom()),

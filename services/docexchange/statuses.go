@@ -64,6 +64,8 @@ func (s *Service) ReportStatus(ctx context.Context, r *docv1.ReportStatusRequest
 			v.Add("updated_at", "must be RFC 3339, e.g. 2026-11-02T08:00:00+07:00")
 		case t.After(at.Add(maxClockSkew)):
 			v.Add("updated_at", "is in the future")
+		case t.Before(earliestDocumentDay):
+			v.Add("updated_at", "is before %s", earliestDocumentDay.Format(time.DateOnly))
 		}
 		at = t
 	}
