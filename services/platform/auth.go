@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -44,6 +45,10 @@ type Caller struct {
 	Role      Role
 	Unit      string // 2-digit province code, for province tokens
 	ExpiresAt time.Time
+	// IssuedAt is the token's iat claim; TokenID its jti claim, by which an admin revokes
+	// it ("" for tokens issued before tokens had ids: those are revoked by system).
+	IssuedAt time.Time
+	TokenID  string
 }
 
 // Agency is the agency code part of the system id (before the first '/').
@@ -69,30 +74,59 @@ var (
 const tokenIssuer = "lienthong"
 
 // TokenIssuer signs tokens with an Ed25519 private key.
-type TokenIssuer struct{ key ed25519.PrivateKey }
+type TokenIssuer struct {
+	key    ed25519.PrivateKey
+	maxTTL MaxTTL
+}
 
-// NewTokenIssuer returns an issuer for the key.
-func NewTokenIssuer(key ed25519.PrivateKey) *TokenIssuer { return &TokenIssuer{key: key} }
+// NewTokenIssuer returns an issuer for the key that keeps to DefaultMaxTTL.
+func NewTokenIssuer(key ed25519.PrivateKey) *TokenIssuer {
+	return &TokenIssuer{key: key, maxTTL: DefaultMaxTTL}
+}
+
+// WithMaxTTL makes the issuer keep to other maximum lifetimes.
+func (i *TokenIssuer) WithMaxTTL(m MaxTTL) *TokenIssuer {
+	i.maxTTL = m
+	return i
+}
 
 // Issue returns a signed token valid for ttl.
 func (i *TokenIssuer) Issue(c Caller, ttl time.Duration, now time.Time) (string, error) {
+	tok, _, err := i.IssueWithID(c, ttl, now)
+	return tok, err
+}
+
+// IssueWithID returns a signed token valid for ttl and its id (the jti claim, 128 random
+// bits), by which an admin can revoke it. A ttl beyond the role's maximum lifetime is
+// refused (see MaxTTL).
+func (i *TokenIssuer) IssueWithID(c Caller, ttl time.Duration, now time.Time) (token, id string, err error) {
 	if err := validateCaller(c); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if ttl <= 0 {
-		return "", errors.New("ttl must be positive")
+		return "", "", errors.New("ttl must be positive")
 	}
+	if limit := i.maxTTL.For(c.Role); ttl > limit {
+		return "", "", fmt.Errorf("ttl %s is longer than the maximum lifetime of a %s token, %s (--token-max-ttl)", ttl, c.Role, limit)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", err
+	}
+	id = hex.EncodeToString(b[:])
 	claims := tokenClaims{
 		System: c.System, Role: string(c.Role), Unit: c.Unit,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    tokenIssuer,
 			Subject:   c.System,
+			ID:        id,
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(i.key)
+	token, err = jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(i.key)
+	return token, id, err
 }
 
 func validateCaller(c Caller) error {
@@ -121,33 +155,82 @@ func validateCaller(c Caller) error {
 // TokenVerifier checks tokens with an Ed25519 public key. Tokens it has verified are
 // remembered (up to verifiedCacheSize) until they expire, so a system that calls many
 // times with one token pays for one signature check.
+//
+// Beyond the signature it checks the token's lifetime against its role's maximum (MaxTTL),
+// whether its system belongs to its unit or agency (SetSystemCheck, once per token) and,
+// at every call, whether it was revoked (Revocations).
 type TokenVerifier struct {
-	key ed25519.PublicKey
-	now func() time.Time
+	key         ed25519.PublicKey
+	now         func() time.Time
+	maxTTL      MaxTTL
+	revocations *Revocations
 
-	mu       sync.Mutex
-	verified map[string]*Caller
+	mu          sync.Mutex
+	verified    map[string]*Caller
+	checkSystem SystemCheck
 }
 
 const verifiedCacheSize = 10000
 
-// NewTokenVerifier returns a verifier for the key.
+// SystemCheck says whether a verified token's system belongs to its unit or agency; it
+// returns an *Error for the client (UNAUTHENTICATED when it does not, UNAVAILABLE when it
+// cannot tell).
+type SystemCheck func(ctx context.Context, c *Caller) error
+
+// NewTokenVerifier returns a verifier for the key that keeps to DefaultMaxTTL, with an
+// empty revocation set and no system check.
 func NewTokenVerifier(key ed25519.PublicKey) *TokenVerifier {
-	return &TokenVerifier{key: key, now: time.Now, verified: map[string]*Caller{}}
+	return &TokenVerifier{key: key, now: time.Now, maxTTL: DefaultMaxTTL, revocations: NewRevocations(), verified: map[string]*Caller{}}
 }
 
-// Verify checks signature, expiry and claims and returns the caller.
+// WithMaxTTL makes the verifier refuse tokens whose lifetime exceeds m; set it before use.
+func (v *TokenVerifier) WithMaxTTL(m MaxTTL) *TokenVerifier {
+	v.maxTTL = m
+	return v
+}
+
+// Revocations is the set of revoked tokens and systems the verifier consults at every call.
+func (v *TokenVerifier) Revocations() *Revocations { return v.revocations }
+
+// SetSystemCheck makes the verifier check each token's system once (tokens already
+// remembered are forgotten, so they are checked too).
+func (v *TokenVerifier) SetSystemCheck(f SystemCheck) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.checkSystem = f
+	clear(v.verified)
+}
+
+// Verify checks a token as VerifyContext does, for callers without a request context.
 func (v *TokenVerifier) Verify(token string) (*Caller, error) {
+	return v.VerifyContext(context.Background(), token)
+}
+
+// VerifyContext checks signature, expiry, lifetime, claims, the system's owner and
+// revocation, and returns the caller. Errors are *Error values for the client.
+func (v *TokenVerifier) VerifyContext(ctx context.Context, token string) (*Caller, error) {
 	v.mu.Lock()
 	c, ok := v.verified[token]
+	check := v.checkSystem
 	v.mu.Unlock()
 	if ok && v.now().Before(c.ExpiresAt) {
+		if err := v.revocations.Check(c); err != nil {
+			return nil, err
+		}
 		cc := *c
 		return &cc, nil
 	}
 	c, err := v.verify(token)
 	if err != nil {
+		return nil, Unauthenticated(err.Error())
+	}
+	if err := v.revocations.Check(c); err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	v.mu.Lock()
 	if len(v.verified) >= verifiedCacheSize {
@@ -177,12 +260,16 @@ func (v *TokenVerifier) verify(token string) (*Caller, error) {
 			return nil, errors.New("token malformed or not valid")
 		}
 	}
-	c := Caller{System: claims.System, Role: Role(claims.Role), Unit: claims.Unit}
-	if claims.ExpiresAt != nil {
-		c.ExpiresAt = claims.ExpiresAt.Time
+	if claims.IssuedAt == nil {
+		return nil, errors.New("token has no issue time (iat)")
 	}
+	c := Caller{System: claims.System, Role: Role(claims.Role), Unit: claims.Unit, TokenID: claims.ID,
+		ExpiresAt: claims.ExpiresAt.Time, IssuedAt: claims.IssuedAt.Time}
 	if err := validateCaller(c); err != nil {
 		return nil, fmt.Errorf("token claims: %w", err)
+	}
+	if err := v.maxTTL.check(c.Role, c.ExpiresAt.Sub(c.IssuedAt)); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

@@ -101,7 +101,7 @@ func (e *edge) authenticate(md metadata.MD, method string) (*Caller, error) {
 		}
 		c, err := e.verifier.Verify(strings.TrimSpace(token))
 		if err != nil {
-			return nil, Unauthenticated(err.Error())
+			return nil, err // an *Error: UNAUTHENTICATED, or UNAVAILABLE when the token's system cannot be checked
 		}
 		return c, nil
 	}
