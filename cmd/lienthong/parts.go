@@ -46,6 +46,8 @@ type partEnv struct {
 	issuer *platform.TokenIssuer
 	// thresholds decide the interconnection status (scoring).
 	thresholds scoring.Thresholds
+	// checkDB is how the part checks its bbolt file before serving it (--check-db).
+	checkDB platform.CheckLevel
 }
 
 // part is one part of the suite: how to start it and how the gateway reaches it.
@@ -114,7 +116,7 @@ func findPart(name string) (part, bool) {
 }
 
 func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
-	db, err := platform.OpenDB(env.dataDir, catalog.Part)
+	db, err := platform.OpenDBChecked(env.dataDir, catalog.Part, env.checkDB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -145,7 +147,7 @@ func gatewayParts(addrs map[string]string) []gateway.Part {
 }
 
 func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
-	db, err := platform.OpenDB(env.dataDir, dossier.Part)
+	db, err := platform.OpenDBChecked(env.dataDir, dossier.Part, env.checkDB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +207,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 			return nil, nil, fmt.Errorf("docexchange: trusted roots: %w", err)
 		}
 	}
-	db, err := platform.OpenDB(env.dataDir, docexchange.Part)
+	db, err := platform.OpenDBChecked(env.dataDir, docexchange.Part, env.checkDB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +275,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 }
 
 func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() error, error) {
-	db, err := platform.OpenDB(env.dataDir, scoring.Part)
+	db, err := platform.OpenDBChecked(env.dataDir, scoring.Part, env.checkDB)
 	if err != nil {
 		return nil, nil, err
 	}

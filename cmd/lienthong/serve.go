@@ -105,6 +105,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
 		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
 		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+	env.checkDB = c.checkDB
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {

@@ -22,16 +22,17 @@ import (
 // CheckLevel is how thoroughly a bbolt file is checked before it is opened.
 type CheckLevel int
 
+// The zero value is CheckQuick, the default.
 const (
-	// CheckOff opens the file as it is.
-	CheckOff CheckLevel = iota
 	// CheckQuick reads a few pages whatever the size: both meta pages (checksums, and the
 	// file long enough for the pages they count), the freelist, the root bucket and each
 	// top-level bucket's root page and the pages right under it.
-	CheckQuick
+	CheckQuick CheckLevel = iota
 	// CheckFull reads every page: each reachable once, in range, of the right kind, keys in
 	// order, every other page free; then bbolt's own tx.Check.
 	CheckFull
+	// CheckOff opens the file as it is.
+	CheckOff
 )
 
 // ParseCheckLevel reads "off", "quick" or "full".
@@ -44,7 +45,19 @@ func ParseCheckLevel(s string) (CheckLevel, error) {
 	case "full":
 		return CheckFull, nil
 	}
-	return CheckOff, fmt.Errorf("--check-db must be quick, full or off, not %q", s)
+	return CheckOff, fmt.Errorf("must be quick, full or off, not %q", s)
+}
+
+// MarshalText and UnmarshalText make a CheckLevel a flag (flag.TextVar).
+func (l CheckLevel) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads a level as ParseCheckLevel does.
+func (l *CheckLevel) UnmarshalText(b []byte) error {
+	v, err := ParseCheckLevel(string(b))
+	if err == nil {
+		*l = v
+	}
+	return err
 }
 
 func (l CheckLevel) String() string {
