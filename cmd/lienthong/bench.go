@@ -65,6 +65,7 @@ type benchOpts struct {
 	soak                     time.Duration
 	uploadMiB                int
 	docModes                 []string
+	hostile                  hostileOpts
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -94,6 +95,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.reference, "reference", 0, "raw bbolt events/s (BenchmarkRawBoltReference) to print ratios against")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server process, to read its anonymous (non-file) resident memory from /proc")
 	fs.BoolVar(&o.json, "json", false, "print a JSON summary on stdout (the table goes to stderr)")
+	registerHostileFlags(fs, &o.hostile)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -138,6 +140,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	b := &bencher{o: o, base: "http://" + o.addr, stderr: stderr,
 		ctl: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}, pace: &pacer{rate: o.rate}}
+	if o.hostile.on {
+		return b.runHostile(ctx, stdout)
+	}
 	if len(o.docModes) > 0 {
 		var rows []*docBenchResult
 		for i, m := range o.docModes {
@@ -929,7 +934,8 @@ func (b *bencher) sampleMemory(ctx context.Context) memory {
 	}
 }
 
-var memoryMetrics = []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "process_resident_memory_bytes"}
+var memoryMetrics = []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_sys_bytes", "process_resident_memory_bytes",
+	"go_memstats_heap_released_bytes"}
 
 func (b *bencher) readMetrics(ctx context.Context) (map[string]int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/metrics", nil)
