@@ -56,7 +56,8 @@ type hostileOpts struct {
 
 func registerHostileFlags(fs *flag.FlagSet, h *hostileOpts) {
 	fs.BoolVar(&h.on, "hostile", false, "instead of --mode: one province attacks the gateway (slow connections, stalled streams, a flood of expensive reads)\n"+
-		"while another sends REST single events and batches; compares the victim's figures with a quiet phase (each phase --duration)")
+		"while another sends REST single events (first half of a phase) and batches (second half); compares the victim's figures\n"+
+		"with a quiet phase just before (each phase --duration)")
 	fs.IntVar(&h.slowConns, "slow-conns", 1000, "--hostile: the attacker's slow connections (a request header or body sent a byte at a time)")
 	fs.IntVar(&h.stalledStreams, "stalled-streams", 500, "--hostile: streams the attacker opens and never reads (WatchDossierEvents; one in five SubscribeInbox)")
 	fs.IntVar(&h.floodConcurrency, "flood-concurrency", 32, "--hostile: the attacker's workers calling expensive reads as fast as they are answered")
@@ -187,7 +188,7 @@ func loopbackDialer(src string) *net.Dialer {
 	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
 }
 
-// checkLoopback refuses anything but loopback addresses: the hostile bench never leaves the
+// checkHostileAddrs refuses anything but loopback addresses: the hostile bench never leaves the
 // machine.
 func checkHostileAddrs(addr string, h hostileOpts) error {
 	host, _, err := net.SplitHostPort(addr)
@@ -481,7 +482,6 @@ func (c *counter) snapshot() map[string]int64 {
 // (at most hostileRampLimit), starts the flood and returns a channel closed when everything
 // the attack started has ended, after ctx ends.
 func (a *attacker) start(ctx context.Context) <-chan struct{} {
-	a.counts.started = time.Now()
 	a.openStreams(ctx)
 	spread := time.Second / time.Duration(max(1, a.h.slowConns))
 	for i := range a.h.slowConns {
