@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	adminv1 "github.com/lienthong/lienthong/proto/gen/lienthong/admin/v1"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	"github.com/lienthong/lienthong/services/platform"
 )
@@ -17,6 +18,8 @@ var Policy = platform.Policy{
 	catalogv1.CatalogService_GetProcedure_FullMethodName:     platform.Public,
 	catalogv1.CatalogService_GetCatalogStats_FullMethodName:  platform.Public,
 	catalogv1.CatalogService_LookupReferences_FullMethodName: platform.Public,
+	// The parts follow the revocations without a token (revocations.go).
+	adminv1.TokenRevocationService_WatchTokenRevocations_FullMethodName: platform.Public,
 }
 
 // Register adds the catalog service to a part's server.
