@@ -49,6 +49,10 @@ func unitRange(u scoringv1.MeasureUnit) (lo, hi float64) {
 		return 0, 100
 	case scoringv1.MeasureUnit_MEASURE_UNIT_RATIO, scoringv1.MeasureUnit_MEASURE_UNIT_SCORE:
 		return 0, 1
+	case scoringv1.MeasureUnit_MEASURE_UNIT_COUNT:
+		return 0, maxCount
+	case scoringv1.MeasureUnit_MEASURE_UNIT_DAYS:
+		return 0, maxDays
 	}
 	return 0, math.MaxFloat64
 }

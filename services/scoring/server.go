@@ -241,8 +241,8 @@ func (s *Service) PutMetricReport(ctx context.Context, r *scoringv1.PutMetricRep
 	if err := s.checkUnitInPeriod(ctx, r.GetUnit(), p); err != nil {
 		return nil, err
 	}
-	if p.Start().After(s.now().In(vietnam)) {
-		return nil, platform.Invalid(platform.FieldViolation{Field: "period", Description: fmt.Sprintf("%s has not begun", p)})
+	if err := checkPeriodBegun(p, s.now()); err != nil {
+		return nil, err
 	}
 	out, created, err := s.store.PutReport(&scoringv1.MetricReport{
 		UnitCode: r.GetUnit(), Period: p.String(), Values: r.GetValues(), Note: r.GetNote(),
@@ -372,6 +372,9 @@ func (s *Service) CloseReportingPeriod(ctx context.Context, r *scoringv1.CloseRe
 	if err != nil {
 		return nil, platform.Invalid(platform.FieldViolation{Field: "period", Description: err.Error()})
 	}
+	if err := checkPeriodBegun(p, s.now()); err != nil {
+		return nil, err
+	}
 	out, err := s.store.ClosePeriod(&scoringv1.ReportingPeriod{Period: p.String(), Closed: true, ClosedBy: c.System, ClosedAt: s.stamp()})
 	if err != nil {
 		return nil, err
@@ -499,11 +502,13 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 	if _, err := platform.MayWriteUnit(ctx, unit); err != nil {
 		return nil, err
 	}
+	// A system is of an agency of the unit it reports for, whoever sends its heartbeat: a
+	// province speaks for the systems of its own agencies only, and an admin cannot file a
+	// system under a unit its agency is not of.
+	if err := s.agencyOfUnit(ctx, agencyOf(r.GetSystem()), unit); err != nil {
+		return nil, err
+	}
 	if c.Role == platform.RoleProvince {
-		// A province speaks for the systems of its own agencies only.
-		if err := s.agencyOfUnit(ctx, agencyOf(r.GetSystem()), unit); err != nil {
-			return nil, err
-		}
 		hbs, err := s.store.Heartbeats()
 		if err != nil {
 			return nil, err
