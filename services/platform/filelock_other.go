@@ -8,4 +8,4 @@ import (
 )
 
 // lockFile leaves the lock to bbolt where flock does not exist.
-func lockFile(*os.File, time.Duration) error { return nil }
+func lockFile(*os.File, time.Duration, bool) error { return nil }

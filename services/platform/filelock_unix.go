@@ -11,12 +11,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// lockFile takes the exclusive lock bbolt takes (flock), waiting at most d; bolt.ErrTimeout
-// when another process holds it.
-func lockFile(f *os.File, d time.Duration) error {
+// lockFile takes the lock bbolt takes (flock: exclusive to write, shared to read), waiting
+// at most d; bolt.ErrTimeout when another process holds it.
+func lockFile(f *os.File, d time.Duration, exclusive bool) error {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
 	deadline := time.Now().Add(d)
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -76,6 +77,7 @@ var ErrDamaged = errors.New("data file is damaged")
 // DamageError lists what a check found wrong in a bbolt file.
 type DamageError struct {
 	Path     string
+	Part     string // the part whose file it is, when known
 	Problems []string
 }
 
@@ -91,10 +93,14 @@ func (e *DamageError) Error() string {
 	if n := len(e.Problems) - len(shown); n > 0 {
 		more = fmt.Sprintf(" (and %d more)", n)
 	}
-	return fmt.Sprintf("the data file %s is damaged: %s%s. Stop here: keep the damaged file aside for inspection and "+
-		"restore the last backup in its place (a file written by `lienthong backup --part PART --out FILE`; README, "+
-		"\"Damaged data files\"); `lienthong verify --part PART --file %s` lists the damage",
-		e.Path, strings.Join(shown, "; "), more, e.Path)
+	part := e.Part
+	if part == "" {
+		part = "PART"
+	}
+	return fmt.Sprintf("the data file %s is damaged: %s%s. It is not served: move it aside for inspection and "+
+		"restore the last backup in its place (a file written by `lienthong backup --part %s --out FILE`; README, "+
+		"\"Damaged data files\"); `lienthong verify --part %s --file FILE` lists all the damage",
+		e.Path, strings.Join(shown, "; "), more, part, part)
 }
 
 func (e *DamageError) Unwrap() error { return ErrDamaged }
@@ -640,4 +646,41 @@ func CheckPages(db *bolt.DB) (err error) {
 		return &DamageError{Path: db.Path(), Problems: problems}
 	}
 	return nil
+}
+
+// CheckPath checks every page of part's bbolt file at path (CheckFile at CheckFull, then
+// CheckPages), taking the shared lock readers take: ErrLocked if a running part holds it.
+func CheckPath(path, part string) (err error) {
+	defer func() { err = withPart(err, part) }()
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	if err := lockFile(f, 500*time.Millisecond, false); err != nil {
+		f.Close()
+		if errors.Is(err, bolt.ErrTimeout) {
+			return fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := CheckFile(f, path, CheckFull); err != nil {
+		f.Close()
+		return err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true,
+		OpenFile: func(string, int, os.FileMode) (*os.File, error) { return f, nil }})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	return CheckPages(db)
+}
+
+// withPart names the part in a DamageError.
+func withPart(err error, part string) error {
+	var de *DamageError
+	if errors.As(err, &de) {
+		de.Part = part
+	}
+	return err
 }

@@ -36,7 +36,7 @@ func OpenDBChecked(dataDir, part string, level CheckLevel) (db *bolt.DB, err err
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := lockFile(f, time.Second); err != nil {
+	if err := lockFile(f, time.Second, true); err != nil {
 		f.Close()
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
@@ -45,7 +45,7 @@ func OpenDBChecked(dataDir, part string, level CheckLevel) (db *bolt.DB, err err
 	}
 	if err := CheckFile(f, path, level); err != nil {
 		f.Close()
-		return nil, err
+		return nil, withPart(err, part)
 	}
 	removeBackupTemps(dataDir, part)
 	// bbolt takes the file already open and locked (its own lock on the same open file
@@ -53,7 +53,7 @@ func OpenDBChecked(dataDir, part string, level CheckLevel) (db *bolt.DB, err err
 	defer func() {
 		if r := recover(); r != nil {
 			f.Close()
-			db, err = nil, &DamageError{Path: path, Problems: []string{fmt.Sprint("bbolt cannot open it: ", r)}}
+			db, err = nil, &DamageError{Path: path, Part: part, Problems: []string{fmt.Sprint("bbolt cannot open it: ", r)}}
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType,
@@ -67,7 +67,7 @@ func OpenDBChecked(dataDir, part string, level CheckLevel) (db *bolt.DB, err err
 	if level == CheckFull {
 		if err := CheckPages(db); err != nil {
 			db.Close()
-			return nil, err
+			return nil, withPart(err, part)
 		}
 	}
 	return db, nil
