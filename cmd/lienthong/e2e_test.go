@@ -631,7 +631,8 @@ func checkBackup(t *testing.T, path string) {
 
 func TestFilesAndTokens(t *testing.T) {
 	dir := t.TempDir()
-	s := startUp(t, dir)
+	// The demo agencies: a province token's system must be an agency of its unit.
+	s := startUp(t, dir, "--demo", "--demo-dossiers", "0")
 	for _, f := range []string{"data/admin.token", "data/catalog.db", "data/keys/token-signing.key"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {

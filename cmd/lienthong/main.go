@@ -18,6 +18,7 @@ Usage:
   lienthong up [--data-dir DIR] [--demo]          every part on this machine, gateway on 127.0.0.1:8080
   lienthong serve PART [flags]                     one part: catalog, dossier, docexchange, scoring or gateway
   lienthong token issue --system ID --role ROLE [--unit CODE] [--ttl 24h]
+  lienthong token revoke --id ID | --system ID     refuse a token, or a system's tokens so far, in every part
   lienthong keys init [--keys-dir DIR]             make the token signing key pair
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
   lienthong verify --part dossier                  recompute statistics from the event log and compare
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "token":
-		return cmdToken(rest, stdout, stderr)
+		return cmdToken(ctx, rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
 	case "backup":

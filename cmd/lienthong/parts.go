@@ -9,6 +9,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
 	"github.com/lienthong/lienthong/gateway"
+	adminv1 "github.com/lienthong/lienthong/proto/gen/lienthong/admin/v1"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
@@ -67,8 +68,11 @@ var parts = []part{
 	{
 		name:     catalog.Part,
 		port:     9101,
-		services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName},
+		services: []string{catalogv1.CatalogService_ServiceDesc.ServiceName, adminv1.TokenRevocationService_ServiceDesc.ServiceName},
 		rest: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+			if err := adminv1.RegisterTokenRevocationServiceHandlerClient(ctx, mux, adminv1.NewTokenRevocationServiceClient(cc)); err != nil {
+				return err
+			}
 			return catalogv1.RegisterCatalogServiceHandlerClient(ctx, mux, catalogv1.NewCatalogServiceClient(cc))
 		},
 		start: startCatalog,
@@ -124,6 +128,10 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 	if err == nil && env.demo {
 		err = c.LoadDemo(ctx)
 	}
+	var revocations *catalog.TokenRevocations
+	if err == nil {
+		revocations, err = wireCatalogTokens(env, db, c)
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("catalog: %w", err)
@@ -133,6 +141,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
 	})
 	catalog.Register(srv, c)
+	catalog.RegisterTokenRevocations(srv, revocations)
 	platform.RegisterBackup(srv, catalog.Part, db)
 	return srv, db.Close, nil
 }

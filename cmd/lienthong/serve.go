@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lienthong/lienthong/gateway"
+	"github.com/lienthong/lienthong/services/catalog"
 	"github.com/lienthong/lienthong/services/platform"
 )
 
@@ -102,14 +103,21 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub), metrics: metrics, demo: c.demo,
+	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub).WithMaxTTL(c.tokenMaxTTL.Get()), metrics: metrics, demo: c.demo,
 		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
 		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	env.checkDB = c.checkDB
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {
-		env.issuer = platform.NewTokenIssuer(priv)
+		env.issuer = platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get())
+	}
+	if p.name != catalog.Part {
+		stopFollowing, err := followCatalogTokens(ctx, env, p.name, addrs[catalog.Part])
+		if err != nil {
+			return err
+		}
+		defer stopFollowing()
 	}
 	srv, closeDB, err := p.start(ctx, env)
 	if err != nil {

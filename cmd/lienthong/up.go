@@ -38,6 +38,7 @@ type commonFlags struct {
 	tlsCert, tlsKey     string
 	partCA              string
 	partCert, partKey   string
+	tokenMaxTTL         platform.MaxTTLFlag
 	thresholds          scoring.Thresholds
 	maxDoc              int
 	trustedRoots        string
@@ -52,6 +53,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.IntVar(&c.maxDoc, "max-document-bytes", docexchange.DefaultMaxDocumentBytes, "largest document (attachments included) one request may send; REST bodies of POST /v1/documents may be this large")
+	fs.Var(&c.tokenMaxTTL, "token-max-ttl", "longest lifetime (exp − iat) of a token per role, role=duration,…; longer tokens are refused")
 	fs.StringVar(&c.trustedRoots, "trusted-roots", "", "PEM file of the root certificates that agencies' signing certificate chains must lead to (docexchange)")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
@@ -159,7 +161,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("token key: %w", err)
 	}
-	verifier := platform.NewTokenVerifier(priv.Public().(ed25519.PublicKey))
+	verifier := platform.NewTokenVerifier(priv.Public().(ed25519.PublicKey)).WithMaxTTL(c.tokenMaxTTL.Get())
 	metrics := platform.NewMetrics()
 	cal, err := c.calendar()
 	if err != nil {
@@ -174,7 +176,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
-		issuer: platform.NewTokenIssuer(priv), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+		issuer: platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get()), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	env.checkDB = c.checkDB
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -247,7 +249,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	tokenPath := filepath.Join(c.dataDir, AdminTokenFile)
-	token, err := platform.NewTokenIssuer(priv).Issue(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, adminTokenTTL, time.Now())
+	token, err := env.issuer.Issue(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, min(adminTokenTTL, c.tokenMaxTTL.Get().For(platform.RoleAdmin)), time.Now())
 	if err == nil {
 		err = platform.WriteFileAtomic(tokenPath, []byte(token+"\n"), 0o600)
 	}

@@ -33,7 +33,7 @@ func TestTokenSystemBelongsToItsUnitOrAgency(t *testing.T) {
 		{"admin, anything", platform.Caller{System: "ops/anyone", Role: platform.RoleAdmin}, ""},
 	}
 	for _, tt := range tests {
-		for how, check := range map[string]platform.SystemCheck{"memory": f.cat.CheckTokenSystem, "remote": remote} {
+		for how, check := range map[string]platform.SystemCheck{"memory": f.cat.CheckTokenSystem, "remote": remote, "file": FileSystemCheck(f.cat.db)} {
 			t.Run(tt.name+"/"+how, func(t *testing.T) {
 				err := check(context.Background(), &tt.caller)
 				if tt.wantErr == "" {
