@@ -37,6 +37,10 @@ type Part struct {
 	// JSON are encoders the part offers for some of its large responses, by message name;
 	// each must write exactly what the generic JSON encoding would (its part tests that).
 	JSON map[protoreflect.FullName]JSONEncoder
+	// Policy is the part's access policy (the methods callable without a token): with
+	// Config.Verifier, the gateway refuses a call without a token to any other method
+	// before reading its body.
+	Policy platform.Policy
 }
 
 // JSONEncoder appends the JSON of a message to b.

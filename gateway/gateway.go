@@ -25,7 +25,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -59,7 +58,23 @@ type Config struct {
 	// TLS, when set, makes the port speak TLS only: REST over HTTP/1.1 or HTTP/2 and gRPC
 	// over HTTP/2, negotiated by ALPN. Without it the port speaks plain HTTP/1.1 and h2c.
 	TLS *tls.Config
+	// Verifier, when set, checks bearer tokens at the gateway, before a request's body is
+	// read (REST) or a call is passed to a part (gRPC): a caller without a valid token
+	// costs no body read, no decoding and no call to a part. The parts check again.
+	Verifier *platform.TokenVerifier
+	// MaxConnsPerIP caps the connections one client address holds open (0:
+	// platform.DefaultMaxConnsPerIP; less than 0: no cap).
+	MaxConnsPerIP int
 }
+
+// The gateway's connection bounds: a request's headers within readHeaderTimeout, an idle
+// keep-alive connection closed after idleTimeout, at most maxStreamsPerConn concurrent
+// HTTP/2 streams on one connection (REST and gRPC). Per-request bounds are in guard.go.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxStreamsPerConn = 250
+)
 
 // documentPaths carry documents with their attachments: they have their own body limit.
 var documentPaths = map[string]bool{"/v1/documents": true, "/v1/documents:importEdxml": true}
@@ -78,10 +93,12 @@ type Gateway struct {
 	lg       *zap.Logger
 	backends []*backend
 	routes   map[string]*backend
-	grpc     *grpc.Server
-	handler  http.Handler
-	openapi  []byte
-	requests *prometheus.CounterVec
+	// restRoutes are the parts' REST bindings, for the checks made before a body is read.
+	restRoutes map[string]route
+	grpc       *grpc.Server
+	handler    http.Handler
+	openapi    []byte
+	requests   *prometheus.CounterVec
 }
 
 // New connects to the parts (lazily: a part that is down does not stop the gateway) and
@@ -100,7 +117,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	for _, p := range cfg.Parts {
 		maps.Copy(encoders, p.JSON)
 	}
-	mux := newRESTMux(encoders)
+	g.restRoutes = restRoutes(cfg.Parts)
+	mux := newRESTMux(encoders, g.guard)
 	for _, p := range cfg.Parts {
 		b, err := dial(p, int(maxMsg)+1<<20, cfg.PartTLS)
 		if err != nil {
@@ -126,7 +144,10 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.openapi = doc
 
-	px := &proxy{routes: g.routes}
+	px := &proxy{routes: g.routes, check: func(auth, method string) error {
+		b := g.routes[serviceOf(method)]
+		return g.authenticate(auth, b != nil && b.Policy[method] == platform.Public)
+	}}
 	g.grpc = grpc.NewServer(
 		grpc.ChainStreamInterceptor(g.countGRPC),
 		grpc.UnknownServiceHandler(px.handler),
@@ -174,24 +195,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// rest adds the body limit and body adapters in front of grpc-gateway.
-func (g *Gateway) rest(mux http.Handler) http.Handler {
-	m := jsonMarshaler()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := g.bodyLimit(r)
-		if r.ContentLength > limit {
-			writeStatus(w, r, m, withDetails(status.Newf(codes.ResourceExhausted,
-				"request body of %d bytes is larger than the limit of %d", r.ContentLength, limit), w.Header().Get("X-Request-Id")))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		if err := adaptBody(r, limit); err != nil {
-			writeStatus(w, r, m, withDetails(status.Convert(err), w.Header().Get("X-Request-Id")))
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
+// rest is grpc-gateway's mux: the token, the body limit and the body adapters are applied
+// by its middleware (guard.go), once the route is known and before the body is read.
+func (g *Gateway) rest(mux http.Handler) http.Handler { return mux }
 
 // countGRPC counts the gRPC calls that go through the gateway, by status code.
 func (g *Gateway) countGRPC(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -212,6 +218,7 @@ func (g *Gateway) Handler() http.Handler {
 			if g.routes[serviceOf(r.URL.Path)] != nil {
 				ctx, body, gate := withFlowGate(r.Context(), r.Body)
 				defer gate.close()
+				defer gateContext(ctx, gate)()
 				r = r.WithContext(ctx)
 				r.Body = body
 			}
@@ -285,14 +292,23 @@ func (g *Gateway) Serve(ctx context.Context, lis net.Listener, grace time.Durati
 	} else {
 		protocols.SetUnencryptedHTTP2(true)
 	}
+	// No ReadTimeout or WriteTimeout: they would cut long streams (watches, uploads,
+	// gRPC streams). Bodies and answers get per-request deadlines instead (guard.go).
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    1 << 20,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConn},
 		ErrorLog:          zap.NewStdLog(g.lg),
 		TLSConfig:         g.cfg.TLS,
 	}
+	maxConns := g.cfg.MaxConnsPerIP
+	if maxConns == 0 {
+		maxConns = platform.DefaultMaxConnsPerIP
+	}
+	lis = platform.LimitConnsPerIP(lis, maxConns, g.lg)
 	errc := make(chan error, 1)
 	go func() {
 		if g.cfg.TLS != nil {
@@ -307,13 +323,7 @@ func (g *Gateway) Serve(ctx context.Context, lis net.Listener, grace time.Durati
 		return fmt.Errorf("gateway: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	g.grpc.GracefulStop()
-	err := srv.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = srv.Close()
-	}
+	err := g.shutdown(srv, grace)
 	for _, b := range g.backends {
 		b.close()
 	}
@@ -355,4 +365,34 @@ func mergedOpenAPI() ([]byte, error) {
 			"description": "Bearer token: `Authorization: Bearer <token>` (lienthong token issue)."},
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// shutdown stops srv: new connections are refused at once, open calls get up to grace to
+// finish, then every connection still open is closed and every call still running is
+// ended, whatever it waits on (a client that never reads, a body that stopped halfway, a
+// flow gate). It returns within grace and a moment.
+func (g *Gateway) shutdown(srv *http.Server, grace time.Duration) error {
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	grpcDone := make(chan struct{})
+	go func() { g.grpc.GracefulStop(); close(grpcDone) }()
+	err := srv.Shutdown(sctx)
+	select {
+	case <-grpcDone:
+	case <-sctx.Done():
+	}
+	if sctx.Err() != nil {
+		g.lg.Warn("calls still open after the grace period: closed", zap.Duration("grace", grace))
+		// Stop ends the gRPC calls (their contexts end, the proxy cancels its calls to the
+		// parts); Close closes every connection, hijacked and HTTP/2 ones included.
+		g.grpc.Stop()
+		if cerr := srv.Close(); cerr != nil && errors.Is(err, context.DeadlineExceeded) {
+			err = cerr
+		}
+		<-grpcDone
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	return err
 }

@@ -299,9 +299,16 @@ func TestGRPCUnknownService(t *testing.T) {
 			}
 		})
 	}
-	// An unknown method of a known service is the part's answer.
-	err := conn.Invoke(ctx, "/lienthong.catalog.v1.CatalogService/NoSuchMethod", &emptypb.Empty{}, &emptypb.Empty{})
+	// An unknown method of a known service is the part's answer: to a caller with a token,
+	// UNIMPLEMENTED; without one, UNAUTHENTICATED (methods not in the policy need a token,
+	// checked before anything else).
+	err := conn.Invoke(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+e.token()),
+		"/lienthong.catalog.v1.CatalogService/NoSuchMethod", &emptypb.Empty{}, &emptypb.Empty{})
 	if got := status.Code(err); got != codes.Unimplemented {
 		t.Errorf("unknown method: got %v (%v), want UNIMPLEMENTED", got, err)
+	}
+	err = conn.Invoke(ctx, "/lienthong.catalog.v1.CatalogService/NoSuchMethod", &emptypb.Empty{}, &emptypb.Empty{})
+	if got := status.Code(err); got != codes.Unauthenticated {
+		t.Errorf("unknown method without a token: got %v (%v), want UNAUTHENTICATED", got, err)
 	}
 }

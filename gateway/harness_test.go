@@ -215,8 +215,10 @@ func newEnvConfig(t *testing.T, configure func(*gateway.Config)) *env {
 			RegisterREST: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
 				return catalogv1.RegisterCatalogServiceHandlerClient(ctx, mux, catalogv1.NewCatalogServiceClient(cc))
 			},
+			Policy: catalogPolicy,
 		}},
 		Logger: zap.NewNop(), Metrics: platform.NewMetrics(), MaxBodyBytes: 64 << 10,
+		Verifier: e.verifier,
 	}
 	if configure != nil {
 		configure(&cfg)

@@ -59,6 +59,9 @@ var hopHeaders = map[string]bool{
 // service, streaming messages both ways as opaque frames.
 type proxy struct {
 	routes map[string]*backend // full service name -> backend
+	// check refuses a call whose token is missing where the method needs one, or not
+	// valid, before the part is called (nil: the parts check alone).
+	check func(authorization, method string) error
 }
 
 func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
@@ -73,6 +76,15 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	}
 	ctx := ss.Context()
 	md, _ := metadata.FromIncomingContext(ctx)
+	if p.check != nil {
+		auth := ""
+		if v := md.Get("authorization"); len(v) > 0 {
+			auth = v[0]
+		}
+		if err := p.check(auth, method); err != nil {
+			return err
+		}
+	}
 	out := metadata.MD{}
 	for k, v := range md {
 		if strings.HasPrefix(k, ":") || hopHeaders[k] {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -49,7 +50,7 @@ func (f fastJSON) Marshal(v any) ([]byte, error) {
 	return f.Marshaler.Marshal(v)
 }
 
-func newRESTMux(enc map[protoreflect.FullName]JSONEncoder) *runtime.ServeMux {
+func newRESTMux(enc map[protoreflect.FullName]JSONEncoder, guard runtime.Middleware) *runtime.ServeMux {
 	var m runtime.Marshaler = jsonMarshaler()
 	if len(enc) > 0 {
 		m = fastJSON{Marshaler: m, enc: enc}
@@ -69,16 +70,39 @@ func newRESTMux(enc map[protoreflect.FullName]JSONEncoder) *runtime.ServeMux {
 		// observe has already set X-Request-Id to the id the part was given; forwarding the
 		// part's header as well would send it twice.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// The token, the body limit and the body adapters, once the route is known.
+		runtime.WithMiddlewares(guard),
+		// A form-encoded POST would otherwise be read (ParseForm) before any check.
+		runtime.WithDisablePathLengthFallback(),
 	)
 }
 
 // httpStatus is grpc-gateway's mapping, except FAILED_PRECONDITION, which CONTRACT §4 gives
-// as 412.
-func httpStatus(c codes.Code) int {
-	if c == codes.FailedPrecondition {
+// as 412, and RESOURCE_EXHAUSTED for a request too large (a body, a batch, a document, a
+// message over its limit), which is 413: retrying it cannot help. 429 stays for the limits
+// that time lifts (rate, open streams).
+func httpStatus(st *status.Status) int {
+	switch c := st.Code(); {
+	case c == codes.FailedPrecondition:
 		return http.StatusPreconditionFailed
+	case c == codes.ResourceExhausted && tooLarge(st):
+		return http.StatusRequestEntityTooLarge
+	default:
+		return runtime.HTTPStatusFromCode(c)
 	}
-	return runtime.HTTPStatusFromCode(c)
+}
+
+// tooLarge says whether a RESOURCE_EXHAUSTED is about the size of the request: its reason
+// is *_TOO_LARGE (the gateway's REQUEST_TOO_LARGE, the parts' BATCH_TOO_LARGE,
+// DOCUMENT_TOO_LARGE, UPLOAD_TOO_LARGE, ...) or, from gRPC itself, a message larger than
+// the maximum.
+func tooLarge(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return strings.HasSuffix(info.GetReason(), "_TOO_LARGE")
+		}
+	}
+	return strings.Contains(st.Message(), "larger than max")
 }
 
 // errorHandler writes every REST error as google.rpc.Status JSON with ErrorInfo and a vi-VN
@@ -98,7 +122,7 @@ func errorHandler(ctx context.Context, _ *runtime.ServeMux, m runtime.Marshaler,
 }
 
 func writeStatus(w http.ResponseWriter, _ *http.Request, m runtime.Marshaler, st *status.Status) {
-	writeStatusHTTP(w, m, st, httpStatus(st.Code()))
+	writeStatusHTTP(w, m, st, httpStatus(st))
 }
 
 // writeStatusHTTP writes a status as JSON with a given HTTP status.
@@ -111,7 +135,7 @@ func writeStatusHTTP(w http.ResponseWriter, m runtime.Marshaler, st *status.Stat
 	w.Header().Del("Trailer")
 	w.Header().Del("Transfer-Encoding")
 	w.Header().Set("Content-Type", "application/json")
-	if st.Code() == codes.ResourceExhausted && w.Header().Get("Retry-After") == "" {
+	if code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", retryAfter(st))
 	}
 	w.WriteHeader(code)
@@ -164,7 +188,7 @@ var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
 // field when there is one, else the body as a whole.
 func malformedField(msg string) platform.FieldViolation {
 	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
-		return platform.FieldViolation{Field: m[1], Description: "unknown field"}
+		return platform.FieldViolation{Field: platform.Clip(m[1]), Description: "unknown field"}
 	}
 	return platform.FieldViolation{Field: "body", Description: msg}
 }
@@ -173,12 +197,12 @@ func malformedField(msg string) platform.FieldViolation {
 func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		st := withDetails(status.Newf(codes.Unimplemented, "method %s not allowed on %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"))
+		st := withDetails(status.Newf(codes.Unimplemented, "method %s not allowed on %s", platform.Clip(r.Method), platform.Clip(r.URL.Path)), w.Header().Get("X-Request-Id"))
 		writeStatusHTTP(w, m, st, http.StatusMethodNotAllowed)
 	case http.StatusBadRequest:
 		errorHandler(ctx, mux, m, w, r, status.Error(codes.InvalidArgument, "bad request path"))
 	default:
-		errorHandler(ctx, mux, m, w, r, status.Errorf(codes.NotFound, "no such path: %s %s", r.Method, r.URL.Path))
+		errorHandler(ctx, mux, m, w, r, status.Errorf(codes.NotFound, "no such path: %s %s", platform.Clip(r.Method), platform.Clip(r.URL.Path)))
 	}
 }
 
@@ -242,8 +266,12 @@ func adaptBody(r *http.Request, maxBody int64) error {
 		return nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err != nil {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
 		return status.Error(codes.ResourceExhausted, "request body larger than the limit")
+	}
+	if err != nil {
+		return status.Error(codes.InvalidArgument, "request body not received in full")
 	}
 	out, err := adapt(body, r.Header.Get("Content-Type"), r)
 	if err != nil {

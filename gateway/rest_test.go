@@ -1,6 +1,8 @@
 package gateway_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -8,8 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/lienthong/lienthong/gateway"
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
+	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
+	"github.com/lienthong/lienthong/services/platform"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -274,11 +280,12 @@ func TestRESTBodyLimit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			created0, imports0 := e.part.fake.counts()
 			r := e.do(tc.req)
-			if r.code != http.StatusTooManyRequests {
-				t.Fatalf("HTTP status: got %d, want 429\n%.300s", r.code, r.body)
+			if r.code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("HTTP status: got %d, want 413\n%.300s", r.code, r.body)
 			}
-			if got := r.header.Get("Retry-After"); got == "" {
-				t.Errorf("Retry-After: missing")
+			// Retrying the same body cannot help: no Retry-After (429 keeps it).
+			if got := r.header.Get("Retry-After"); got != "" {
+				t.Errorf("Retry-After: %q, want none", got)
 			}
 			st := restStatus(t, r.body)
 			if st.Code() != codes.ResourceExhausted {
@@ -301,26 +308,43 @@ func TestRESTBodyLimit(t *testing.T) {
 // The document paths have their own, larger limit; every other path keeps the general one.
 func TestRESTDocumentBodyLimit(t *testing.T) {
 	const limit, docLimit = 64 << 10, 256 << 10
-	e := newEnvConfig(t, func(c *gateway.Config) { c.MaxDocumentBytes = docLimit })
+	e := newEnvConfig(t, func(c *gateway.Config) {
+		c.MaxDocumentBytes = docLimit
+		// The document routes, answered by the fake catalog part: UNIMPLEMENTED (501)
+		// shows that a body passed the gateway's limit.
+		c.Parts = append(c.Parts, gateway.Part{
+			Name: "docexchange", Addr: c.Parts[0].Addr,
+			Services: []string{docv1.DocumentService_ServiceDesc.ServiceName},
+			Policy: platform.Policy{docv1.DocumentService_SendDocument_FullMethodName: platform.Public,
+				docv1.DocumentService_ImportEdxml_FullMethodName: platform.Public, docv1.DocumentService_ReportStatus_FullMethodName: platform.Public},
+			RegisterREST: func(ctx context.Context, mux *runtime.ServeMux, cc grpc.ClientConnInterface) error {
+				return docv1.RegisterDocumentServiceHandlerClient(ctx, mux, docv1.NewDocumentServiceClient(cc))
+			},
+		})
+	})
 	mid := bigJSON(2 * limit) // over the general limit, under the documents'
 	tests := []struct {
 		name string
 		req  request
 		want int
 	}{
-		// No docexchange part behind this gateway: a body that passes the limit reaches the
-		// router and gets 404; one whose length is over the limit never gets that far. (A
-		// chunked body over the limit is cut when read; the 404 does not read it.)
-		{"document over the general limit", request{method: http.MethodPost, path: "/v1/documents", body: mid}, http.StatusNotFound},
-		{"document chunked", request{method: http.MethodPost, path: "/v1/documents", body: mid, chunked: true}, http.StatusNotFound},
+		// The part behind the document routes answers UNIMPLEMENTED (501): a body that
+		// passes the limit reaches it; one over the limit never gets that far.
+		{"document over the general limit", request{method: http.MethodPost, path: "/v1/documents", body: docJSON(2 * limit)}, http.StatusNotImplemented},
+		{"document chunked", request{method: http.MethodPost, path: "/v1/documents", body: docJSON(2 * limit), chunked: true}, http.StatusNotImplemented},
 		{"edXML over the general limit", request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: mid, chunked: true,
-			header: map[string]string{"Content-Type": "application/xml"}}, http.StatusNotFound},
-		{"document over its limit", request{method: http.MethodPost, path: "/v1/documents", body: bigJSON(2 * docLimit)}, http.StatusTooManyRequests},
-		{"other path keeps the general limit", request{method: http.MethodPost, path: "/v1/procedures", body: mid}, http.StatusTooManyRequests},
-		{"a document sub-path keeps it too", request{method: http.MethodPost, path: "/v1/documents/abc/statuses", body: mid}, http.StatusTooManyRequests},
+			header: map[string]string{"Content-Type": "application/xml"}}, http.StatusNotImplemented},
+		{"document over its limit", request{method: http.MethodPost, path: "/v1/documents", body: docJSON(2 * docLimit)}, http.StatusRequestEntityTooLarge},
+		{"document chunked over its limit", request{method: http.MethodPost, path: "/v1/documents", body: docJSON(2 * docLimit), chunked: true}, http.StatusRequestEntityTooLarge},
+		{"other path keeps the general limit", request{method: http.MethodPost, path: "/v1/procedures", body: mid}, http.StatusRequestEntityTooLarge},
+		{"a document sub-path keeps it too", request{method: http.MethodPost, path: "/v1/documents/abc/statuses", body: mid}, http.StatusRequestEntityTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.req.header == nil {
+				tc.req.header = map[string]string{}
+			}
+			tc.req.header["Authorization"] = "Bearer " + e.token()
 			r := e.do(tc.req)
 			if r.code != tc.want {
 				t.Fatalf("HTTP status: got %d, want %d\n%.300s", r.code, tc.want, r.body)
@@ -611,4 +635,9 @@ func TestRESTAuthorizationPassThrough(t *testing.T) {
 			}
 		})
 	}
+}
+
+// docJSON is a document whose JSON is about n bytes.
+func docJSON(n int) string {
+	return fmt.Sprintf(`{"subject":%q}`, strings.Repeat("a", n))
 }
