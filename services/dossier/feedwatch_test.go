@@ -28,8 +28,9 @@ import (
 // network), counting the feed watches its handlers are serving.
 type tcpFixture struct {
 	*fixture
-	addr     string
-	watching atomic.Int64
+	addr      string
+	watching  atomic.Int64
+	streaming atomic.Int64 // StreamDossierEvents handlers running
 }
 
 func newTCPFixture(t *testing.T, sendTimeout time.Duration) *tcpFixture {
@@ -53,6 +54,10 @@ func newTCPFixture(t *testing.T, sendTimeout time.Duration) *tcpFixture {
 		if strings.HasSuffix(info.FullMethod, "/WatchDossierEvents") {
 			tf.watching.Add(1)
 			defer tf.watching.Add(-1)
+		}
+		if strings.HasSuffix(info.FullMethod, "/StreamDossierEvents") {
+			tf.streaming.Add(1)
+			defer tf.streaming.Add(-1)
 		}
 		return h(srv, ss)
 	}
@@ -82,19 +87,28 @@ func newTCPFixture(t *testing.T, sendTimeout time.Duration) *tcpFixture {
 	return tf
 }
 
-// stalledWatch opens a watch of the whole feed on a connection of its own whose client
-// keeps the smallest flow-control windows grpc-go allows (64 KiB) and never reads. The
-// stream is ended (and its connection closed) before the fixture's own cleanup.
-func (tf *tcpFixture) stalledWatch(t *testing.T) dossierv1.DossierService_WatchDossierEventsClient {
+// stalledConn is a connection of its own whose client keeps the smallest flow-control
+// windows grpc-go allows (64 KiB); it is closed before the fixture's own cleanup.
+func (tf *tcpFixture) stalledConn(t *testing.T) dossierv1.DossierServiceClient {
 	t.Helper()
 	conn, err := grpc.NewClient(tf.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { conn.Close() })
+	return dossierv1.NewDossierServiceClient(conn)
+}
+
+// stalledWatch opens a watch of the whole feed on a connection of its own whose client
+// keeps the smallest flow-control windows grpc-go allows (64 KiB) and never reads. The
+// stream is ended (and its connection closed) before the fixture's own cleanup.
+func (tf *tcpFixture) stalledWatch(t *testing.T) dossierv1.DossierService_WatchDossierEventsClient {
+	t.Helper()
+	client := tf.stalledConn(t)
 	ctx, cancel := context.WithCancel(tf.admin())
-	t.Cleanup(func() { cancel(); conn.Close() })
-	s, err := dossierv1.NewDossierServiceClient(conn).WatchDossierEvents(ctx, &dossierv1.WatchDossierEventsRequest{})
+	t.Cleanup(cancel)
+	s, err := client.WatchDossierEvents(ctx, &dossierv1.WatchDossierEventsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +279,61 @@ func TestStalledWatchIsEndedAfterTheSendTimeout(t *testing.T) {
 	}
 	if got == 0 || got >= 2002 {
 		t.Errorf("the client got %d of 2002 events before the end, want some but not all", got)
+	}
+}
+
+// An event stream whose client sends batches but stops reading their answers is ended
+// once an answer has waited the send timeout: the call returns, the client's later sends
+// fail, and reading at last it gets the answers sent before, then SEND_TIMEOUT.
+func TestEventStreamThatStopsReadingIsEnded(t *testing.T) {
+	tf := newTCPFixture(t, 300*time.Millisecond)
+	ctx, cancel := context.WithCancel(tf.province("33"))
+	defer cancel()
+	s, err := tf.stalledConn(t).StreamDossierEvents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := vn(2026, 11, 10, 8, 0)
+	batch := make([]*dossierv1.DossierEvent, MaxBatch)
+	for i := range batch {
+		batch[i] = mkFirst(fmt.Sprintf("s-%d", i), dcode(agency33a, "261110", i+1), sNew, at, "33", agency33a, procLand, chOnline)
+	}
+	// The same batch again and again: stored once, then answered as duplicates, each answer
+	// about 30 KiB, so a few fill the client's window.
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		for ; n < 40; n++ {
+			if err := s.Send(&dossierv1.StreamDossierEventsRequest{BatchId: fmt.Sprint(n), Events: batch}); err != nil {
+				break // the server ended the stream
+			}
+		}
+		sent <- n
+	}()
+	waitFor(t, "the stream to start", func() bool { return tf.streaming.Load() == 1 })
+	waitFor(t, "the server to end the stream whose answers are not read", func() bool { return tf.streaming.Load() == 0 })
+
+	answers := 0
+	for {
+		resp, err := s.Recv()
+		if err != nil {
+			st := status.Convert(err)
+			if st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "did not read") {
+				t.Fatalf("after %d answers: %v, want DEADLINE_EXCEEDED for the send timeout", answers, err)
+			}
+			break
+		}
+		if resp.GetBatchId() != fmt.Sprint(answers) || len(resp.GetResults()) != MaxBatch {
+			t.Fatalf("answer %d: batch %q with %d results", answers, resp.GetBatchId(), len(resp.GetResults()))
+		}
+		answers++
+	}
+	n := <-sent
+	if answers == 0 || answers >= n {
+		t.Errorf("%d answers of the %d batches sent, want some but not all", answers, n)
+	}
+	// What was sent is stored all the same (once: the rest were duplicates).
+	if got := len(tf.feed()); got != MaxBatch {
+		t.Errorf("%d events stored, want %d", got, MaxBatch)
 	}
 }

@@ -94,53 +94,51 @@ func (s *Service) clientStatus(err error, reqID string) *statuspb.Status {
 }
 
 // StreamDossierEvents takes batches and answers each, in order, once it is durable. Up to
-// eight batches may wait for their commit at once; more wait on the stream.
+// eight batches may wait for their commit at once; more wait on the stream. Each answer is
+// sent within the send timeout: a client that stops reading its answers has its stream
+// ended (what it sent before is stored or refused as usual; its event ids make a resend
+// safe).
 func (s *Service) StreamDossierEvents(stream grpc.BidiStreamingServer[dossierv1.StreamDossierEventsRequest, dossierv1.StreamDossierEventsResponse]) error {
 	ctx := stream.Context()
 	if err := writers(ctx); err != nil {
 		return err
 	}
-	type inflight struct {
-		id     string
-		events []*dossierv1.DossierEvent
-		j      *job
-		err    error
-	}
 	queue := make(chan inflight, 8)
-	sendErr := make(chan error, 1)
+	answererGone := make(chan struct{})
+	recvErr := make(chan error, 1)
+	// The receiver runs beside the handler so that a failed answer ends the call at once:
+	// returning cancels the stream, which ends a Recv still waiting.
 	go func() {
-		for f := range queue {
-			resp := &dossierv1.StreamDossierEventsResponse{BatchId: f.id}
-			if f.err != nil {
-				st := s.clientStatus(f.err, platform.RequestID(ctx))
-				for _, ev := range f.events {
-					resp.Results = append(resp.Results, &dossierv1.EventResult{EventId: ev.GetEventId(), Error: st})
-				}
-			} else {
-				<-f.j.done
-				resp.Results = s.eventResults(ctx, f.events, f.j)
-			}
-			if err := stream.Send(resp); err != nil {
-				sendErr <- err
-				for f := range queue { // let the receiver finish
-					if f.j != nil {
-						<-f.j.done
-					}
-				}
-				return
-			}
-		}
-		sendErr <- nil
+		defer close(queue)
+		recvErr <- s.receiveBatches(ctx, stream, queue, answererGone)
 	}()
-	var recvErr error
+	if err := s.answerBatches(ctx, stream, queue); err != nil {
+		close(answererGone)
+		return err
+	}
+	return <-recvErr // the queue is closed: the receiver has finished
+}
+
+// inflight is a batch of an event stream on its way to its answer.
+type inflight struct {
+	id     string
+	events []*dossierv1.DossierEvent
+	j      *job
+	err    error
+}
+
+// receiveBatches reads the batches of an event stream and queues them for the writer and
+// for their answer, until the client closes its side (nil), the stream fails, or the
+// answers stopped.
+func (s *Service) receiveBatches(ctx context.Context, stream grpc.BidiStreamingServer[dossierv1.StreamDossierEventsRequest, dossierv1.StreamDossierEventsResponse],
+	queue chan<- inflight, answererGone <-chan struct{}) error {
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			recvErr = err
-			break
+			return err
 		}
 		f := inflight{id: req.GetBatchId(), events: req.GetEvents()}
 		if n := len(f.events); n > MaxBatch {
@@ -149,13 +147,34 @@ func (s *Service) StreamDossierEvents(stream grpc.BidiStreamingServer[dossierv1.
 			f.j = s.prepare(ctx, f.events)
 			s.enqueue(ctx, f.j)
 		}
-		queue <- f
+		select {
+		case queue <- f:
+		case <-answererGone:
+			return nil
+		}
 	}
-	close(queue)
-	if err := <-sendErr; err != nil {
-		return err
+}
+
+// answerBatches sends each queued batch's answer once its events are committed, each
+// within the send timeout, until the queue is closed.
+func (s *Service) answerBatches(ctx context.Context, stream grpc.BidiStreamingServer[dossierv1.StreamDossierEventsRequest, dossierv1.StreamDossierEventsResponse],
+	queue <-chan inflight) error {
+	for f := range queue {
+		resp := &dossierv1.StreamDossierEventsResponse{BatchId: f.id}
+		if f.err != nil {
+			st := s.clientStatus(f.err, platform.RequestID(ctx))
+			for _, ev := range f.events {
+				resp.Results = append(resp.Results, &dossierv1.EventResult{EventId: ev.GetEventId(), Error: st})
+			}
+		} else {
+			<-f.j.done
+			resp.Results = s.eventResults(ctx, f.events, f.j)
+		}
+		if err := platform.SendWithTimeout(ctx, s.sendTimeout, func() error { return stream.Send(resp) }); err != nil {
+			return err
+		}
 	}
-	return recvErr
+	return nil
 }
 
 // readScope checks that the caller may read a unit's dossiers and returns the unit to use:
