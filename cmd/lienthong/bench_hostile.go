@@ -168,6 +168,7 @@ type streamCounts struct {
 type floodCounts struct {
 	Workers   int                   `json:"workers"`
 	Calls     int64                 `json:"calls"`
+	Cut       int64                 `json:"cut_at_end"`
 	PerSecond float64               `json:"calls_per_s"`
 	ByStatus  map[string]int64      `json:"by_status"`
 	ByKind    map[string]*floodKind `json:"by_kind"`
@@ -451,6 +452,7 @@ type attacker struct {
 	conns     []*grpc.ClientConn
 	floodTr   *http.Transport
 	floodEnd  time.Time
+	floodCut  atomic.Int64
 }
 
 // counter counts outcomes by name.
@@ -521,8 +523,8 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 // slowConn keeps one slow connection open until ctx ends, dialling again whenever the
-// server closes it. Even connections dribble a request header, odd ones send a whole
-// header (with the attacker's token) and dribble the body.
+// server closes it (after 1–2 s when it was refused). Even connections dribble a request
+// header, odd ones send a whole header (with the attacker's token) and dribble the body.
 func (a *attacker) slowConn(ctx context.Context, i int, delay time.Duration) {
 	sleepCtx(ctx, delay)
 	d := loopbackDialer(a.h.attackerSource)
@@ -540,7 +542,7 @@ func (a *attacker) slowConn(ctx context.Context, i int, delay time.Duration) {
 				return
 			}
 			a.slowStat.refused.Add(1)
-			sleepCtx(ctx, 250*time.Millisecond+time.Duration(rng.Int64N(int64(250*time.Millisecond))))
+			sleepCtx(ctx, time.Second+time.Duration(rng.Int64N(int64(time.Second))))
 			continue
 		}
 		a.slowStat.accepted.Add(1)
@@ -550,7 +552,7 @@ func (a *attacker) slowConn(ctx context.Context, i int, delay time.Duration) {
 		refused := a.dribble(ctx, c, i%2 == 1, rng)
 		a.slowOpen.Add(-1)
 		if refused {
-			sleepCtx(ctx, 250*time.Millisecond+time.Duration(rng.Int64N(int64(250*time.Millisecond))))
+			sleepCtx(ctx, time.Second+time.Duration(rng.Int64N(int64(time.Second))))
 		}
 	}
 }
@@ -738,6 +740,7 @@ func (a *attacker) startFlood(ctx context.Context) {
 				start := time.Now()
 				st := floodGet(ctx, hc, "http://"+a.addr+c.path, tok)
 				if ctx.Err() != nil {
+					a.floodCut.Add(1) // still unanswered when the attack ended
 					return
 				}
 				k := a.counts.kinds[c.kind]
@@ -795,6 +798,7 @@ func (a *attacker) finish() *attackCounts {
 		}
 	}
 	c.Flood.ByStatus = map[string]int64{}
+	c.Flood.Cut = a.floodCut.Load()
 	c.Flood.ByKind = c.kinds
 	for _, k := range c.kinds {
 		k.Latency = summarize(k.lat)
@@ -877,7 +881,8 @@ func printHostile(w io.Writer, s *hostileSummary) {
 		c.Slow.ClosedAtOnce, c.Slow.ClosedLater, reasons(c.Slow.AnsweredStatus))
 	fmt.Fprintf(w, "  stalled streams: %d wanted (%d WatchDossierEvents, %d SubscribeInbox) on %d connections: %d answered and never read, %d refused %s, %d without answer\n",
 		c.Streams.Wanted, c.Streams.Watch, c.Streams.Inbox, c.Streams.Connections, c.Streams.Answered, c.Streams.Refused, reasons(c.Streams.ByReason), c.Streams.NoAnswer)
-	fmt.Fprintf(w, "  flood: %d workers, %d calls (%.0f/s): %s\n", c.Flood.Workers, c.Flood.Calls, c.Flood.PerSecond, reasons(c.Flood.ByStatus))
+	fmt.Fprintf(w, "  flood: %d workers, %d calls answered (%.0f/s): %s; %d unanswered when the attack ended\n",
+		c.Flood.Workers, c.Flood.Calls, c.Flood.PerSecond, reasons(c.Flood.ByStatus), c.Flood.Cut)
 	kinds := make([]string, 0, len(c.Flood.ByKind))
 	for k := range c.Flood.ByKind {
 		kinds = append(kinds, k)
