@@ -145,7 +145,7 @@ type slowCounts struct {
 	Dials          int64            `json:"dials"`
 	RefusedAtDial  int64            `json:"refused_at_dial"`
 	Accepted       int64            `json:"accepted"`
-	MaxOpen        int64            `json:"max_open_at_once"`
+	MaxHeld        int64            `json:"max_held_at_once"`
 	OpenAtEnd      int64            `json:"open_at_end"`
 	ClosedAtOnce   int64            `json:"closed_at_once"`
 	ClosedLater    int64            `json:"closed_later"`
@@ -441,8 +441,9 @@ type attacker struct {
 
 	wg        sync.WaitGroup
 	slowFirst atomic.Int64 // slow connections dialled at least once
-	slowOpen  atomic.Int64
-	slowMax   atomic.Int64
+	slowOpen  atomic.Int64 // sockets open on this side
+	slowHeld  atomic.Int64 // connections the server has held for a second or more
+	slowMax   atomic.Int64 // the most held at once
 	slowStat  struct {
 		dials, refused, accepted, atOnce, later, openAtEnd atomic.Int64
 	}
@@ -546,9 +547,7 @@ func (a *attacker) slowConn(ctx context.Context, i int, delay time.Duration) {
 			continue
 		}
 		a.slowStat.accepted.Add(1)
-		n := a.slowOpen.Add(1)
-		for m := a.slowMax.Load(); n > m && !a.slowMax.CompareAndSwap(m, n); m = a.slowMax.Load() {
-		}
+		a.slowOpen.Add(1)
 		refused := a.dribble(ctx, c, i%2 == 1, rng)
 		a.slowOpen.Add(-1)
 		if refused {
@@ -579,14 +578,20 @@ func (a *attacker) dribble(ctx context.Context, c net.Conn, body bool, rng *rand
 	} else {
 		head += "X-Slow: "
 	}
-	var wrote error
-	if _, err := c.Write([]byte(head)); err != nil {
-		wrote = err
-	}
-	tick := time.NewTicker(a.h.slowInterval)
-	defer tick.Stop()
-	// Spread the bytes of all connections over the interval.
-	sleepCtx(ctx, time.Duration(rng.Int64N(int64(a.h.slowInterval))))
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, wrote := c.Write([]byte(head))
+	// The first byte comes at a random point of the interval, so that the bytes of all
+	// connections are spread over it. A connection still open after a second is held.
+	next := time.NewTimer(time.Duration(rng.Int64N(int64(a.h.slowInterval))))
+	defer next.Stop()
+	held := time.NewTimer(time.Second)
+	defer held.Stop()
+	isHeld := false
+	defer func() {
+		if isHeld {
+			a.slowHeld.Add(-1)
+		}
+	}()
 	for wrote == nil {
 		select {
 		case <-ctx.Done():
@@ -596,11 +601,15 @@ func (a *attacker) dribble(ctx context.Context, c net.Conn, body bool, rng *rand
 			return false
 		case ans := <-answers:
 			return a.ended(ans.head, begun)
-		case <-tick.C:
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := c.Write([]byte{' '}); err != nil {
-				wrote = err
+		case <-held.C:
+			isHeld = true
+			n := a.slowHeld.Add(1)
+			for m := a.slowMax.Load(); n > m && !a.slowMax.CompareAndSwap(m, n); m = a.slowMax.Load() {
 			}
+		case <-next.C:
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, wrote = c.Write([]byte{' '})
+			next.Reset(a.h.slowInterval)
 		}
 	}
 	// A write failed: the server has closed the connection; its answer (if any) is read.
@@ -752,7 +761,7 @@ func (a *attacker) startFlood(ctx context.Context) {
 					k.lat = append(k.lat, time.Since(start))
 				}
 				a.counts.mu.Unlock()
-				if st == "transport" {
+				if st == "no answer" {
 					sleepCtx(ctx, 100*time.Millisecond) // refused connections are not retried in a busy loop
 				}
 			}
@@ -760,20 +769,21 @@ func (a *attacker) startFlood(ctx context.Context) {
 	}
 }
 
-// floodGet reads a gateway answer whole and returns its status ("transport" when none).
+// floodGet reads a gateway answer whole and returns its status ("no answer" when the
+// connection was refused or closed).
 func floodGet(ctx context.Context, hc *http.Client, url, tok string) string {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "transport"
+		return "no answer"
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "transport"
+		return "no answer"
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return "transport"
+		return "no answer"
 	}
 	return strconv.Itoa(resp.StatusCode)
 }
@@ -782,7 +792,7 @@ func floodGet(ctx context.Context, hc *http.Client, url, tok string) string {
 func (a *attacker) finish() *attackCounts {
 	c := a.counts
 	c.Slow = slowCounts{Wanted: a.h.slowConns, Dials: a.slowStat.dials.Load(), RefusedAtDial: a.slowStat.refused.Load(),
-		Accepted: a.slowStat.accepted.Load(), MaxOpen: a.slowMax.Load(), OpenAtEnd: a.slowStat.openAtEnd.Load(),
+		Accepted: a.slowStat.accepted.Load(), MaxHeld: a.slowMax.Load(), OpenAtEnd: a.slowStat.openAtEnd.Load(),
 		ClosedAtOnce: a.slowStat.atOnce.Load(), ClosedLater: a.slowStat.later.Load(), AnsweredStatus: a.answered.snapshot()}
 	c.Streams.Wanted = a.h.stalledStreams
 	c.Streams.ByReason = map[string]int64{}
@@ -875,9 +885,9 @@ func printHostile(w io.Writer, s *hostileSummary) {
 	}
 	c := s.Counts
 	fmt.Fprintf(w, "attack (in place after %.1f s, then %.0f s):\n", s.RampSeconds, s.Attack.Seconds)
-	fmt.Fprintf(w, "  slow connections: %d wanted; %d dials: %d accepted, %d refused at dial; at most %d open at once, %d open at the end;\n"+
+	fmt.Fprintf(w, "  slow connections: %d wanted; %d dials: %d accepted, %d refused at dial; at most %d held open (≥ 1 s) at once, %d open at the end;\n"+
 		"    closed by the server without an answer at once (< 1 s) %d, later %d; answered %s\n",
-		c.Slow.Wanted, c.Slow.Dials, c.Slow.Accepted, c.Slow.RefusedAtDial, c.Slow.MaxOpen, c.Slow.OpenAtEnd,
+		c.Slow.Wanted, c.Slow.Dials, c.Slow.Accepted, c.Slow.RefusedAtDial, c.Slow.MaxHeld, c.Slow.OpenAtEnd,
 		c.Slow.ClosedAtOnce, c.Slow.ClosedLater, reasons(c.Slow.AnsweredStatus))
 	fmt.Fprintf(w, "  stalled streams: %d wanted (%d WatchDossierEvents, %d SubscribeInbox) on %d connections: %d answered and never read, %d refused %s, %d without answer\n",
 		c.Streams.Wanted, c.Streams.Watch, c.Streams.Inbox, c.Streams.Connections, c.Streams.Answered, c.Streams.Refused, reasons(c.Streams.ByReason), c.Streams.NoAnswer)
