@@ -1,6 +1,7 @@
 package docexchange
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -253,15 +254,21 @@ func (s *Service) DownloadAttachment(r *docv1.DownloadAttachmentRequest, stream 
 		if chunk == nil {
 			break
 		}
-		if err := stream.Send(&httpbody.HttpBody{ContentType: ct, Data: chunk}); err != nil {
+		// readChunk copied the chunk and closed its transaction; the send has a deadline.
+		if err := s.sendChunk(ctx, stream, &httpbody.HttpBody{ContentType: ct, Data: chunk}); err != nil {
 			return err
 		}
 		sent = true
 	}
 	if !sent { // an empty file still answers its content type
-		return stream.Send(&httpbody.HttpBody{ContentType: ct})
+		return s.sendChunk(ctx, stream, &httpbody.HttpBody{ContentType: ct})
 	}
 	return nil
+}
+
+// sendChunk sends one message of a download within the send timeout.
+func (s *Service) sendChunk(ctx context.Context, stream grpc.ServerStreamingServer[httpbody.HttpBody], m *httpbody.HttpBody) error {
+	return platform.SendWithTimeout(ctx, s.sendTimeout, func() error { return stream.Send(m) })
 }
 
 // loadUpload returns an upload the caller's agency made.

@@ -135,8 +135,10 @@ func (s *Service) SubscribeInbox(r *docv1.SubscribeInboxRequest, stream grpc.Ser
 		if err != nil {
 			return err
 		}
+		// Sent with the transaction closed, each within the send timeout: a client that
+		// stops reading holds neither the writer nor, for long, a goroutine.
 		for _, e := range batch {
-			if err := stream.Send(e); err != nil {
+			if err := platform.SendWithTimeout(ctx, s.sendTimeout, func() error { return stream.Send(e) }); err != nil {
 				return err
 			}
 		}

@@ -25,6 +25,7 @@ import (
 
 	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
+	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -80,6 +81,10 @@ type Options struct {
 	// TrustedRoots are the roots agencies' certificate chains must lead to (none: only bare
 	// public keys can be registered).
 	TrustedRoots *x509.CertPool
+	// SendTimeout bounds each message of a server stream (inbox subscriptions, attachment
+	// downloads): a client that does not take one within it has its stream ended
+	// (0: platform.DefaultSendTimeout).
+	SendTimeout time.Duration
 }
 
 // Service is the docexchange part.
@@ -94,6 +99,8 @@ type Service struct {
 	maxDoc  int64
 	maxUpld int64
 	roots   *x509.CertPool
+	// sendTimeout: see Options.SendTimeout.
+	sendTimeout time.Duration
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every delivery
@@ -116,11 +123,15 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.MaxUploadBytes <= 0 {
 		o.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = platform.DefaultSendTimeout
+	}
 	// Sends and status reports are committed in batches (bbolt's Batch): a short delay, as
 	// the default 10 ms would be most of a request's time.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
-		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, notify: make(chan struct{})}
+		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, notify: make(chan struct{}),
+		sendTimeout: o.SendTimeout}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketSent, bucketBlobs, bucketUploads,
 			bucketKeys, bucketEvidence, bucketChecks, bucketMeta} {
