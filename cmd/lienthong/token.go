@@ -27,7 +27,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return errors.New("token needs the subcommand issue or revoke")
 	}
-	fs := newFlags("token issue [flags]", "Prints a signed bearer token (Ed25519) for a calling system on stdout, and its id (for `token revoke --id`) on stderr.", stderr)
+	fs := newFlags("token issue [flags]", "Prints a signed bearer token (Ed25519) for a calling system.", stderr)
 	dataDir := fs.String("data-dir", "./data", "data folder of `lienthong up` (its keys are under DATA_DIR/keys)")
 	keysDir := fs.String("keys-dir", "", "folder of the token signing keys (default DATA_DIR/keys)")
 	system := fs.String("system", "", "calling system: agency code and subsystem, e.g. 000.00.00.H33/motcua")
@@ -37,6 +37,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var maxTTL platform.MaxTTLFlag
 	fs.Var(&maxTTL, "token-max-ttl", "longest lifetime of a token per role, as the suite is configured: role=duration,…")
 	catalogAddr := fs.String("catalog-addr", "", "gRPC address of the running catalog part or gateway, to check that the system belongs to its unit or agency (default: DATA_DIR/catalog.db when the suite is not running)")
+	printID := fs.Bool("print-id", false, "also print the token's id (for `token revoke --id`), its expiry and how its system was checked, on stderr")
 	var pt partTLSFlags
 	pt.register(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -69,7 +70,9 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
-	fmt.Fprintf(stderr, "token id %s, valid until %s; %s\n", id, now.Add(*ttl).UTC().Format(time.RFC3339), checked)
+	if *printID {
+		fmt.Fprintf(stderr, "token id %s, valid until %s; %s\n", id, now.Add(*ttl).UTC().Format(time.RFC3339), checked)
+	}
 	return nil
 }
 

@@ -161,7 +161,7 @@ func restCall(t *testing.T, base, method, path, token, body string) (int, string
 func issueCLI(t *testing.T, args ...string) (token, id string, err error) {
 	t.Helper()
 	var stderr bytes.Buffer
-	cmd := exec.Command(binary, append([]string{"token", "issue"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"token", "issue", "--print-id"}, args...)...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
