@@ -38,17 +38,24 @@ type tokenProbe struct {
 	t    *testing.T
 	base string // http://gateway
 	conn *grpc.ClientConn
-	n    int // events sent, for unique ids
+	n    int // events sent, for unique ids and dossier codes
 }
 
 func newTokenProbe(t *testing.T, gatewayAddr string) *tokenProbe {
-	t.Helper()
+	p := &tokenProbe{t: t}
+	p.connect(gatewayAddr)
+	return p
+}
+
+// connect points the probe at a gateway (again, after a restart); dossier codes stay unique.
+func (p *tokenProbe) connect(gatewayAddr string) {
+	p.t.Helper()
 	conn, err := grpc.NewClient(gatewayAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	return &tokenProbe{t: t, base: "http://" + gatewayAddr, conn: conn}
+	p.t.Cleanup(func() { conn.Close() })
+	p.base, p.conn = "http://"+gatewayAddr, conn
 }
 
 // event is a new dossier at Hưng Yên's department of construction, received an hour ago.
@@ -216,7 +223,7 @@ func TestTokenRevocationLifetimeAndSystem(t *testing.T) {
 	// Kept across a restart.
 	s.stop()
 	s = startUp(t, dir)
-	probe = newTokenProbe(t, s.addr)
+	probe.connect(s.addr)
 	probe.want("the revoked token after a restart", tok, refusedRE(platform.ErrTokenRevoked))
 	probe.want("another token after a restart", other, acceptedRE)
 
