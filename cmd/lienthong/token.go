@@ -35,9 +35,9 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	unit := fs.String("unit", "", "2-digit province code (required for role province)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (at most the role's --token-max-ttl)")
 	var maxTTL platform.MaxTTLFlag
-	fs.Var(&maxTTL, "token-max-ttl", "longest lifetime of a token per role, as the suite is configured: role=duration,…")
+	fs.Var(&maxTTL, "token-max-ttl", fmt.Sprintf("longest lifetime of a token per role, as the suite is configured: `ROLE=DURATION,…` (default %s)", platform.DefaultMaxTTL))
 	catalogAddr := fs.String("catalog-addr", "", "gRPC address of the running catalog part or gateway, to check that the system belongs to its unit or agency (default: DATA_DIR/catalog.db when the suite is not running)")
-	printID := fs.Bool("print-id", false, "also print the token's id (for `token revoke --id`), its expiry and how its system was checked, on stderr")
+	printID := fs.Bool("print-id", false, "also print the token's id (for token revoke --id), its expiry and how its system was checked, on stderr")
 	var pt partTLSFlags
 	pt.register(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -79,12 +79,12 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // cmdTokenRevoke revokes a token or a system through the running suite.
 func cmdTokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("token revoke --id ID | --system ID [flags]",
-		"Revokes a token (by the id `token issue` printed) or every token of a system issued until now; every part refuses them at once.", stderr)
+		"Revokes a token (by the id token issue --print-id printed) or every token of a system issued until now; every part refuses them at once.", stderr)
 	id := fs.String("id", "", "id of the token to revoke")
 	system := fs.String("system", "", "calling system whose tokens issued until now are all revoked (tokens issued later are valid)")
 	reason := fs.String("reason", "", "why, for the operators (at most 500 bytes)")
 	addr := fs.String("addr", fmt.Sprintf("127.0.0.1:%d", gatewayPort), "gRPC address of the gateway (or of the catalog part)")
-	dataDir := fs.String("data-dir", "./data", "data folder of `lienthong up` (for its admin token)")
+	dataDir := fs.String("data-dir", "./data", "data folder of lienthong up (for its admin token)")
 	tokenFile := fs.String("token-file", "", "admin token (default DATA_DIR/admin.token)")
 	var pt partTLSFlags
 	pt.register(fs)
