@@ -153,7 +153,18 @@ func (s *Service) UploadAttachment(stream grpc.ClientStreamingServer[docv1.Uploa
 	if err != nil {
 		return up.abort(err)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketUploads).Put([]byte(id), val) }); err != nil {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if up.wrote { // the chunks are still there: the sweep did not take them
+			if err := markUploading(tx, id, false, s.now()); err != nil {
+				return err
+			}
+			if err := unmarkUploading(tx, id); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketUploads).Put([]byte(id), val)
+	})
+	if err != nil {
 		return up.abort(err)
 	}
 	return stream.SendAndClose(&docv1.Upload{UploadId: id, Size: up.size, Sha256: sum, Name: rec.Name, ContentType: rec.ContentType})
@@ -201,6 +212,11 @@ func (u *uploader) flush() error {
 	}
 	u.wrote = true
 	err := u.s.db.Update(func(tx *bolt.Tx) error {
+		// The first commit marks the blob as being uploaded (orphans.go); later ones check
+		// the mark is still there.
+		if err := markUploading(tx, u.blob, u.next == 0, u.s.now()); err != nil {
+			return err
+		}
 		n, err := putChunks(tx, u.blob, u.next, u.buf)
 		u.next = n
 		return err
@@ -218,7 +234,13 @@ func (u *uploader) flush() error {
 
 func (u *uploader) abort(err error) error {
 	if u.wrote {
-		if derr := u.s.db.Update(func(tx *bolt.Tx) error { return deleteBlob(tx, u.blob) }); derr != nil {
+		derr := u.s.db.Update(func(tx *bolt.Tx) error {
+			if err := deleteBlob(tx, u.blob); err != nil {
+				return err
+			}
+			return unmarkUploading(tx, u.blob)
+		})
+		if derr != nil {
 			u.s.lg.Warn("upload chunks not removed")
 		}
 	}
@@ -291,7 +313,8 @@ func loadUpload(tx *bolt.Tx, id, agency string) (*storev1.UploadRecord, error) {
 const UploadTTL = 24 * time.Hour
 
 // ExpireUploads removes the uploads older than UploadTTL that no document took (a document
-// that names an upload takes it over), with their chunks. The part calls it periodically.
+// that names an upload takes it over), with their chunks, and the chunks of uploads begun
+// before UploadTTL that never finished (orphans.go). The part calls it periodically.
 func (s *Service) ExpireUploads() (int, error) {
 	cutoff := s.now().Add(-UploadTTL)
 	var old []string
@@ -324,5 +347,6 @@ func (s *Service) ExpireUploads() (int, error) {
 			return 0, err
 		}
 	}
-	return len(old), nil
+	unfinished, err := s.sweepUploading(cutoff, false)
+	return len(old) + unfinished, err
 }

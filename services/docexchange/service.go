@@ -144,6 +144,9 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docexchange buckets: %w", err)
 	}
+	if err := s.removeOrphanChunks(); err != nil {
+		return nil, fmt.Errorf("docexchange: chunks of unfinished uploads: %w", err)
+	}
 	return s, nil
 }
 
