@@ -888,12 +888,13 @@ func printHostile(w io.Writer, s *hostileSummary) {
 	c := s.Counts
 	fmt.Fprintf(w, "attack (in place after %.1f s, then %.0f s):\n", s.RampSeconds, s.Attack.Seconds)
 	fmt.Fprintf(w, "  slow connections: %d wanted; %d dials: %d accepted, %d refused at dial; at most %d held open (≥ 1 s) at once, %d open at the end;\n"+
-		"    closed by the server without an answer at once (< 1 s) %d, later %d; answered %s\n",
+		"    closed by the server without an answer at once (< 1 s: a cap) %d, later (a timeout) %d; answered %s\n",
 		c.Slow.Wanted, c.Slow.Dials, c.Slow.Accepted, c.Slow.RefusedAtDial, c.Slow.MaxHeld, c.Slow.OpenAtEnd,
 		c.Slow.ClosedAtOnce, c.Slow.ClosedLater, reasons(c.Slow.AnsweredStatus))
 	fmt.Fprintf(w, "  stalled streams: %d wanted (%d WatchDossierEvents, %d SubscribeInbox) on %d connections: %d answered (first message read, no more), %d refused %s, %d without answer\n",
 		c.Streams.Wanted, c.Streams.Watch, c.Streams.Inbox, c.Streams.Connections, c.Streams.Answered, c.Streams.Refused, reasons(c.Streams.ByReason), c.Streams.NoAnswer)
-	fmt.Fprintf(w, "  flood: %d workers, %d calls answered (%.0f/s): %s; %d unanswered when the attack ended\n",
+	fmt.Fprintf(w, "  flood: %d workers, %d calls (%.0f/s): %s; %d unanswered when the attack ended\n"+
+		"    (429: the rate limit; no answer: the connection was refused or closed, as by the cap per client address)\n",
 		c.Flood.Workers, c.Flood.Calls, c.Flood.PerSecond, reasons(c.Flood.ByStatus), c.Flood.Cut)
 	kinds := make([]string, 0, len(c.Flood.ByKind))
 	for k := range c.Flood.ByKind {

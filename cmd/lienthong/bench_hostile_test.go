@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchHostile runs `lienthong bench --hostile` with small numbers against a fresh
@@ -74,5 +75,50 @@ func TestBenchHostile(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+}
+
+// TestHostileStaysOnLoopback: the hostile bench refuses to aim at, or come from, anything
+// but a loopback address.
+func TestHostileStaysOnLoopback(t *testing.T) {
+	ok := hostileOpts{attackerSource: "127.0.0.2", victimSrc: "127.0.0.1", slowInterval: time.Second, singleWorkers: 1, batchWorkers: 1}
+	if err := checkHostileAddrs("127.0.0.1:8080", ok); err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	for name, c := range map[string]struct {
+		addr string
+		h    func(*hostileOpts)
+	}{
+		"gateway elsewhere":  {addr: "192.0.2.10:8080"},
+		"attacker elsewhere": {addr: "127.0.0.1:8080", h: func(h *hostileOpts) { h.attackerSource = "192.0.2.11" }},
+		"victim elsewhere":   {addr: "127.0.0.1:8080", h: func(h *hostileOpts) { h.victimSrc = "10.0.0.1" }},
+		"no interval":        {addr: "127.0.0.1:8080", h: func(h *hostileOpts) { h.slowInterval = 0 }},
+	} {
+		h := ok
+		if c.h != nil {
+			c.h(&h)
+		}
+		if err := checkHostileAddrs(c.addr, h); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestSlowConnectionEnds: how the server ended a slow connection is counted by its answer,
+// or by how long it was held without one.
+func TestSlowConnectionEnds(t *testing.T) {
+	a := &attacker{}
+	now := time.Now()
+	if !a.ended("", now) || !a.ended("HTTP/1.1 429 Too Many Requests\r\n", now) {
+		t.Error("a connection closed or answered at once is not counted as refused")
+	}
+	if a.ended("", now.Add(-5*time.Second)) || a.ended("HTTP/1.1 408 Request Timeout\r\n", now.Add(-5*time.Second)) {
+		t.Error("a connection held for seconds is counted as refused")
+	}
+	if got := a.answered.snapshot(); got["429"] != 1 || got["408"] != 1 {
+		t.Errorf("answers %v, want one 429 and one 408", got)
+	}
+	if a.slowStat.atOnce.Load() != 1 || a.slowStat.later.Load() != 1 {
+		t.Errorf("closed at once %d, later %d; want 1 and 1", a.slowStat.atOnce.Load(), a.slowStat.later.Load())
 	}
 }
