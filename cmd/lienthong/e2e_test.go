@@ -497,7 +497,7 @@ func TestPartDownAndBack(t *testing.T) {
 	}
 	gw := exec.Command(binary, "serve", "gateway", "--listen", gwAddr)
 	// Configuration from the environment.
-	gw.Env = append(os.Environ(), "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_DOCEXCHANGE_ADDR="+docAddr,
+	gw.Env = append(os.Environ(), "LIENTHONG_KEYS_DIR="+keys, "LIENTHONG_CATALOG_ADDR="+catAddr, "LIENTHONG_DOSSIER_ADDR="+dosAddr, "LIENTHONG_DOCEXCHANGE_ADDR="+docAddr,
 		"LIENTHONG_SCORING_ADDR="+scoAddr)
 	if err := gw.Start(); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ type partEnv struct {
 	dataDir  string
 	lg       *zap.Logger
 	verifier *platform.TokenVerifier
+	limits   limitFlags
 	metrics  *platform.Metrics
 	demo     bool
 	maxMsg   int
@@ -139,6 +140,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: catalog.Part, Logger: env.lg.Named(catalog.Part), Verifier: env.verifier,
 		Policy: catalog.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
+		MaxStreamsPerSystem: env.limits.maxStreamsPerSystem, MaxConnsPerIP: env.limits.partMaxConnsPerIP,
 	})
 	catalog.Register(srv, c)
 	catalog.RegisterTokenRevocations(srv, revocations)
@@ -150,7 +152,7 @@ func startCatalog(ctx context.Context, env partEnv) (*platform.Server, func() er
 func gatewayParts(addrs map[string]string) []gateway.Part {
 	out := make([]gateway.Part, 0, len(parts))
 	for _, p := range parts {
-		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest, JSON: p.json})
+		out = append(out, gateway.Part{Name: p.name, Addr: addrs[p.name], Services: p.services, RegisterREST: p.rest, JSON: p.json, Policy: partPolicies[p.name]})
 	}
 	return out
 }
@@ -176,6 +178,7 @@ func startDossier(ctx context.Context, env partEnv) (*platform.Server, func() er
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: dossier.Part, Logger: lg, Verifier: env.verifier,
 		Policy: dossier.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
+		MaxStreamsPerSystem: env.limits.maxStreamsPerSystem, MaxConnsPerIP: env.limits.partMaxConnsPerIP,
 	})
 	dossier.Register(srv, svc)
 	platform.RegisterBackup(srv, dossier.Part, db)
@@ -240,6 +243,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: docexchange.Part, Logger: lg, Verifier: env.verifier,
 		Policy: docexchange.Policy, Metrics: env.metrics, MaxMessageBytes: maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
+		MaxStreamsPerSystem: env.limits.maxStreamsPerSystem, MaxConnsPerIP: env.limits.partMaxConnsPerIP,
 		GRPCOptions: docexchange.ServerOptions(),
 	})
 	docexchange.Register(srv, svc)
@@ -335,6 +339,7 @@ func startScoring(ctx context.Context, env partEnv) (*platform.Server, func() er
 	srv := platform.NewServer(platform.ServerOptions{
 		Part: scoring.Part, Logger: lg, Verifier: env.verifier,
 		Policy: scoring.Policy, Metrics: env.metrics, MaxMessageBytes: env.maxMsg, RateLimit: env.rateLimit, TLS: env.partTLS,
+		MaxStreamsPerSystem: env.limits.maxStreamsPerSystem, MaxConnsPerIP: env.limits.partMaxConnsPerIP,
 	})
 	scoring.Register(srv, svc)
 	platform.RegisterBackup(srv, scoring.Part, db)

@@ -84,7 +84,14 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS})
+		// The gateway checks tokens before reading bodies: it needs the public key too.
+		pub, err := platform.LoadPublicKey(filepath.Join(c.keys(), platform.PublicKeyFile))
+		if err != nil {
+			return fmt.Errorf("token public key: %w (the gateway checks tokens; give it --keys-dir)", err)
+		}
+		verifier := platform.NewTokenVerifier(pub).WithMaxTTL(c.tokenMaxTTL.Get())
+		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS,
+			Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP})
 		if err != nil {
 			return err
 		}
@@ -105,7 +112,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: platform.NewTokenVerifier(pub).WithMaxTTL(c.tokenMaxTTL.Get()), metrics: metrics, demo: c.demo,
 		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
-		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots, limits: c.limits}
 	env.checkDB = c.checkDB
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.

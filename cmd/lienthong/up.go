@@ -43,6 +43,7 @@ type commonFlags struct {
 	maxDoc              int
 	trustedRoots        string
 	checkDB             platform.CheckLevel
+	limits              limitFlags
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
@@ -50,6 +51,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.StringVar(&c.keysDir, "keys-dir", "", "folder of the token signing keys (default DATA_DIR/keys)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", logFormat, "console or json")
+	c.limits.register(fs)
 	fs.DurationVar(&c.grace, "grace", 10*time.Second, "how long open calls may finish on shutdown")
 	fs.IntVar(&c.maxMsg, "max-message-bytes", platform.DefaultMaxMessageBytes, "largest request a part or the gateway accepts")
 	fs.IntVar(&c.maxDoc, "max-document-bytes", docexchange.DefaultMaxDocumentBytes, "largest document (attachments included) one request may send; REST bodies of POST /v1/documents may be this large")
@@ -176,7 +178,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	env := partEnv{partTLS: partTLS, dataDir: c.dataDir, lg: lg, verifier: verifier, metrics: metrics, demo: c.demo, maxMsg: c.maxMsg, calendar: cal, demoDossiers: c.demoDossiers, rateLimit: c.rateLimit,
-		issuer: platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get()), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
+		limits: c.limits, issuer: platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get()), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	env.checkDB = c.checkDB
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -236,7 +238,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = partsGroup.Wait()
 		return err
 	}
-	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS})
+	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS,
+		Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()
