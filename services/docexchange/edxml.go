@@ -150,10 +150,64 @@ func edxmlInvalid(field, format string, args ...any) error {
 	return e
 }
 
+// Bounds of an edXML package's shape, far above what a package needs (its envelope is six
+// elements deep; a document to a few hundred recipients with a few hundred attachments is a
+// few thousand elements) and far below what would cost the part: a package beyond one is
+// refused before it is decoded.
+const (
+	maxEdxmlDepth         = 32
+	maxEdxmlElements      = 20000
+	maxEdxmlAttrs         = 16   // attributes of one element
+	maxEdxmlAttrValue     = 1024 // bytes of one attribute value
+	maxEdxmlNameBytes     = 256  // bytes of an element or attribute name
+	edxmlLimitsReasonText = "beyond the limit"
+)
+
+// checkEdxmlShape refuses a package nested deeper, or with more elements, attributes or
+// longer names and attribute values, than the bounds above. It reads tokens only (no
+// structures are built); a malformed package passes here and is refused by the decoder.
+func checkEdxmlShape(data []byte) error {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	depth, elements := 0, 0
+	for {
+		tok, err := dec.RawToken()
+		if err != nil {
+			return nil // io.EOF, or malformed: the decoder says which
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			elements++
+			switch {
+			case depth > maxEdxmlDepth:
+				return edxmlInvalid("edxml", "elements nested more than %d deep, %s", maxEdxmlDepth, edxmlLimitsReasonText)
+			case elements > maxEdxmlElements:
+				return edxmlInvalid("edxml", "more than %d elements, %s", maxEdxmlElements, edxmlLimitsReasonText)
+			case len(t.Attr) > maxEdxmlAttrs:
+				return edxmlInvalid("edxml", "an element with more than %d attributes, %s", maxEdxmlAttrs, edxmlLimitsReasonText)
+			case len(t.Name.Local)+len(t.Name.Space) > maxEdxmlNameBytes:
+				return edxmlInvalid("edxml", "an element name longer than %d bytes, %s", maxEdxmlNameBytes, edxmlLimitsReasonText)
+			}
+			for _, a := range t.Attr {
+				if len(a.Value) > maxEdxmlAttrValue || len(a.Name.Local)+len(a.Name.Space) > maxEdxmlNameBytes {
+					return edxmlInvalid("edxml", "an attribute value longer than %d bytes or a name longer than %d, %s",
+						maxEdxmlAttrValue, maxEdxmlNameBytes, edxmlLimitsReasonText)
+				}
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
+}
+
 // ParseEdxml reads an edXML package into a document with its attachments' content.
 func ParseEdxml(data []byte) (*docv1.Document, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, edxmlInvalid("edxml", "empty package")
+	}
+	if err := checkEdxmlShape(data); err != nil {
+		return nil, err
 	}
 	var env edEnvelope
 	dec := xml.NewDecoder(bytes.NewReader(data))

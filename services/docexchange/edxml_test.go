@@ -102,6 +102,10 @@ func FuzzParseEdxml(f *testing.F) {
 	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `"><edXMLManifest><Reference><ContentId>a</ContentId></Reference></edXMLManifest><AttachmentEncoded><Attachment ContentId="a">QUJD
 REVG</Attachment></AttachmentEncoded></edXMLEnvelope>`))
 	f.Add([]byte(`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><edXMLEnvelope xmlns="` + EdxmlNamespace + `">&a;</edXMLEnvelope>`))
+	// Beyond the shape bounds: deep, wide, many attributes.
+	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `">` + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + `</edXMLEnvelope>`))
+	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `"><edXMLHeader><MessageHeader>` + strings.Repeat("<To><OrganId>x</OrganId></To>", 10001) + `</MessageHeader></edXMLHeader></edXMLEnvelope>`))
+	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `"><a` + strings.Repeat(` b="1"`, 17) + `/></edXMLEnvelope>`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		doc, err := ParseEdxml(in)
 		if err != nil {
