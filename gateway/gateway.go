@@ -144,9 +144,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.openapi = doc
 
-	px := &proxy{routes: g.routes, check: func(auth, method string) error {
+	px := &proxy{routes: g.routes, check: func(ctx context.Context, auth, method string) error {
 		b := g.routes[serviceOf(method)]
-		return g.authenticate(auth, b != nil && b.Policy[method] == platform.Public)
+		return g.authenticate(ctx, auth, b != nil && b.Policy[method] == platform.Public)
 	}}
 	g.grpc = grpc.NewServer(
 		grpc.ChainStreamInterceptor(g.countGRPC),

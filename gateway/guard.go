@@ -103,7 +103,7 @@ func (g *Gateway) guard(next runtime.HandlerFunc) runtime.HandlerFunc {
 		reqID := w.Header().Get("X-Request-Id")
 		refuse := func(st *status.Status) { writeStatus(w, r, m, withDetails(st, reqID)) }
 		rt := g.restRoutes[routeKey(r)]
-		if err := g.authenticate(r.Header.Get("Authorization"), rt.public); err != nil {
+		if err := g.authenticate(r.Context(), r.Header.Get("Authorization"), rt.public); err != nil {
 			refuse(status.Convert(err))
 			return
 		}
@@ -140,7 +140,7 @@ func routeKey(r *http.Request) string {
 
 // authenticate checks an Authorization header as the parts do (platform's interceptors):
 // when the gateway has no verifier it leaves the check to the parts.
-func (g *Gateway) authenticate(auth string, public bool) error {
+func (g *Gateway) authenticate(ctx context.Context, auth string, public bool) error {
 	if g.cfg.Verifier == nil {
 		return nil
 	}
@@ -154,7 +154,7 @@ func (g *Gateway) authenticate(auth string, public bool) error {
 	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
 		return platform.Unauthenticated("authorization must be \"Bearer <token>\"")
 	}
-	if _, err := g.cfg.Verifier.Verify(strings.TrimSpace(token)); err != nil {
+	if _, err := g.cfg.Verifier.VerifyContext(ctx, strings.TrimSpace(token)); err != nil {
 		if _, ok := err.(*platform.Error); ok {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/lienthong/lienthong/services/platform"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -61,7 +63,7 @@ type proxy struct {
 	routes map[string]*backend // full service name -> backend
 	// check refuses a call whose token is missing where the method needs one, or not
 	// valid, before the part is called (nil: the parts check alone).
-	check func(authorization, method string) error
+	check func(ctx context.Context, authorization, method string) error
 }
 
 func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
@@ -81,7 +83,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 		if v := md.Get("authorization"); len(v) > 0 {
 			auth = v[0]
 		}
-		if err := p.check(auth, method); err != nil {
+		if err := p.check(ctx, auth, method); err != nil {
 			return err
 		}
 	}
@@ -91,6 +93,16 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 			continue
 		}
 		out[k] = v
+	}
+	// The client's address as the gateway accepted it, never as the client claims it: the
+	// parts count anonymous callers by it (services/platform/ratelimit.go clientAddr).
+	delete(out, "x-forwarded-for")
+	if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+		host, _, err := net.SplitHostPort(pr.Addr.String())
+		if err != nil {
+			host = pr.Addr.String()
+		}
+		out.Set("x-forwarded-for", host)
 	}
 	if len(out.Get(platform.RequestIDHeader)) == 0 {
 		out.Set(platform.RequestIDHeader, newRequestID())

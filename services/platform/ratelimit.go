@@ -134,13 +134,19 @@ func (r *RateLimiter) check(ctx context.Context, maxWait time.Duration) error {
 	return e
 }
 
-// clientAddr is the caller's address: the first X-Forwarded-For the gateway passed on,
-// else the connection's peer.
+// clientAddr is the caller's address: the last X-Forwarded-For entry, which the gateway
+// appends (REST) or sets (gRPC) from the connection it accepted, so a client cannot choose
+// it by sending the header itself; else the connection's peer.
 func clientAddr(ctx context.Context) string {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := first(md, "x-forwarded-for"); v != "" {
-			a, _, _ := strings.Cut(v, ",")
-			return strings.TrimSpace(a)
+		if vs := md.Get("x-forwarded-for"); len(vs) > 0 {
+			v := vs[len(vs)-1]
+			if i := strings.LastIndexByte(v, ','); i >= 0 {
+				v = v[i+1:]
+			}
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
 		}
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
