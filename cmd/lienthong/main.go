@@ -21,7 +21,7 @@ Usage:
   lienthong token revoke --id ID | --system ID     refuse a token, or a system's tokens so far, in every part
   lienthong keys init [--keys-dir DIR]             make the token signing key pair
   lienthong backup --part PART --out FILE          consistent online copy of a part's bbolt file
-  lienthong verify --part dossier                  recompute statistics from the event log and compare
+  lienthong verify --part PART                     check every page of a part's file (dossier: replay the event log and compare)
   lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
   lienthong bench [--mode all] [--duration 20s]    load generator: events/s, latency percentiles, memory
   lienthong doc keygen --out FILE                  an Ed25519 key pair for signing documents

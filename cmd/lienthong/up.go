@@ -68,7 +68,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.StringVar(&c.partKey, "part-tls-key", "", "PEM private key of --part-tls-cert")
 	fs.IntVar(&c.memoryLimitMiB, "memory-limit-mib", 224, "soft limit of the process's Go memory in MiB (GC works harder near it; 0: none; GOMEMLIMIT, if set, wins)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "address for Go's profiles at /debug/pprof/ (off when empty; keep it on loopback)")
-	fs.TextVar(&c.checkDB, "check-db", platform.CheckQuick, "how each part checks its bbolt file before serving it: quick (a few pages, whatever the size), full (every page; takes about a second a GiB) or off; a damaged file stops the start")
+	fs.TextVar(&c.checkDB, "check-db", platform.CheckQuick, "how each part checks its bbolt file before serving it: quick (a few pages, whatever the size), full (every page; about 2 s a GiB) or off; a damaged file stops the start")
 	fs.StringVar(&c.holidays, "holidays", "", "working-day calendar file (CSV date,kind,name) replacing the built-in holidays")
 	d := scoring.DefaultThresholds
 	fs.DurationVar(&c.thresholds.HeartbeatDegraded, "heartbeat-degraded-after", d.HeartbeatDegraded, "scoring: a system's channels are DEGRADED when its last heartbeat is older")
