@@ -292,6 +292,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 			continue
 		}
 		line = strings.ReplaceAll(line, "http://localhost:8080", s.base)
+		line = strings.ReplaceAll(line, "localhost:8080", strings.TrimPrefix(s.base, "http://")) // gRPC addresses
 		line = strings.ReplaceAll(line, "go run ./cmd/lienthong", binary+" --data-dir-unused-marker")
 		line = strings.ReplaceAll(line, " --data-dir-unused-marker", "")
 		if m := assign.FindStringSubmatch(line); m != nil {
