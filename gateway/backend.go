@@ -77,12 +77,27 @@ func dial(p Part, maxMsg int, partTLS platform.PartTLS) (*backend, error) {
 	return b, nil
 }
 
+// The gateway's flow-control windows towards the parts (see newConn).
+const (
+	proxyStreamWindow = 64 << 10
+	proxyConnWindow   = 4 << 20
+)
+
 func (b *backend) newConn(maxMsg int, partTLS platform.PartTLS) (*grpc.ClientConn, error) {
 	p := b.Part
 	conn, err := grpc.NewClient(p.Addr,
 		grpc.WithUnaryInterceptor(b.unaryMapErr),
 		partTLS.DialOption(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg)),
+		// Fixed flow-control windows: with grpc-go's default, growing ones, every stream whose
+		// client stopped reading would have the gateway take in up to megabytes of the part's
+		// messages into its own memory (measured: 300 MB for 128 stalled streams,
+		// docs/benchmarks.md "Under attack"). With 64 KiB a stream, a stalled one holds at
+		// most that here; the part's send then blocks and ends after its send timeout. The
+		// connection's window is refilled as data arrives, not as streams read it, so stalled
+		// streams never hold back the others on the connection.
+		grpc.WithInitialWindowSize(proxyStreamWindow),
+		grpc.WithInitialConnWindowSize(proxyConnWindow),
 		// Parts restart; reconnect fast so a part that comes back is used at once.
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{
 			BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second,
