@@ -73,9 +73,13 @@ func TestCalendarIsWorkingDay(t *testing.T) {
 		{"UTC Friday evening is Vietnam's Saturday", time.Date(2025, 1, 24, 17, 30, 0, 0, time.UTC), false},
 		{"UTC Tuesday 16:59 is Vietnam's 23:59 of Quốc khánh", time.Date(2025, 9, 2, 16, 59, 0, 0, time.UTC), false},
 		{"UTC Tuesday 17:00 is Vietnam's Wednesday", time.Date(2025, 9, 2, 17, 0, 0, 0, time.UTC), true},
-		{"2027 outside coverage: 1/1 Friday is a working day", calAt(2027, 1, 1, 9, 0), true},
-		{"2023 outside coverage: 2/9 Saturday off as a weekend", calAt(2023, 9, 2, 9, 0), false},
-		{"2023 outside coverage: 1/5 Monday on", calAt(2023, 5, 1, 9, 0), true},
+		{"Tết Dương lịch 2027 (dự kiến) Friday off", calAt(2027, 1, 1, 9, 0), false},
+		{"2023: 1/5 Monday off", calAt(2023, 5, 1, 9, 0), false},
+		{"2019: Tết 4–8/2 off (Công văn 6519/VPCP-KGVX)", calAt(2019, 2, 8, 9, 0), false},
+		{"2015: make-up Saturday 14/2 on", calAt(2015, 2, 14, 9, 0), true},
+		{"2014: make-up Saturday 27/12 on", calAt(2014, 12, 27, 9, 0), true},
+		{"2013 outside coverage: 30/4 Tuesday on", calAt(2013, 4, 30, 9, 0), true},
+		{"2028 outside coverage: 1/5 Monday on", calAt(2028, 5, 1, 9, 0), true},
 		{"far past weekday", calAt(1900, 1, 1, 9, 0), true},    // a Monday
 		{"far past weekend", calAt(1899, 12, 31, 9, 0), false}, // a Sunday
 	}
@@ -135,8 +139,9 @@ func TestCalendarAddWorkingDays(t *testing.T) {
 		{"UTC 16:59:59 is still the same day in Vietnam", time.Date(2025, 1, 23, 16, 59, 59, 0, time.UTC), 1, calDue(2025, 1, 24)},
 		{"other zone input", time.Date(2025, 3, 7, 5, 0, 0, 0, time.FixedZone("CET", 3600)), 1, calDue(2025, 3, 10)},
 		{"into 2024 from outside coverage", calAt(2023, 12, 29, 10, 0), 1, calDue(2024, 1, 2)},
-		{"out of coverage into 2027: weekends only", calAt(2026, 12, 31, 10, 0), 1, calDue(2027, 1, 1)},
-		{"2027: 30/4 is not known", calAt(2027, 4, 29, 10, 0), 1, calDue(2027, 4, 30)},
+		{"into 2027: Tết Dương lịch (dự kiến)", calAt(2026, 12, 31, 10, 0), 1, calDue(2027, 1, 4)},
+		{"2027: 30/4 and 3/5 off (dự kiến)", calAt(2027, 4, 29, 10, 0), 1, calDue(2027, 5, 4)},
+		{"out of coverage 2028: 1/5 is not known", calAt(2028, 4, 28, 10, 0), 1, calDue(2028, 5, 1)},
 		// 2025 has 250 working days (261 weekdays less 11 holidays).
 		{"a year of working days", calAt(2024, 12, 31, 10, 0), 250, calDue(2025, 12, 31)},
 	}
@@ -196,8 +201,11 @@ func TestCalendarWorkingDaysBetween(t *testing.T) {
 		{"year 2024", calAt(2023, 12, 31, 9, 0), calAt(2024, 12, 31, 9, 0), 262 - 11},
 		{"year 2025", calAt(2024, 12, 31, 9, 0), calAt(2025, 12, 31, 9, 0), 261 - 11},
 		{"year 2026", calAt(2025, 12, 31, 9, 0), calAt(2026, 12, 31, 9, 0), 261 - 11},
-		{"year 2027, weekends only", calAt(2026, 12, 31, 9, 0), calAt(2027, 12, 31, 9, 0), 261},
-		{"2000 to 2040", calAt(2000, 1, 1, 9, 0), calAt(2040, 1, 1, 9, 0), 10435 - 33},
+		{"year 2027 (dự kiến)", calAt(2026, 12, 31, 9, 0), calAt(2027, 12, 31, 9, 0), 261 - 11},
+		{"year 2028, weekends only", calAt(2027, 12, 31, 9, 0), calAt(2028, 12, 31, 9, 0), 260},
+		// 10 holidays a year 2015–2020 (Bộ luật Lao động 2012), 11 in 2021–2027 (2019), the
+		// 2014 make-up Saturday and the 2015 swapped Friday cancelling out.
+		{"2000 to 2040", calAt(2000, 1, 1, 9, 0), calAt(2040, 1, 1, 9, 0), 10435 - 6*10 - 7*11},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,7 +316,7 @@ func TestCalendarDefaultDays(t *testing.T) {
 	}
 	on := map[string]bool{"2024-05-04": true, "2025-04-26": true, "2026-01-10": true, "2026-08-22": true} // weekends worked
 	c := DefaultCalendar()
-	for day := calAt(2023, 12, 1, 12, 0); day.Year() < 2027 || day.Month() < 2; day = day.AddDate(0, 0, 1) {
+	for day := calAt(2023, 12, 1, 12, 0); day.Year() < 2027; day = day.AddDate(0, 0, 1) {
 		key := day.Format(time.DateOnly)
 		wd := day.Weekday()
 		want := wd != time.Saturday && wd != time.Sunday
@@ -335,8 +343,9 @@ func TestCalendarDefault(t *testing.T) {
 	if c != DefaultCalendar() {
 		t.Errorf("DefaultCalendar() returned a new calendar on the second call")
 	}
-	if first, last := c.Covers(); first != 2024 || last != 2026 {
-		t.Errorf("Covers() = (%d, %d), want (2024, 2026)", first, last)
+	// 2014 holds only the make-up Saturday 27/12/2014 of Tết Dương lịch 2015.
+	if first, last := c.Covers(); first != 2014 || last != 2027 {
+		t.Errorf("Covers() = (%d, %d), want (2014, 2027)", first, last)
 	}
 	// Each year of the file takes exactly the 11 days of Điều 112 off the weekdays: the
 	// swaps (a weekday off, a Saturday worked) cancel out.
