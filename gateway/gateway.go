@@ -26,6 +26,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
@@ -65,6 +66,10 @@ type Config struct {
 	// MaxConnsPerIP caps the connections one client address holds open (0:
 	// platform.DefaultMaxConnsPerIP; less than 0: no cap).
 	MaxConnsPerIP int
+	// MaxReadsPerSystem caps the reads one calling system (or anonymous client address)
+	// has in flight through the gateway (0: DefaultMaxReadsPerSystem; less than 0: no cap;
+	// readgate.go).
+	MaxReadsPerSystem int
 }
 
 // The gateway's connection bounds: a request's headers within readHeaderTimeout, an idle
@@ -99,6 +104,8 @@ type Gateway struct {
 	handler    http.Handler
 	openapi    []byte
 	requests   *prometheus.CounterVec
+	// reads bounds the reads each caller has in flight (readgate.go).
+	reads *readGate
 }
 
 // New connects to the parts (lazily: a part that is down does not stop the gateway) and
@@ -112,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	// The parts enforce their own message limits; the gateway passes the largest it allows.
 	maxMsg := max(cfg.MaxBodyBytes, cfg.MaxDocumentBytes)
-	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}}
+	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}, reads: newReadGate(cfg.MaxReadsPerSystem)}
 	encoders := map[protoreflect.FullName]JSONEncoder{}
 	for _, p := range cfg.Parts {
 		maps.Copy(encoders, p.JSON)
@@ -144,9 +151,22 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.openapi = doc
 
-	px := &proxy{routes: g.routes, check: func(ctx context.Context, auth, method string) error {
+	px := &proxy{routes: g.routes, check: func(ctx context.Context, auth, method string) (func(), error) {
 		b := g.routes[serviceOf(method)]
-		return g.authenticate(ctx, auth, b != nil && b.Policy[method] == platform.Public)
+		c, err := g.authenticate(ctx, auth, b != nil && b.Policy[method] == platform.Public)
+		if err != nil || !isReadMethod(method) {
+			return func() {}, err
+		}
+		key := ""
+		if pr, ok := peer.FromContext(ctx); ok && pr.Addr != nil {
+			key = readKey(c, pr.Addr.String())
+		} else if c != nil {
+			key = readKey(c, "")
+		}
+		if key == "" {
+			return func() {}, nil
+		}
+		return g.reads.acquire(ctx, key)
 	}}
 	g.grpc = grpc.NewServer(
 		grpc.ChainStreamInterceptor(g.countGRPC),

@@ -103,9 +103,20 @@ func (g *Gateway) guard(next runtime.HandlerFunc) runtime.HandlerFunc {
 		reqID := w.Header().Get("X-Request-Id")
 		refuse := func(st *status.Status) { writeStatus(w, r, m, withDetails(st, reqID)) }
 		rt := g.restRoutes[routeKey(r)]
-		if err := g.authenticate(r.Context(), r.Header.Get("Authorization"), rt.public); err != nil {
+		caller, err := g.authenticate(r.Context(), r.Header.Get("Authorization"), rt.public)
+		if err != nil {
 			refuse(status.Convert(err))
 			return
+		}
+		if r.Method == http.MethodGet || isReadMethod(rt.method) {
+			if key := readKey(caller, r.RemoteAddr); key != "" {
+				release, err := g.reads.acquire(r.Context(), key)
+				if err != nil {
+					refuse(status.Convert(err))
+					return
+				}
+				defer release()
+			}
 		}
 		limit := g.bodyLimit(r)
 		if r.ContentLength > limit {
@@ -138,29 +149,31 @@ func routeKey(r *http.Request) string {
 	return r.Method + " " + p.String()
 }
 
-// authenticate checks an Authorization header as the parts do (platform's interceptors):
-// when the gateway has no verifier it leaves the check to the parts.
-func (g *Gateway) authenticate(ctx context.Context, auth string, public bool) error {
+// authenticate checks an Authorization header as the parts do (platform's interceptors)
+// and returns the caller (nil for an anonymous call to a public method): when the gateway
+// has no verifier it leaves the check to the parts.
+func (g *Gateway) authenticate(ctx context.Context, auth string, public bool) (*platform.Caller, error) {
 	if g.cfg.Verifier == nil {
-		return nil
+		return nil, nil
 	}
 	if auth == "" {
 		if public {
-			return nil
+			return nil, nil
 		}
-		return platform.Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
+		return nil, platform.Unauthenticated("this call needs a bearer token (Authorization: Bearer <token>)")
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-		return platform.Unauthenticated("authorization must be \"Bearer <token>\"")
+		return nil, platform.Unauthenticated("authorization must be \"Bearer <token>\"")
 	}
-	if _, err := g.cfg.Verifier.VerifyContext(ctx, strings.TrimSpace(token)); err != nil {
+	c, err := g.cfg.Verifier.VerifyContext(ctx, strings.TrimSpace(token))
+	if err != nil {
 		if _, ok := err.(*platform.Error); ok {
-			return err
+			return nil, err
 		}
-		return platform.Unauthenticated(err.Error())
+		return nil, platform.Unauthenticated(err.Error())
 	}
-	return nil
+	return c, nil
 }
 
 // deadlineBody clears the body's read deadline once the body is read: a stream answered

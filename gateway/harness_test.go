@@ -39,6 +39,12 @@ type fakeCatalog struct {
 	imports    []*catalogv1.ImportProceduresRequest
 	requestIDs []string // x-request-id metadata seen by GetUnit
 	auths      []string // authorization metadata seen by GetCatalogStats
+
+	// hold, when set, keeps GetUnit of code "hold" waiting until it is closed; holding
+	// counts those waiting and maxHolding the most at once.
+	hold       chan struct{}
+	holding    int
+	maxHolding int
 }
 
 // abolishedCode is the procedure code the fake refuses with FAILED_PRECONDITION.
@@ -62,7 +68,19 @@ func firstMD(ctx context.Context, key string) string {
 func (f *fakeCatalog) GetUnit(ctx context.Context, r *catalogv1.GetUnitRequest) (*catalogv1.Unit, error) {
 	f.mu.Lock()
 	f.requestIDs = append(f.requestIDs, firstMD(ctx, platform.RequestIDHeader))
+	hold := f.hold
 	f.mu.Unlock()
+	if r.GetCode() == "hold" && hold != nil {
+		f.mu.Lock()
+		f.holding++
+		f.maxHolding = max(f.maxHolding, f.holding)
+		f.mu.Unlock()
+		<-hold
+		f.mu.Lock()
+		f.holding--
+		f.mu.Unlock()
+		return unit80(), nil
+	}
 	if r.GetCode() != "80" {
 		return nil, platform.NotFound("unit", r.GetCode())
 	}

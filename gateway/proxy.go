@@ -63,7 +63,8 @@ type proxy struct {
 	routes map[string]*backend // full service name -> backend
 	// check refuses a call whose token is missing where the method needs one, or not
 	// valid, before the part is called (nil: the parts check alone).
-	check func(ctx context.Context, authorization, method string) error
+	// It also takes the call's read slot (readgate.go); release gives it back.
+	check func(ctx context.Context, authorization, method string) (release func(), err error)
 }
 
 func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
@@ -83,9 +84,11 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 		if v := md.Get("authorization"); len(v) > 0 {
 			auth = v[0]
 		}
-		if err := p.check(ctx, auth, method); err != nil {
+		release, err := p.check(ctx, auth, method)
+		if err != nil {
 			return err
 		}
+		defer release()
 	}
 	out := metadata.MD{}
 	for k, v := range md {

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 
+	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/services/catalog"
 	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/dossier"
@@ -15,6 +16,7 @@ type limitFlags struct {
 	maxConnsPerIP       int
 	partMaxConnsPerIP   int
 	maxStreamsPerSystem int
+	maxReadsPerSystem   int
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
@@ -24,6 +26,8 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 		"connections one client address may hold open to a part's gRPC port (the gateway uses two per part; -1: no cap)")
 	fs.IntVar(&l.maxStreamsPerSystem, "max-streams-per-system", platform.DefaultMaxStreamsPerSystem,
 		"streams (watches, subscriptions, uploads) one calling system may hold open on a part at once; more are refused RESOURCE_EXHAUSTED TOO_MANY_STREAMS (-1: no cap)")
+	fs.IntVar(&l.maxReadsPerSystem, "max-reads-per-system", gateway.DefaultMaxReadsPerSystem,
+		"reads (GET, gRPC Get/List/...) one calling system, or an anonymous client address, may have in flight through the gateway at once; more wait their turn (admin tokens are not gated; -1: no cap)")
 }
 
 // partPolicies are the parts' access policies, which the gateway applies before reading a
