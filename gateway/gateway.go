@@ -66,10 +66,10 @@ type Config struct {
 	// MaxConnsPerIP caps the connections one client address holds open (0:
 	// platform.DefaultMaxConnsPerIP; less than 0: no cap).
 	MaxConnsPerIP int
-	// MaxReadsPerSystem caps the reads one calling system (or anonymous client address)
-	// has in flight through the gateway (0: DefaultMaxReadsPerSystem; less than 0: no cap;
-	// readgate.go).
-	MaxReadsPerSystem int
+	// MaxReadsPerCaller caps the reads one caller (a province or central body, or an
+	// anonymous client address) has in flight through the gateway (0:
+	// DefaultMaxReadsPerCaller; less than 0: no gate; readgate.go).
+	MaxReadsPerCaller int
 }
 
 // The gateway's connection bounds: a request's headers within readHeaderTimeout, an idle
@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	// The parts enforce their own message limits; the gateway passes the largest it allows.
 	maxMsg := max(cfg.MaxBodyBytes, cfg.MaxDocumentBytes)
-	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}, reads: newReadGate(cfg.MaxReadsPerSystem)}
+	g := &Gateway{cfg: cfg, lg: cfg.Logger, routes: map[string]*backend{}, reads: newReadGate(cfg.MaxReadsPerCaller)}
 	encoders := map[protoreflect.FullName]JSONEncoder{}
 	for _, p := range cfg.Parts {
 		maps.Copy(encoders, p.JSON)

@@ -27,8 +27,8 @@ import (
 // and the dossier part's group commit govern them), nor are admin tokens.
 // docs/security.md, "Resources"; figures in docs/benchmarks.md, "Under attack".
 
-// DefaultMaxReadsPerSystem is the reads one calling system may have in flight at once.
-const DefaultMaxReadsPerSystem = 4
+// DefaultMaxReadsPerCaller is the reads one caller (readKey) may have in flight at once.
+const DefaultMaxReadsPerCaller = 4
 
 const (
 	readMaxWaiting = 64
@@ -62,11 +62,11 @@ func (s *readSlots) refill(now time.Time) {
 	s.at = now
 }
 
-// newReadGate returns a gate of perKey reads a caller (0: DefaultMaxReadsPerSystem;
+// newReadGate returns a gate of perKey reads a caller (0: DefaultMaxReadsPerCaller;
 // less than 0: no gate, nil).
 func newReadGate(perKey int) *readGate {
 	if perKey == 0 {
-		perKey = DefaultMaxReadsPerSystem
+		perKey = DefaultMaxReadsPerCaller
 	}
 	if perKey < 0 {
 		return nil
@@ -184,8 +184,12 @@ func tooManyCalls(perKey int, retry time.Duration, why string) error {
 	return e
 }
 
-// readKey is whose read a call is: the token's system, or the client's address for an
-// anonymous call; "" for calls the gate lets through (admin tokens).
+// readKey is whose read a call is: the province or central body whose systems call (the
+// level-1 code of the token's agency, H33 in 000.00.00.H33/motcua or H31.01/cong, G22 in
+// 000.00.00.G22/bo), so that a province's systems share one share of read time however
+// many of them it holds tokens for; the system itself when its agency has no such code
+// (lienthong's own); the client's address for an anonymous call; "" for calls the gate lets
+// through (admin tokens).
 func readKey(c *platform.Caller, remoteAddr string) string {
 	if c == nil {
 		host := remoteAddr
@@ -196,6 +200,13 @@ func readKey(c *platform.Caller, remoteAddr string) string {
 	}
 	if c.Role == platform.RoleAdmin {
 		return ""
+	}
+	a := c.Agency()
+	if platform.AgencyCodeRE.MatchString(a) {
+		return "org " + a[len(a)-3:]
+	}
+	if l1, _, ok := strings.Cut(a, "."); ok && len(l1) == 3 && l1[0] >= 'A' && l1[0] <= 'Z' {
+		return "org " + l1
 	}
 	return "system " + c.System
 }

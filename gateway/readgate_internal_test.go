@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -93,5 +94,28 @@ func TestReadTimeShare(t *testing.T) {
 	g.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d callers remembered after a minute idle, want 0", n)
+	}
+}
+
+// TestReadKeyGroupsAProvince: a province's systems share one share of read time, whatever
+// agency of the province they are (readgate.go readKey).
+func TestReadKeyGroupsAProvince(t *testing.T) {
+	cases := []struct {
+		name string
+		c    *platform.Caller
+		want string
+	}{
+		{"province one-stop", &platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, "org H33"},
+		{"department of the same province", &platform.Caller{System: "000.06.00.H33/qlvb", Role: platform.RoleAgency}, "org H33"},
+		{"left-to-right form", &platform.Caller{System: "H33.01/cong", Role: platform.RoleAgency}, "org H33"},
+		{"ministry", &platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry}, "org G22"},
+		{"lienthong's own", &platform.Caller{System: "lienthong/scoring", Role: platform.RoleMinistry}, "system lienthong/scoring"},
+		{"admin", &platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, ""},
+		{"anonymous", nil, "addr 127.0.0.2"},
+	}
+	for _, c := range cases {
+		if got := readKey(c.c, "127.0.0.2:40000"); got != c.want {
+			t.Errorf("%s: readKey = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 )
 
-// TestReadsInFlightPerSystem: one caller's reads wait their turn beyond its share, and
+// TestReadsInFlightPerCaller: one caller's reads wait their turn beyond its share, and
 // hold back nobody else's (docs/security.md, "Resources"; readgate.go).
-func TestReadsInFlightPerSystem(t *testing.T) {
-	e := newEnvConfig(t, func(c *gateway.Config) { c.MaxReadsPerSystem = 2 })
+func TestReadsInFlightPerCaller(t *testing.T) {
+	e := newEnvConfig(t, func(c *gateway.Config) { c.MaxReadsPerCaller = 2 })
 	hold := make(chan struct{})
 	e.part.fake.mu.Lock()
 	e.part.fake.hold = hold

@@ -16,7 +16,7 @@ type limitFlags struct {
 	maxConnsPerIP       int
 	partMaxConnsPerIP   int
 	maxStreamsPerSystem int
-	maxReadsPerSystem   int
+	maxReadsPerCaller   int
 }
 
 func (l *limitFlags) register(fs *flag.FlagSet) {
@@ -26,8 +26,8 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 		"connections one client address may hold open to a part's gRPC port (the gateway uses two per part; -1: no cap)")
 	fs.IntVar(&l.maxStreamsPerSystem, "max-streams-per-system", platform.DefaultMaxStreamsPerSystem,
 		"streams (watches, subscriptions, uploads) one calling system may hold open on a part at once; more are refused RESOURCE_EXHAUSTED TOO_MANY_STREAMS (-1: no cap)")
-	fs.IntVar(&l.maxReadsPerSystem, "max-reads-per-system", gateway.DefaultMaxReadsPerSystem,
-		"reads (GET, gRPC Get/List/...) one calling system, or an anonymous client address, may have in flight through the gateway at once; more wait their turn (admin tokens are not gated; -1: no cap)")
+	fs.IntVar(&l.maxReadsPerCaller, "max-reads-per-caller", gateway.DefaultMaxReadsPerCaller,
+		"reads (GET, gRPC Get/List/...) one province or central body (all its systems), or one anonymous client address, may have in flight through the gateway at once, with one reader's time a second on average; more wait their turn (admin tokens are not gated; -1: no gate)")
 }
 
 // partPolicies are the parts' access policies, which the gateway applies before reading a

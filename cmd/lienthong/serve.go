@@ -91,7 +91,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 		verifier := platform.NewTokenVerifier(pub).WithMaxTTL(c.tokenMaxTTL.Get())
 		gw, err := gateway.New(ctx, gateway.Config{Parts: gatewayParts(addrs), Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS,
-			Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP, MaxReadsPerSystem: c.limits.maxReadsPerSystem})
+			Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP, MaxReadsPerCaller: c.limits.maxReadsPerCaller})
 		if err != nil {
 			return err
 		}

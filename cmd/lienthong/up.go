@@ -239,7 +239,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	gw, err := gateway.New(ctx, gateway.Config{Parts: gwParts, Logger: lg.Named("gateway"), Metrics: metrics, MaxBodyBytes: int64(c.maxMsg), MaxDocumentBytes: int64(c.maxDoc), TLS: tlsConf, PartTLS: partTLS,
-		Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP, MaxReadsPerSystem: c.limits.maxReadsPerSystem})
+		Verifier: verifier, MaxConnsPerIP: c.limits.maxConnsPerIP, MaxReadsPerCaller: c.limits.maxReadsPerCaller})
 	if err != nil {
 		cancel()
 		_ = partsGroup.Wait()
