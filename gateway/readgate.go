@@ -28,7 +28,7 @@ import (
 // docs/security.md, "Resources"; figures in docs/benchmarks.md, "Under attack".
 
 // DefaultMaxReadsPerCaller is the reads one caller (readKey) may have in flight at once.
-const DefaultMaxReadsPerCaller = 4
+const DefaultMaxReadsPerCaller = 2
 
 const (
 	readMaxWaiting = 64
