@@ -136,6 +136,15 @@ func (c *commonFlags) keys() string {
 // AdminTokenFile is written by up in the data folder, mode 0600.
 const AdminTokenFile = "admin.token"
 
+// validFor says a lifetime in days when it is whole days, else as a duration.
+func validFor(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		return fmt.Sprintf("%d %s", n, plural(n, "day", "days"))
+	}
+	return d.String()
+}
+
 // adminTokenTTL is how long the token that up writes stays valid; up writes a new one at
 // every start.
 const adminTokenTTL = 30 * 24 * time.Hour
@@ -252,7 +261,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	tokenPath := filepath.Join(c.dataDir, AdminTokenFile)
-	token, err := env.issuer.Issue(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, min(adminTokenTTL, c.tokenMaxTTL.Get().For(platform.RoleAdmin)), time.Now())
+	adminTTL := min(adminTokenTTL, c.tokenMaxTTL.Get().For(platform.RoleAdmin))
+	token, err := env.issuer.Issue(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, adminTTL, time.Now())
 	if err == nil {
 		err = platform.WriteFileAtomic(tokenPath, []byte(token+"\n"), 0o600)
 	}
@@ -269,13 +279,13 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, `lienthong is up (%s): REST and gRPC on %s://%s
   health:   curl %s://%s/healthz
   API docs: %s://%s/docs
-  admin token (valid 30 days, renewed at every start) in %s:
+  admin token (valid %s, renewed at every start) in %s:
     TOKEN=$(cat %s)
     curl -H "Authorization: Bearer $TOKEN" %s://%s/v1/procedures?page_size=5
   gRPC:     grpcurl %s%s list
   parts:    %s
 Stop with Ctrl-C.
-`, time.Since(start).Round(time.Millisecond), scheme, gaddr, scheme, gaddr, scheme, gaddr, tokenPath, tokenPath, scheme, gaddr, plain, gaddr, partList(addrs))
+`, time.Since(start).Round(time.Millisecond), scheme, gaddr, scheme, gaddr, scheme, gaddr, validFor(adminTTL), tokenPath, tokenPath, scheme, gaddr, plain, gaddr, partList(addrs))
 
 	gwErr := gw.Serve(pctx, glis, c.grace)
 	cancel()
