@@ -7,15 +7,19 @@ import (
 	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
 )
 
-// The on-time rules (CONTRACT §7, DOMAIN.md):
+// The on-time rules (docs/domain.md, "Timeliness: due dates, pauses, apologies, verdicts"):
 //   - the due date is the one the one-stop software sends (NgayHenTra), or else the
 //     procedure's processing time in working days from acceptance on the calendar;
-//   - time spent in SUPPLEMENT_REQUESTED moves the due date back by as long (the effective
-//     due date); a second supplement request makes the dossier late;
-//   - rescheduling (an apology slip) moves the due date and records the reason;
-//   - a dossier that reaches RESOLVED (or another final status) on a calendar day before
-//     its effective due date is EARLY, on that day ON_TIME, after it LATE (days in Vietnam
-//     time); an open dossier past its effective due date is OVERDUE.
+//   - a supplement pause after acceptance moves the due date forward by the working time
+//     that passed during it (worktime.go), never onto a day off (the effective due date); a
+//     second supplement request after acceptance makes the dossier late;
+//   - an apology slip (due_change APOLOGY, or rescheduled) records a new appointment date
+//     but does not move the due date: a late dossier stays late; only an extension
+//     (due_change EXTENSION, before the due date passed) moves it;
+//   - a dossier that reaches RESOLVED (or is stopped) on a calendar day before its
+//     effective due date is EARLY, on that day ON_TIME, after it LATE (days in Vietnam
+//     time); an open dossier past its effective due date is OVERDUE; a dossier never
+//     accepted, or withdrawn, has no verdict.
 
 // applyEvent moves a dossier's state by one accepted event (already checked against the
 // transitions, the order and the caller). seq is the event's place in the feed; days the
@@ -59,15 +63,21 @@ func applyEvent(st *storev1.DossierState, ev *dossierv1.DossierEvent, at, due in
 		st.ProcessingDays = days
 	}
 	switch {
-	case due != 0 && (st.DueAt == 0 || ev.GetRescheduled()):
-		if st.DueAt != 0 && due != st.DueAt {
-			st.RescheduleReasons = append(st.RescheduleReasons, ev.GetRescheduleReason())
-		}
+	case due != 0 && st.DueAt == 0:
 		st.DueAt, st.DueSource = due, "source"
+	case due != 0 && due != st.DueAt && due != st.ApologyDueAt && dueChange(ev) == dossierv1.DueChange_DUE_CHANGE_EXTENSION:
+		st.RescheduleReasons = append(st.RescheduleReasons, ev.GetRescheduleReason())
+		st.DueAt, st.DueSource = due, "source"
+	case due != 0 && due != st.DueAt && due != st.ApologyDueAt && dueChange(ev) == dossierv1.DueChange_DUE_CHANGE_APOLOGY:
+		// An apology records the new appointment; the verdict keeps the due date.
+		st.RescheduleReasons = append(st.RescheduleReasons, ev.GetRescheduleReason())
+		st.ApologyDueAt = due
+		st.ApologyCount++
 	case st.DueAt == 0 && st.AcceptedAt != 0 && st.ProcessingDays > 0:
 		st.DueAt = cal.AddWorkingDays(time.UnixMilli(st.AcceptedAt), int(st.ProcessingDays)).UnixMilli()
 		st.DueSource = "calendar"
 	}
+	setPauseDues(st, cal)
 	if ev.GetApplicantKind() != 0 {
 		st.ApplicantKind = int32(ev.GetApplicantKind())
 	}
@@ -79,39 +89,80 @@ func applyEvent(st *storev1.DossierState, ev *dossierv1.DossierEvent, at, due in
 	st.EventSeqs = append(st.EventSeqs, seq)
 }
 
+// dueChange is what a new due date on ev is: none unless the event says it moves the due
+// date (due_change, or rescheduled, which alone means an apology as it always did).
+func dueChange(ev *dossierv1.DossierEvent) dossierv1.DueChange {
+	if c := ev.GetDueChange(); c != dossierv1.DueChange_DUE_CHANGE_UNSPECIFIED {
+		return c
+	}
+	if ev.GetRescheduled() {
+		return dossierv1.DueChange_DUE_CHANGE_APOLOGY
+	}
+	return dossierv1.DueChange_DUE_CHANGE_UNSPECIFIED
+}
+
+// setPauseDues stores in every ended supplement pause the effective due date after it: the
+// due date moved by the working time of the pauses so far (after acceptance). Kept in the
+// state so that statistics, which see only the state, need no calendar.
+func setPauseDues(st *storev1.DossierState, cal *Calendar) {
+	var worked int64
+	for _, p := range st.SupplementPauses {
+		if p.GetEnd() == 0 {
+			break
+		}
+		if st.DueAt == 0 || st.AcceptedAt == 0 {
+			p.DueAfter = 0
+			continue
+		}
+		worked += cal.WorkingMillisBetween(max(p.GetStart(), st.AcceptedAt), p.GetEnd())
+		p.DueAfter = cal.AddWorkingMillis(st.DueAt, worked)
+	}
+}
+
 func closeOpen(list []*storev1.Interval, at int64) {
 	if n := len(list); n > 0 && list[n-1].GetEnd() == 0 {
 		list[n-1].End = at
 	}
 }
 
-// pausedMillis is the time spent in supplement pauses up to now (an open pause counts up
-// to now).
-func pausedMillis(st *storev1.DossierState, now int64) int64 {
-	var total int64
+// effectiveDue is the due date moved forward by the working time (worktime.go) of the
+// supplement pauses after acceptance, as of now (an open pause counts up to now); 0 without
+// a due date or before acceptance: a dossier never accepted has no due date. A supplement
+// asked for before acceptance (1 → 5) moves nothing: the processing time starts at
+// acceptance (docs/domain.md, "A pause stops the working-day clock, not the calendar").
+// Once a pause moved it, it never falls on a day off. cal is needed only for an open pause
+// (and for states stored by earlier versions); nil counts weekends only.
+func effectiveDue(st *storev1.DossierState, now int64, cal *Calendar) int64 {
+	if st.GetDueAt() == 0 || st.GetAcceptedAt() == 0 {
+		return 0
+	}
+	due, worked := st.GetDueAt(), int64(0)
 	for _, p := range st.GetSupplementPauses() {
 		end := p.GetEnd()
 		if end == 0 {
 			end = now
+			if f := st.GetFinishedAt(); f != 0 {
+				end = f
+			}
 		}
-		if end > p.GetStart() {
-			total += end - p.GetStart()
+		worked += cal.WorkingMillisBetween(max(p.GetStart(), st.GetAcceptedAt()), end)
+		if p.GetEnd() != 0 && p.GetDueAfter() != 0 {
+			due, worked = p.GetDueAfter(), 0
 		}
 	}
-	return total
+	return cal.AddWorkingMillis(due, worked)
 }
 
-// effectiveDue is the due date moved back by supplement pauses, as of now; 0 without a due
-// date.
-func effectiveDue(st *storev1.DossierState, now int64) int64 {
-	if st.GetDueAt() == 0 {
-		return 0
+// supplementsAfterAcceptance counts the supplement requests made once the dossier was
+// accepted (a request at the desk before acceptance is part of receiving it).
+func supplementsAfterAcceptance(st *storev1.DossierState) int {
+	n := 0
+	for _, p := range st.GetSupplementPauses() {
+		if st.GetAcceptedAt() != 0 && p.GetStart() >= st.GetAcceptedAt() {
+			n++
+		}
 	}
-	end := now
-	if st.GetFinishedAt() != 0 {
-		end = st.GetFinishedAt()
-	}
-	return st.GetDueAt() + pausedMillis(st, end)
+	return n
 }
 
 // day is the calendar day of a time in Vietnam, as a comparable number.
@@ -120,14 +171,20 @@ func day(ms int64) int {
 	return y*10000 + int(m)*100 + d
 }
 
-// verdict is the on-time verdict as of now.
-func verdict(st *storev1.DossierState, now int64) dossierv1.Timeliness {
-	due := effectiveDue(st, now)
+// verdict is the on-time verdict as of now (docs/domain.md, "Verdicts only where they mean
+// something"): a dossier never accepted has none (UNSPECIFIED, not IN_PROGRESS), nor has a
+// withdrawn one (7, or 7 then 8); an apology's new date does not count
+// (docs/domain.md, "An apology is not an extension").
+func verdict(st *storev1.DossierState, now int64, cal *Calendar) dossierv1.Timeliness {
+	if st.GetAcceptedAt() == 0 || st.GetFinishStatus() == stWithdrawn {
+		return dossierv1.Timeliness_TIMELINESS_UNSPECIFIED
+	}
+	due := effectiveDue(st, now, cal)
 	if st.GetFinishedAt() != 0 {
 		switch {
 		case due == 0:
 			return dossierv1.Timeliness_TIMELINESS_UNSPECIFIED
-		case st.GetSupplementCount() >= 2:
+		case supplementsAfterAcceptance(st) >= 2:
 			return dossierv1.Timeliness_TIMELINESS_LATE
 		case day(st.GetFinishedAt()) < day(due):
 			return dossierv1.Timeliness_TIMELINESS_EARLY
@@ -149,21 +206,19 @@ func verdict(st *storev1.DossierState, now int64) dossierv1.Timeliness {
 // by the pause. They do not depend on the current time: an open span that starts in the
 // future simply has not begun.
 func overdueSpans(st *storev1.DossierState) [][2]int64 {
-	if st.GetDueAt() == 0 {
+	if st.GetDueAt() == 0 || st.GetAcceptedAt() == 0 || st.GetFinishStatus() == stWithdrawn {
 		return nil
 	}
 	start := st.GetAcceptedAt()
-	if start == 0 {
-		start = st.GetReceivedAt()
-	}
 	end := st.GetFinishedAt() // 0 = open
 	// Pauses of both kinds, in time order (they cannot overlap: one status at a time).
 	pauses := mergePauses(st.GetSupplementPauses(), st.GetFinancialWaits())
 	var spans [][2]int64
-	shift := int64(0) // supplement time before the current segment
+	due := st.GetDueAt() // the effective due date of the current segment
+	var worked int64     // supplement working time not yet in due (states of earlier versions)
 	segStart := start
 	emit := func(a, b int64) { // b == 0: open
-		due := st.GetDueAt() + shift
+		due := (*Calendar)(nil).AddWorkingMillis(due, worked)
 		from := a
 		if due > from {
 			from = due
@@ -176,12 +231,19 @@ func overdueSpans(st *storev1.DossierState) [][2]int64 {
 		if p.end != 0 && end != 0 && p.start >= end {
 			break
 		}
-		emit(segStart, p.start)
+		if p.end != 0 && p.end <= start {
+			continue // asked for before acceptance
+		}
+		emit(segStart, max(p.start, start))
 		if p.end == 0 {
 			return spans // paused now
 		}
 		if p.supplement {
-			shift += p.end - p.start
+			if p.dueAfter != 0 {
+				due, worked = p.dueAfter, 0
+			} else {
+				worked += (*Calendar)(nil).WorkingMillisBetween(max(p.start, start), p.end)
+			}
 		}
 		segStart = p.end
 	}
@@ -190,17 +252,17 @@ func overdueSpans(st *storev1.DossierState) [][2]int64 {
 }
 
 type pause struct {
-	start, end int64
-	supplement bool
+	start, end, dueAfter int64
+	supplement           bool
 }
 
 func mergePauses(sup, fin []*storev1.Interval) []pause {
 	out := make([]pause, 0, len(sup)+len(fin))
 	for _, p := range sup {
-		out = append(out, pause{p.GetStart(), p.GetEnd(), true})
+		out = append(out, pause{p.GetStart(), p.GetEnd(), p.GetDueAfter(), true})
 	}
 	for _, p := range fin {
-		out = append(out, pause{p.GetStart(), p.GetEnd(), false})
+		out = append(out, pause{p.GetStart(), p.GetEnd(), 0, false})
 	}
 	// Insertion sort: a dossier has a handful of pauses.
 	for i := 1; i < len(out); i++ {

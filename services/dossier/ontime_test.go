@@ -10,11 +10,12 @@ import (
 )
 
 const (
-	tEarly      = dossierv1.Timeliness_TIMELINESS_EARLY
-	tOnTime     = dossierv1.Timeliness_TIMELINESS_ON_TIME
-	tLate       = dossierv1.Timeliness_TIMELINESS_LATE
-	tInProgress = dossierv1.Timeliness_TIMELINESS_IN_PROGRESS
-	tOverdue    = dossierv1.Timeliness_TIMELINESS_OVERDUE
+	tEarly       = dossierv1.Timeliness_TIMELINESS_EARLY
+	tOnTime      = dossierv1.Timeliness_TIMELINESS_ON_TIME
+	tLate        = dossierv1.Timeliness_TIMELINESS_LATE
+	tInProgress  = dossierv1.Timeliness_TIMELINESS_IN_PROGRESS
+	tOverdue     = dossierv1.Timeliness_TIMELINESS_OVERDUE
+	tUnspecified = dossierv1.Timeliness_TIMELINESS_UNSPECIFIED
 )
 
 // stats asks GetDossierStats as admin.
@@ -130,25 +131,32 @@ func TestVerdicts(t *testing.T) {
 		{"resolved on the due day, evening", []step{{sResolved, vn(2026, 10, 29, 21, 0)}}, tOnTime, "2026-10-29T17:00:00+07:00", 0},
 		{"resolved the day after due", []step{{sResolved, vn(2026, 10, 30, 8, 0)}}, tLate, "2026-10-29T17:00:00+07:00", 0},
 		{"resolved a week late, result returned", []step{{sResolved, vn(2026, 11, 5, 8, 0)}, {sReturned, vn(2026, 11, 6, 8, 0)}}, tLate, "2026-10-29T17:00:00+07:00", 0},
-		{"withdrawn after due (a final status)", []step{{sWithdrawn, vn(2026, 10, 30, 8, 0)}}, tLate, "2026-10-29T17:00:00+07:00", 0},
+		// A withdrawn dossier gets no verdict (docs/domain.md, "Verdicts only where they
+		// mean something").
+		{"withdrawn after due: no verdict", []step{{sWithdrawn, vn(2026, 10, 30, 8, 0)}}, tUnspecified, "2026-10-29T17:00:00+07:00", 0},
 		{"financial obligation does not move the due date", []step{
 			{sFinancial, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 27, 9, 0)}, {sResolved, vn(2026, 10, 30, 8, 0)}}, tLate, "2026-10-29T17:00:00+07:00", 0},
-		// A 30-hour pause (Fri 23/10 09:00 to Sat 24/10 15:00) moves the due date to Fri
-		// 30/10 23:00.
+		// A 30-hour pause (Fri 23/10 09:00 to Sat 24/10 15:00) holds 8 working hours (Fri
+		// 09:00–17:00; Saturday is off): the due date moves from Thu 29/10 17:00 to Fri 30/10
+		// 16:00, not by 30 clock hours (NĐ 61/2018 and TT 01/2018: the time of a supplement
+		// is not counted in a processing time counted in working days; docs/domain.md).
 		{"30 h pause, resolved on the moved due day", []step{
-			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 30, 20, 0)}}, tOnTime, "2026-10-30T23:00:00+07:00", 1},
+			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 30, 20, 0)}}, tOnTime, "2026-10-30T16:00:00+07:00", 1},
 		{"30 h pause, resolved on the original due day", []step{
-			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 29, 10, 0)}}, tEarly, "2026-10-30T23:00:00+07:00", 1},
+			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 29, 10, 0)}}, tEarly, "2026-10-30T16:00:00+07:00", 1},
 		{"30 h pause, resolved the day after the moved due day", []step{
-			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 31, 8, 0)}}, tLate, "2026-10-30T23:00:00+07:00", 1},
-		// Two pauses of 1 h each: the second request makes it late even resolved the
-		// next morning.
+			{sSupplement, vn(2026, 10, 23, 9, 0)}, {sProcessing, vn(2026, 10, 24, 15, 0)}, {sResolved, vn(2026, 10, 31, 8, 0)}}, tLate, "2026-10-30T16:00:00+07:00", 1},
+		// Two pauses of 1 working hour each (Thu 29/10 17:00 + 2 h = Fri 30/10 10:00): the
+		// second request makes it late even resolved the next morning.
 		{"second supplement request", []step{
 			{sSupplement, vn(2026, 10, 22, 10, 0)}, {sProcessing, vn(2026, 10, 22, 11, 0)},
 			{sSupplement, vn(2026, 10, 22, 12, 0)}, {sProcessing, vn(2026, 10, 22, 13, 0)},
-			{sResolved, vn(2026, 10, 23, 9, 0)}}, tLate, "2026-10-29T19:00:00+07:00", 2},
+			{sResolved, vn(2026, 10, 23, 9, 0)}}, tLate, "2026-10-30T10:00:00+07:00", 2},
+		// Wed 28/10 09:00 to Fri 30/10 09:00 holds 8 + 9 + 1 = 18 working hours, two working
+		// days: Thu 29/10 17:00 moves to Mon 2/11 17:00, not to Saturday 31/10 as 48 clock
+		// hours would (an effective due date never falls on a day off).
 		{"stopped while paused: the pause ends there", []step{
-			{sSupplement, vn(2026, 10, 28, 9, 0)}, {sStopped, vn(2026, 10, 30, 9, 0)}}, tEarly, "2026-10-31T17:00:00+07:00", 1},
+			{sSupplement, vn(2026, 10, 28, 9, 0)}, {sStopped, vn(2026, 10, 30, 9, 0)}}, tEarly, "2026-11-02T17:00:00+07:00", 1},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,26 +248,28 @@ func TestOverdueAsTheClockMoves(t *testing.T) {
 		}
 	}
 
-	// Now Mon 23/11 10:00: the paused dossier's due date (Mon 23/11 17:00) has moved
-	// back by the 72 h paused so far: Thu 26/11 17:00.
+	// Now Mon 23/11 10:00: the paused dossier's due date (Mon 23/11 17:00) has moved by
+	// the working time paused so far, Fri 10:00–17:00 and Mon 08:00–10:00, nine hours: one
+	// working day, to Tue 24/11 17:00 (the weekend does not count).
 	t.Run("Mon 23/11 10:00", func(t *testing.T) {
-		check(t, want{tInProgress, tInProgress, "2026-11-26T17:00:00+07:00", nil, 1, 0, 1})
+		check(t, want{tInProgress, tInProgress, "2026-11-24T17:00:00+07:00", nil, 1, 0, 1})
 	})
 	t.Run("Mon 23/11 12:00: the pause keeps moving the due date", func(t *testing.T) {
 		f.clock.Set(time.Date(2026, 11, 23, 12, 0, 0, 0, Vietnam))
-		check(t, want{tInProgress, tInProgress, "2026-11-26T19:00:00+07:00", nil, 1, 0, 1})
+		check(t, want{tInProgress, tInProgress, "2026-11-25T10:00:00+07:00", nil, 1, 0, 1})
 	})
+	// 7 + 4 × 9 working hours: four days and 7 h after Mon 23/11 17:00.
 	t.Run("Thu 26/11 17:00, the due instant: not yet past", func(t *testing.T) {
 		f.clock.Set(time.Date(2026, 11, 26, 17, 0, 0, 0, Vietnam))
-		check(t, want{tInProgress, tInProgress, "2026-11-30T00:00:00+07:00", nil, 1, 0, 1})
+		check(t, want{tInProgress, tInProgress, "2026-11-30T15:00:00+07:00", nil, 1, 0, 1})
 	})
 	t.Run("Thu 26/11 17:00:01: overdue", func(t *testing.T) {
 		f.clock.Set(time.Date(2026, 11, 26, 17, 0, 1, 0, Vietnam))
-		check(t, want{tOverdue, tInProgress, "2026-11-30T00:00:01+07:00", []string{open}, 0, 1, 1})
+		check(t, want{tOverdue, tInProgress, "2026-11-30T15:00:00+07:00", []string{open}, 0, 1, 1})
 	})
 	t.Run("Tue 1/12: November's end-of-month snapshot and December's live figures", func(t *testing.T) {
 		f.clock.Set(time.Date(2026, 12, 1, 9, 0, 0, 0, Vietnam))
-		check(t, want{tOverdue, tInProgress, "2026-12-04T16:00:00+07:00", []string{open}, 0, 1, 1})
+		check(t, want{tOverdue, tInProgress, "2026-12-02T16:00:00+07:00", []string{open}, 0, 1, 1})
 		dec := totalRow(t, f.stats(&dossierv1.GetDossierStatsRequest{From: "2026-12"}))
 		if dec.GetCarriedOver() != 2 || dec.GetReceivedTotal() != 0 || dec.GetInProgressOverdue() != 1 || dec.GetPausedSupplement() != 1 {
 			t.Errorf("December: got %v, want carried over 2, overdue 1, paused 1", dec)

@@ -276,6 +276,7 @@ func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool)
 		ResolvedEarly:            flow[cEarly],
 		ResolvedOnTime:           flow[cOnTime],
 		ResolvedLate:             flow[cLate],
+		ResolvedLateApologized:   flow[cLateApologized],
 		Withdrawn:                flow[cWithdrawn],
 		NotAccepted:              flow[cNotAccepted],
 		Stopped:                  flow[cStopped],

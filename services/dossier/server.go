@@ -227,8 +227,9 @@ func (s *Service) dossierView(st *storev1.DossierState) *dossierv1.Dossier {
 		Code: st.GetCode(), Status: dossierv1.DossierStatus(st.GetStatus()), UnitCode: st.GetUnitCode(),
 		AgencyCode: st.GetAgencyCode(), ProcedureCode: st.GetProcedureCode(), Channel: dossierv1.Channel(st.GetChannel()),
 		ReceivedAt: fmtMillis(st.GetReceivedAt()), AcceptedAt: fmtMillis(st.GetAcceptedAt()), DueAt: fmtMillis(st.GetDueAt()),
-		EffectiveDueAt: fmtMillis(effectiveDue(st, now)), FinishedAt: fmtMillis(st.GetFinishedAt()),
-		Timeliness: verdict(st, now), SupplementCount: st.GetSupplementCount(),
+		EffectiveDueAt: fmtMillis(effectiveDue(st, now, s.cal)), FinishedAt: fmtMillis(st.GetFinishedAt()),
+		Timeliness: verdict(st, now, s.cal), SupplementCount: st.GetSupplementCount(),
+		ApologyCount: st.GetApologyCount(), ApologyDueAt: fmtMillis(st.GetApologyDueAt()),
 		RescheduleReasons: st.GetRescheduleReasons(), ReturnedAt: fmtMillis(st.GetReturnedAt()),
 		ApplicantKind: dossierv1.ApplicantKind(st.GetApplicantKind()), PaidOnline: st.GetPaidOnline(),
 		Digitized: st.GetDigitized(), ElectronicResult: st.GetElectronicResult(), DueSource: st.GetDueSource(),
@@ -310,7 +311,7 @@ func (s *Service) ListDossiers(ctx context.Context, r *dossierv1.ListDossiersReq
 			if (unit != "" && st.GetUnitCode() != unit) || (r.GetAgency() != "" && st.GetAgencyCode() != r.GetAgency()) ||
 				(r.GetProcedure() != "" && st.GetProcedureCode() != r.GetProcedure()) ||
 				(r.GetStatus() != 0 && st.GetStatus() != int32(r.GetStatus())) ||
-				(r.GetOverdue() && verdict(st, now) != dossierv1.Timeliness_TIMELINESS_OVERDUE) {
+				(r.GetOverdue() && verdict(st, now, s.cal) != dossierv1.Timeliness_TIMELINESS_OVERDUE) {
 				continue
 			}
 			if len(out.Dossiers) == size {

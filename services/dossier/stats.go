@@ -43,6 +43,7 @@ const (
 	cRecDirect  // received by channel: direct, online, postal
 	cRecOnline
 	cRecPostal
+	cLateApologized // resolved late with an apology slip (also in cLate)
 	nCounters
 )
 
@@ -108,11 +109,16 @@ func contributions(st *storev1.DossierState) []contribution {
 		switch st.GetFinishStatus() {
 		case stResolved:
 			idx := cOnTime // no due date: nothing to be late against
-			switch verdict(st, fin) {
+			// The state holds every pause's effective due date: no calendar needed.
+			switch verdict(st, fin, nil) {
 			case dossierv1.Timeliness_TIMELINESS_EARLY:
 				idx = cEarly
 			case dossierv1.Timeliness_TIMELINESS_LATE:
 				idx = cLate
+				if st.GetApologyCount() > 0 {
+					// Counted late all the same (docs/domain.md, "An apology is not an extension").
+					out = append(out, contribution{k, cLateApologized, 1})
+				}
 			}
 			out = append(out, contribution{k, idx, 1}, contribution{k, cProcMillis, fin - st.GetReceivedAt()})
 			if st.GetPaidOnline() {
@@ -418,9 +424,14 @@ func encodeCounters(c *counters) []byte {
 	return b
 }
 
+// decodeCounters reads what encodeCounters wrote; a cell written before counters were added
+// ends early and reads the added ones as 0.
 func decodeCounters(b []byte) (counters, error) {
 	var c counters
 	for i := range c {
+		if len(b) == 0 && i > cRecPostal {
+			break
+		}
 		v, n := binary.Varint(b)
 		if n <= 0 {
 			return c, errBadCell

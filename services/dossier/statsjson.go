@@ -67,6 +67,7 @@ func statsRowJSON(b []byte, r *dossierv1.StatsRow) []byte {
 		{"received_direct", r.GetReceivedDirect()}, {"received_postal", r.GetReceivedPostal()},
 		{"carried_over", r.GetCarriedOver()}, {"resolved_early", r.GetResolvedEarly()},
 		{"resolved_on_time", r.GetResolvedOnTime()}, {"resolved_late", r.GetResolvedLate()},
+		{"resolved_late_apologized", r.GetResolvedLateApologized()},
 		{"in_progress_within_due", r.GetInProgressWithinDue()}, {"in_progress_overdue", r.GetInProgressOverdue()},
 		{"paused_supplement", r.GetPausedSupplement()}, {"paused_financial", r.GetPausedFinancial()},
 		{"withdrawn", r.GetWithdrawn()}, {"not_accepted", r.GetNotAccepted()}, {"stopped", r.GetStopped()},

@@ -1,6 +1,9 @@
 package dossier
 
-import dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+import (
+	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1"
+	dossierv1 "github.com/lienthong/lienthong/proto/gen/lienthong/dossier/v1"
+)
 
 // Status numbers (national sync codes).
 const (
@@ -17,20 +20,30 @@ const (
 )
 
 // transitions lists, for each status, the statuses an event may move a dossier to
-// (CONTRACT §7). 3, 7, 8 and 10 are final.
+// (docs/domain.md, "Dossier statuses and transitions"). 3, 8 and 10 are final; 7 (the
+// applicant asked to withdraw) may be followed by 8 (the agency stops processing), as
+// one-stop systems record a withdrawal. 1 → 5 is a supplement asked for at the desk before
+// acceptance; from that 5 the dossier is accepted (2), refused (3) or withdrawn (7), never
+// processed (4) or stopped (8): see allowedFor.
 var transitions = map[int32][]int32{
-	stNew:        {stAccepted, stNotAccepted, stWithdrawn},
+	stNew:        {stAccepted, stNotAccepted, stSupplement, stWithdrawn},
 	stAccepted:   {stProcessing, stSupplement, stFinancial, stWithdrawn, stStopped, stResolved},
 	stProcessing: {stProcessing, stSupplement, stFinancial, stWithdrawn, stStopped, stResolved},
 	stSupplement: {stProcessing, stWithdrawn, stStopped},
 	stFinancial:  {stProcessing, stWithdrawn, stStopped, stResolved},
+	stWithdrawn:  {stStopped},
 	stResolved:   {stReturned},
 }
+
+// supplementBeforeAcceptance lists where a dossier paused for a supplement before it was
+// accepted (1 → 5) may go.
+var supplementBeforeAcceptance = []int32{stAccepted, stNotAccepted, stWithdrawn}
 
 // firstStatuses are the statuses a dossier may start in.
 func firstStatus(s int32) bool { return s == stNew || s == stAccepted }
 
-// allowed reports whether a dossier may move from one status to another.
+// allowed reports whether a dossier may move from one status to another (for a dossier
+// accepted before, or not in status 5).
 func allowed(from, to int32) bool {
 	for _, s := range transitions[from] {
 		if s == to {
@@ -38,6 +51,21 @@ func allowed(from, to int32) bool {
 		}
 	}
 	return false
+}
+
+// allowedFor reports whether a dossier in state st may move to status to: as allowed,
+// except that a supplement pause before acceptance ends in acceptance, refusal or
+// withdrawal.
+func allowedFor(st *storev1.DossierState, to int32) bool {
+	if st.GetStatus() == stSupplement && st.GetAcceptedAt() == 0 {
+		for _, s := range supplementBeforeAcceptance {
+			if s == to {
+				return true
+			}
+		}
+		return false
+	}
+	return allowed(st.GetStatus(), to)
 }
 
 // isFinishing reports whether reaching s ends the dossier's processing: its verdict is

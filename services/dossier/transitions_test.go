@@ -11,15 +11,20 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// contractNext is the table of allowed transitions of CONTRACT §7, written out here
-// independently of transitions.go: 1→2,3,7; 2→4,5,6,7,8,9; 4→4,5,6,7,8,9; 5→4,7,8;
-// 6→4,7,8,9; 9→10; 3, 7, 8, 10 final.
+// contractNext is the table of allowed transitions (docs/domain.md, "Dossier statuses and
+// transitions"), written out here independently of transitions.go: 1→2,3,5,7;
+// 2→4,5,6,7,8,9; 4→4,5,6,7,8,9; 5→4,7,8 (accepted); 6→4,7,8,9; 7→8; 9→10; 3, 8, 10 final.
+// 1→5 (a supplement asked for at the desk before acceptance) and 7→8 (a withdrawal request,
+// then the stop) are what one-stop systems record: the Thanh Hóa public service system keeps
+// a supplement state of the one-stop desk ("Yêu cầu một cửa bổ sung") beside the citizen's,
+// and citizen portals set 7 on the applicant's request for the officer to set 8 after.
 var contractNext = map[dossierv1.DossierStatus][]dossierv1.DossierStatus{
-	sNew:        {sAccepted, sNotAccepted, sWithdrawn},
+	sNew:        {sAccepted, sNotAccepted, sSupplement, sWithdrawn},
 	sAccepted:   {sProcessing, sSupplement, sFinancial, sWithdrawn, sStopped, sResolved},
 	sProcessing: {sProcessing, sSupplement, sFinancial, sWithdrawn, sStopped, sResolved},
 	sSupplement: {sProcessing, sWithdrawn, sStopped},
 	sFinancial:  {sProcessing, sWithdrawn, sStopped, sResolved},
+	sWithdrawn:  {sStopped},
 	sResolved:   {sReturned},
 }
 
@@ -132,8 +137,8 @@ func TestTransitions(t *testing.T) {
 			})
 		}
 	}
-	if allowedCount != 23 {
-		t.Errorf("the contract table has 23 allowed transitions (3+6+6+3+4+1), counted %d", allowedCount)
+	if allowedCount != 25 {
+		t.Errorf("the table has 25 allowed transitions (4+6+6+3+4+1+1), counted %d", allowedCount)
 	}
 }
 

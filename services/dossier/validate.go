@@ -125,9 +125,7 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 			c.due = due.UnixMilli()
 		}
 	}
-	if ev.Rescheduled && (ev.RescheduleReason == "" || ev.DueAt == "") {
-		v.Add("reschedule_reason", "rescheduling needs the new due_at and the apology's reason")
-	}
+	checkDueChange(&v, ev)
 	for name, s := range map[string]string{"reschedule_reason": ev.RescheduleReason, "step": ev.Step, "handler": ev.Handler, "department": ev.Department} {
 		if len(s) > 500 {
 			v.Add(name, "at most 500 bytes")

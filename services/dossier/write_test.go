@@ -301,8 +301,8 @@ func TestValidation(t *testing.T) {
 	})
 }
 
-// TestDueDateChanges: a due date, once set, moves only with rescheduled and a reason (the
-// apology slip), and the reason is kept.
+// TestDueDateChanges: a different due date needs rescheduled or due_change and a reason,
+// and the reason is kept; rescheduled alone is an apology, which does not move the due date.
 func TestDueDateChanges(t *testing.T) {
 	f := newFixture(t)
 	admin := f.admin()
@@ -331,8 +331,12 @@ func TestDueDateChanges(t *testing.T) {
 	resched.DueAt, resched.Rescheduled, resched.RescheduleReason = "2026-11-05T17:00:00+07:00", true, reason
 	f.mustCreate(admin, resched)
 	d := f.dossier(c)
-	if d.GetDueAt() != "2026-11-05T17:00:00+07:00" || d.GetEffectiveDueAt() != "2026-11-05T17:00:00+07:00" {
-		t.Errorf("rescheduled due: got %s (effective %s), want 2026-11-05T17:00:00+07:00", d.GetDueAt(), d.GetEffectiveDueAt())
+	// rescheduled alone is an apology slip: it records the new appointment and leaves the
+	// due date the verdict uses (docs/domain.md, "An apology is not an extension").
+	if d.GetDueAt() != "2026-10-29T17:00:00+07:00" || d.GetEffectiveDueAt() != "2026-10-29T17:00:00+07:00" ||
+		d.GetApologyDueAt() != "2026-11-05T17:00:00+07:00" || d.GetApologyCount() != 1 {
+		t.Errorf("rescheduled: got due %s (effective %s), apology %s ×%d; want the due date kept and the apology 2026-11-05T17:00:00+07:00 ×1",
+			d.GetDueAt(), d.GetEffectiveDueAt(), d.GetApologyDueAt(), d.GetApologyCount())
 	}
 	if !slices.Equal(d.GetRescheduleReasons(), []string{reason}) {
 		t.Errorf("reschedule_reasons: got %q, want [%q]", d.GetRescheduleReasons(), reason)

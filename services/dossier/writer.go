@@ -475,17 +475,12 @@ func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
 			fmt.Sprintf("event occurred at %s, before the last applied event of dossier %s (%s)", ev.OccurredAt, st.GetCode(), fmtMillis(st.GetLastEventAt())),
 			"Sự kiện xảy ra trước sự kiện đã ghi nhận gần nhất của hồ sơ.")
 	}
-	if !allowed(st.GetStatus(), int32(ev.Status)) {
+	if !allowedFor(st, int32(ev.Status)) {
 		return refuse("TRANSITION_NOT_ALLOWED",
 			fmt.Sprintf("dossier %s cannot move from %s to %s", st.GetCode(), dossierv1.DossierStatus(st.GetStatus()), ev.Status),
 			"Không được chuyển hồ sơ sang trạng thái này từ trạng thái hiện tại.")
 	}
-	if c.due != 0 && st.GetDueAt() != 0 && c.due != st.GetDueAt() && !ev.Rescheduled {
-		return refuse("DUE_DATE_CHANGED",
-			fmt.Sprintf("dossier %s is due %s; moving the due date needs rescheduled and a reason", st.GetCode(), fmtMillis(st.GetDueAt())),
-			"Muốn đổi ngày hẹn trả phải có phiếu xin lỗi và hẹn lại (rescheduled) kèm lý do.")
-	}
-	return nil
+	return s.judgeDueChange(c, st)
 }
 
 // checkCatalog checks a first event's procedure, agency and unit against the catalog's

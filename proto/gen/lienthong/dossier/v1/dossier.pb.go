@@ -291,6 +291,61 @@ func (Timeliness) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{3}
 }
 
+// What a new due date on an event is (docs/domain.md, "An apology is not an extension").
+type DueChange int32
+
+const (
+	// Not said: with `rescheduled`, an apology (as before this field existed).
+	DueChange_DUE_CHANGE_UNSPECIFIED DueChange = 0
+	// An apology slip (phiếu xin lỗi và hẹn lại ngày trả kết quả): records the new
+	// appointment date; the verdict keeps the due date it had, so a late dossier stays late.
+	DueChange_DUE_CHANGE_APOLOGY DueChange = 1
+	// An extension the procedure's own law allows, granted before the due date passed: moves
+	// the due date the verdict uses.
+	DueChange_DUE_CHANGE_EXTENSION DueChange = 2
+)
+
+// Enum value maps for DueChange.
+var (
+	DueChange_name = map[int32]string{
+		0: "DUE_CHANGE_UNSPECIFIED",
+		1: "DUE_CHANGE_APOLOGY",
+		2: "DUE_CHANGE_EXTENSION",
+	}
+	DueChange_value = map[string]int32{
+		"DUE_CHANGE_UNSPECIFIED": 0,
+		"DUE_CHANGE_APOLOGY":     1,
+		"DUE_CHANGE_EXTENSION":   2,
+	}
+)
+
+func (x DueChange) Enum() *DueChange {
+	p := new(DueChange)
+	*p = x
+	return p
+}
+
+func (x DueChange) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DueChange) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_dossier_v1_dossier_proto_enumTypes[4].Descriptor()
+}
+
+func (DueChange) Type() protoreflect.EnumType {
+	return &file_lienthong_dossier_v1_dossier_proto_enumTypes[4]
+}
+
+func (x DueChange) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DueChange.Descriptor instead.
+func (DueChange) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_dossier_v1_dossier_proto_rawDescGZIP(), []int{4}
+}
+
 // Asks for the activity of every sending system.
 type ListSystemActivityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -524,7 +579,10 @@ type DossierEvent struct {
 	// Output only: when the service stored the event, RFC 3339.
 	StoredAt string `protobuf:"bytes,21,opt,name=stored_at,json=storedAt,proto3" json:"stored_at,omitempty"`
 	// Output only: the system that sent the event (from its token).
-	System        string `protobuf:"bytes,22,opt,name=system,proto3" json:"system,omitempty"`
+	System string `protobuf:"bytes,22,opt,name=system,proto3" json:"system,omitempty"`
+	// What a different `due_at` is: an apology (the default with `rescheduled`) or an
+	// extension. Set, it needs `due_at` and `reschedule_reason` like `rescheduled`.
+	DueChange     DueChange `protobuf:"varint,23,opt,name=due_change,json=dueChange,proto3,enum=lienthong.dossier.v1.DueChange" json:"due_change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -711,6 +769,13 @@ func (x *DossierEvent) GetSystem() string {
 		return x.System
 	}
 	return ""
+}
+
+func (x *DossierEvent) GetDueChange() DueChange {
+	if x != nil {
+		return x.DueChange
+	}
+	return DueChange_DUE_CHANGE_UNSPECIFIED
 }
 
 // Request for CreateDossierEvent.
@@ -1459,7 +1524,11 @@ type Dossier struct {
 	// The timeline: every applied event, oldest first.
 	Events []*DossierEvent `protobuf:"bytes,22,rep,name=events,proto3" json:"events,omitempty"`
 	// Time of the last applied event.
-	LastEventAt   string `protobuf:"bytes,23,opt,name=last_event_at,json=lastEventAt,proto3" json:"last_event_at,omitempty"`
+	LastEventAt string `protobuf:"bytes,23,opt,name=last_event_at,json=lastEventAt,proto3" json:"last_event_at,omitempty"`
+	// Apology slips issued (phiếu xin lỗi và hẹn lại ngày trả kết quả).
+	ApologyCount int32 `protobuf:"varint,24,opt,name=apology_count,json=apologyCount,proto3" json:"apology_count,omitempty"`
+	// The date promised by the latest apology; the verdict still uses effective_due_at.
+	ApologyDueAt  string `protobuf:"bytes,25,opt,name=apology_due_at,json=apologyDueAt,proto3" json:"apology_due_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1651,6 +1720,20 @@ func (x *Dossier) GetEvents() []*DossierEvent {
 func (x *Dossier) GetLastEventAt() string {
 	if x != nil {
 		return x.LastEventAt
+	}
+	return ""
+}
+
+func (x *Dossier) GetApologyCount() int32 {
+	if x != nil {
+		return x.ApologyCount
+	}
+	return 0
+}
+
+func (x *Dossier) GetApologyDueAt() string {
+	if x != nil {
+		return x.ApologyDueAt
 	}
 	return ""
 }
@@ -2096,8 +2179,10 @@ type StatsRow struct {
 	ResolvedElectronicResult int64 `protobuf:"varint,21,opt,name=resolved_electronic_result,json=resolvedElectronicResult,proto3" json:"resolved_electronic_result,omitempty"`
 	// Received in the period with digitised papers.
 	ReceivedDigitized int64 `protobuf:"varint,22,opt,name=received_digitized,json=receivedDigitized,proto3" json:"received_digitized,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Of resolved_late, those that had an apology slip: counted late all the same.
+	ResolvedLateApologized int64 `protobuf:"varint,23,opt,name=resolved_late_apologized,json=resolvedLateApologized,proto3" json:"resolved_late_apologized,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *StatsRow) Reset() {
@@ -2284,6 +2369,13 @@ func (x *StatsRow) GetReceivedDigitized() int64 {
 	return 0
 }
 
+func (x *StatsRow) GetResolvedLateApologized() int64 {
+	if x != nil {
+		return x.ResolvedLateApologized
+	}
+	return 0
+}
+
 // Statistics for a period.
 type DossierStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2390,7 +2482,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\arefused\x18\x03 \x01(\x03R\arefused\x12&\n" +
 	"\x0flast_refused_at\x18\x04 \x01(\tR\rlastRefusedAt\x12.\n" +
 	"\x13last_refused_reason\x18\x05 \x01(\tR\x11lastRefusedReason\x12(\n" +
-	"\x10last_accepted_at\x18\x06 \x01(\tR\x0elastAcceptedAt\"\x99\x06\n" +
+	"\x10last_accepted_at\x18\x06 \x01(\tR\x0elastAcceptedAt\"\xd9\x06\n" +
 	"\fDossierEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fdossier_code\x18\x02 \x01(\tR\vdossierCode\x12;\n" +
@@ -2419,7 +2511,9 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x11electronic_result\x18\x13 \x01(\bR\x10electronicResult\x12\x1a\n" +
 	"\bsequence\x18\x14 \x01(\x03R\bsequence\x12\x1b\n" +
 	"\tstored_at\x18\x15 \x01(\tR\bstoredAt\x12\x16\n" +
-	"\x06system\x18\x16 \x01(\tR\x06system\"U\n" +
+	"\x06system\x18\x16 \x01(\tR\x06system\x12>\n" +
+	"\n" +
+	"due_change\x18\x17 \x01(\x0e2\x1f.lienthong.dossier.v1.DueChangeR\tdueChange\"U\n" +
 	"\x19CreateDossierEventRequest\x128\n" +
 	"\x05event\x18\x01 \x01(\v2\".lienthong.dossier.v1.DossierEventR\x05event\"\xbd\x01\n" +
 	"\x1aCreateDossierEventResponse\x12\x19\n" +
@@ -2461,7 +2555,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x05Pause\x12\x1d\n" +
 	"\n" +
 	"started_at\x18\x01 \x01(\tR\tstartedAt\x12\x19\n" +
-	"\bended_at\x18\x02 \x01(\tR\aendedAt\"\xc5\a\n" +
+	"\bended_at\x18\x02 \x01(\tR\aendedAt\"\x90\b\n" +
 	"\aDossier\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
 	"\x06status\x18\x02 \x01(\x0e2#.lienthong.dossier.v1.DossierStatusR\x06status\x12\x1b\n" +
@@ -2495,7 +2589,9 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\n" +
 	"due_source\x18\x15 \x01(\tR\tdueSource\x12:\n" +
 	"\x06events\x18\x16 \x03(\v2\".lienthong.dossier.v1.DossierEventR\x06events\x12\"\n" +
-	"\rlast_event_at\x18\x17 \x01(\tR\vlastEventAt\"\xf2\x01\n" +
+	"\rlast_event_at\x18\x17 \x01(\tR\vlastEventAt\x12#\n" +
+	"\rapology_count\x18\x18 \x01(\x05R\fapologyCount\x12$\n" +
+	"\x0eapology_due_at\x18\x19 \x01(\tR\fapologyDueAt\"\xf2\x01\n" +
 	"\x13ListDossiersRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x16\n" +
 	"\x06agency\x18\x02 \x01(\tR\x06agency\x12\x1c\n" +
@@ -2528,7 +2624,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\bgroup_by\x18\x04 \x01(\tR\agroupBy\x12\x1c\n" +
 	"\tgeography\x18\x05 \x01(\tR\tgeography\x12\x16\n" +
 	"\x06agency\x18\x06 \x01(\tR\x06agency\x12\x1c\n" +
-	"\tprocedure\x18\a \x01(\tR\tprocedure\"\x81\a\n" +
+	"\tprocedure\x18\a \x01(\tR\tprocedure\"\xbb\a\n" +
 	"\bStatsRow\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12%\n" +
 	"\x0ereceived_total\x18\x02 \x01(\x03R\rreceivedTotal\x12'\n" +
@@ -2554,7 +2650,8 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x13avg_processing_days\x18\x13 \x01(\x01R\x11avgProcessingDays\x120\n" +
 	"\x14resolved_paid_online\x18\x14 \x01(\x03R\x12resolvedPaidOnline\x12<\n" +
 	"\x1aresolved_electronic_result\x18\x15 \x01(\x03R\x18resolvedElectronicResult\x12-\n" +
-	"\x12received_digitized\x18\x16 \x01(\x03R\x11receivedDigitized\"\xb4\x01\n" +
+	"\x12received_digitized\x18\x16 \x01(\x03R\x11receivedDigitized\x128\n" +
+	"\x18resolved_late_apologized\x18\x17 \x01(\x03R\x16resolvedLateApologized\"\xb4\x01\n" +
 	"\fDossierStats\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1c\n" +
@@ -2592,7 +2689,11 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x12TIMELINESS_ON_TIME\x10\x02\x12\x13\n" +
 	"\x0fTIMELINESS_LATE\x10\x03\x12\x1a\n" +
 	"\x16TIMELINESS_IN_PROGRESS\x10\x04\x12\x16\n" +
-	"\x12TIMELINESS_OVERDUE\x10\x052\xef\n" +
+	"\x12TIMELINESS_OVERDUE\x10\x05*Y\n" +
+	"\tDueChange\x12\x1a\n" +
+	"\x16DUE_CHANGE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12DUE_CHANGE_APOLOGY\x10\x01\x12\x18\n" +
+	"\x14DUE_CHANGE_EXTENSION\x10\x022\xef\n" +
 	"\n" +
 	"\x0eDossierService\x12\x9a\x01\n" +
 	"\x12CreateDossierEvent\x12/.lienthong.dossier.v1.CreateDossierEventRequest\x1a0.lienthong.dossier.v1.CreateDossierEventResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x05event\"\x12/v1/dossier-events\x12\xb4\x01\n" +
@@ -2619,89 +2720,91 @@ func file_lienthong_dossier_v1_dossier_proto_rawDescGZIP() []byte {
 	return file_lienthong_dossier_v1_dossier_proto_rawDescData
 }
 
-var file_lienthong_dossier_v1_dossier_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_lienthong_dossier_v1_dossier_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_lienthong_dossier_v1_dossier_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_lienthong_dossier_v1_dossier_proto_goTypes = []any{
 	(DossierStatus)(0),                       // 0: lienthong.dossier.v1.DossierStatus
 	(Channel)(0),                             // 1: lienthong.dossier.v1.Channel
 	(ApplicantKind)(0),                       // 2: lienthong.dossier.v1.ApplicantKind
 	(Timeliness)(0),                          // 3: lienthong.dossier.v1.Timeliness
-	(*ListSystemActivityRequest)(nil),        // 4: lienthong.dossier.v1.ListSystemActivityRequest
-	(*ListSystemActivityResponse)(nil),       // 5: lienthong.dossier.v1.ListSystemActivityResponse
-	(*SystemActivity)(nil),                   // 6: lienthong.dossier.v1.SystemActivity
-	(*DossierEvent)(nil),                     // 7: lienthong.dossier.v1.DossierEvent
-	(*CreateDossierEventRequest)(nil),        // 8: lienthong.dossier.v1.CreateDossierEventRequest
-	(*CreateDossierEventResponse)(nil),       // 9: lienthong.dossier.v1.CreateDossierEventResponse
-	(*BatchCreateDossierEventsRequest)(nil),  // 10: lienthong.dossier.v1.BatchCreateDossierEventsRequest
-	(*EventResult)(nil),                      // 11: lienthong.dossier.v1.EventResult
-	(*BatchCreateDossierEventsResponse)(nil), // 12: lienthong.dossier.v1.BatchCreateDossierEventsResponse
-	(*StreamDossierEventsRequest)(nil),       // 13: lienthong.dossier.v1.StreamDossierEventsRequest
-	(*StreamDossierEventsResponse)(nil),      // 14: lienthong.dossier.v1.StreamDossierEventsResponse
-	(*ListDossierEventsRequest)(nil),         // 15: lienthong.dossier.v1.ListDossierEventsRequest
-	(*ListDossierEventsResponse)(nil),        // 16: lienthong.dossier.v1.ListDossierEventsResponse
-	(*WatchDossierEventsRequest)(nil),        // 17: lienthong.dossier.v1.WatchDossierEventsRequest
-	(*GetDossierRequest)(nil),                // 18: lienthong.dossier.v1.GetDossierRequest
-	(*Pause)(nil),                            // 19: lienthong.dossier.v1.Pause
-	(*Dossier)(nil),                          // 20: lienthong.dossier.v1.Dossier
-	(*ListDossiersRequest)(nil),              // 21: lienthong.dossier.v1.ListDossiersRequest
-	(*ListDossiersResponse)(nil),             // 22: lienthong.dossier.v1.ListDossiersResponse
-	(*TrackDossierRequest)(nil),              // 23: lienthong.dossier.v1.TrackDossierRequest
-	(*DossierTrack)(nil),                     // 24: lienthong.dossier.v1.DossierTrack
-	(*GetDossierStatsRequest)(nil),           // 25: lienthong.dossier.v1.GetDossierStatsRequest
-	(*StatsRow)(nil),                         // 26: lienthong.dossier.v1.StatsRow
-	(*DossierStats)(nil),                     // 27: lienthong.dossier.v1.DossierStats
-	(*status.Status)(nil),                    // 28: google.rpc.Status
+	(DueChange)(0),                           // 4: lienthong.dossier.v1.DueChange
+	(*ListSystemActivityRequest)(nil),        // 5: lienthong.dossier.v1.ListSystemActivityRequest
+	(*ListSystemActivityResponse)(nil),       // 6: lienthong.dossier.v1.ListSystemActivityResponse
+	(*SystemActivity)(nil),                   // 7: lienthong.dossier.v1.SystemActivity
+	(*DossierEvent)(nil),                     // 8: lienthong.dossier.v1.DossierEvent
+	(*CreateDossierEventRequest)(nil),        // 9: lienthong.dossier.v1.CreateDossierEventRequest
+	(*CreateDossierEventResponse)(nil),       // 10: lienthong.dossier.v1.CreateDossierEventResponse
+	(*BatchCreateDossierEventsRequest)(nil),  // 11: lienthong.dossier.v1.BatchCreateDossierEventsRequest
+	(*EventResult)(nil),                      // 12: lienthong.dossier.v1.EventResult
+	(*BatchCreateDossierEventsResponse)(nil), // 13: lienthong.dossier.v1.BatchCreateDossierEventsResponse
+	(*StreamDossierEventsRequest)(nil),       // 14: lienthong.dossier.v1.StreamDossierEventsRequest
+	(*StreamDossierEventsResponse)(nil),      // 15: lienthong.dossier.v1.StreamDossierEventsResponse
+	(*ListDossierEventsRequest)(nil),         // 16: lienthong.dossier.v1.ListDossierEventsRequest
+	(*ListDossierEventsResponse)(nil),        // 17: lienthong.dossier.v1.ListDossierEventsResponse
+	(*WatchDossierEventsRequest)(nil),        // 18: lienthong.dossier.v1.WatchDossierEventsRequest
+	(*GetDossierRequest)(nil),                // 19: lienthong.dossier.v1.GetDossierRequest
+	(*Pause)(nil),                            // 20: lienthong.dossier.v1.Pause
+	(*Dossier)(nil),                          // 21: lienthong.dossier.v1.Dossier
+	(*ListDossiersRequest)(nil),              // 22: lienthong.dossier.v1.ListDossiersRequest
+	(*ListDossiersResponse)(nil),             // 23: lienthong.dossier.v1.ListDossiersResponse
+	(*TrackDossierRequest)(nil),              // 24: lienthong.dossier.v1.TrackDossierRequest
+	(*DossierTrack)(nil),                     // 25: lienthong.dossier.v1.DossierTrack
+	(*GetDossierStatsRequest)(nil),           // 26: lienthong.dossier.v1.GetDossierStatsRequest
+	(*StatsRow)(nil),                         // 27: lienthong.dossier.v1.StatsRow
+	(*DossierStats)(nil),                     // 28: lienthong.dossier.v1.DossierStats
+	(*status.Status)(nil),                    // 29: google.rpc.Status
 }
 var file_lienthong_dossier_v1_dossier_proto_depIdxs = []int32{
-	6,  // 0: lienthong.dossier.v1.ListSystemActivityResponse.systems:type_name -> lienthong.dossier.v1.SystemActivity
+	7,  // 0: lienthong.dossier.v1.ListSystemActivityResponse.systems:type_name -> lienthong.dossier.v1.SystemActivity
 	0,  // 1: lienthong.dossier.v1.DossierEvent.status:type_name -> lienthong.dossier.v1.DossierStatus
 	1,  // 2: lienthong.dossier.v1.DossierEvent.channel:type_name -> lienthong.dossier.v1.Channel
 	2,  // 3: lienthong.dossier.v1.DossierEvent.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
-	7,  // 4: lienthong.dossier.v1.CreateDossierEventRequest.event:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 5: lienthong.dossier.v1.CreateDossierEventResponse.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
-	7,  // 6: lienthong.dossier.v1.BatchCreateDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
-	28, // 7: lienthong.dossier.v1.EventResult.error:type_name -> google.rpc.Status
-	0,  // 8: lienthong.dossier.v1.EventResult.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
-	11, // 9: lienthong.dossier.v1.BatchCreateDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
-	7,  // 10: lienthong.dossier.v1.StreamDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
-	11, // 11: lienthong.dossier.v1.StreamDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
-	7,  // 12: lienthong.dossier.v1.ListDossierEventsResponse.events:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 13: lienthong.dossier.v1.Dossier.status:type_name -> lienthong.dossier.v1.DossierStatus
-	1,  // 14: lienthong.dossier.v1.Dossier.channel:type_name -> lienthong.dossier.v1.Channel
-	3,  // 15: lienthong.dossier.v1.Dossier.timeliness:type_name -> lienthong.dossier.v1.Timeliness
-	19, // 16: lienthong.dossier.v1.Dossier.pauses:type_name -> lienthong.dossier.v1.Pause
-	2,  // 17: lienthong.dossier.v1.Dossier.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
-	7,  // 18: lienthong.dossier.v1.Dossier.events:type_name -> lienthong.dossier.v1.DossierEvent
-	0,  // 19: lienthong.dossier.v1.ListDossiersRequest.status:type_name -> lienthong.dossier.v1.DossierStatus
-	20, // 20: lienthong.dossier.v1.ListDossiersResponse.dossiers:type_name -> lienthong.dossier.v1.Dossier
-	0,  // 21: lienthong.dossier.v1.DossierTrack.status:type_name -> lienthong.dossier.v1.DossierStatus
-	3,  // 22: lienthong.dossier.v1.DossierTrack.timeliness:type_name -> lienthong.dossier.v1.Timeliness
-	26, // 23: lienthong.dossier.v1.DossierStats.rows:type_name -> lienthong.dossier.v1.StatsRow
-	8,  // 24: lienthong.dossier.v1.DossierService.CreateDossierEvent:input_type -> lienthong.dossier.v1.CreateDossierEventRequest
-	10, // 25: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:input_type -> lienthong.dossier.v1.BatchCreateDossierEventsRequest
-	13, // 26: lienthong.dossier.v1.DossierService.StreamDossierEvents:input_type -> lienthong.dossier.v1.StreamDossierEventsRequest
-	15, // 27: lienthong.dossier.v1.DossierService.ListDossierEvents:input_type -> lienthong.dossier.v1.ListDossierEventsRequest
-	17, // 28: lienthong.dossier.v1.DossierService.WatchDossierEvents:input_type -> lienthong.dossier.v1.WatchDossierEventsRequest
-	18, // 29: lienthong.dossier.v1.DossierService.GetDossier:input_type -> lienthong.dossier.v1.GetDossierRequest
-	21, // 30: lienthong.dossier.v1.DossierService.ListDossiers:input_type -> lienthong.dossier.v1.ListDossiersRequest
-	23, // 31: lienthong.dossier.v1.DossierService.TrackDossier:input_type -> lienthong.dossier.v1.TrackDossierRequest
-	25, // 32: lienthong.dossier.v1.DossierService.GetDossierStats:input_type -> lienthong.dossier.v1.GetDossierStatsRequest
-	4,  // 33: lienthong.dossier.v1.DossierService.ListSystemActivity:input_type -> lienthong.dossier.v1.ListSystemActivityRequest
-	9,  // 34: lienthong.dossier.v1.DossierService.CreateDossierEvent:output_type -> lienthong.dossier.v1.CreateDossierEventResponse
-	12, // 35: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:output_type -> lienthong.dossier.v1.BatchCreateDossierEventsResponse
-	14, // 36: lienthong.dossier.v1.DossierService.StreamDossierEvents:output_type -> lienthong.dossier.v1.StreamDossierEventsResponse
-	16, // 37: lienthong.dossier.v1.DossierService.ListDossierEvents:output_type -> lienthong.dossier.v1.ListDossierEventsResponse
-	7,  // 38: lienthong.dossier.v1.DossierService.WatchDossierEvents:output_type -> lienthong.dossier.v1.DossierEvent
-	20, // 39: lienthong.dossier.v1.DossierService.GetDossier:output_type -> lienthong.dossier.v1.Dossier
-	22, // 40: lienthong.dossier.v1.DossierService.ListDossiers:output_type -> lienthong.dossier.v1.ListDossiersResponse
-	24, // 41: lienthong.dossier.v1.DossierService.TrackDossier:output_type -> lienthong.dossier.v1.DossierTrack
-	27, // 42: lienthong.dossier.v1.DossierService.GetDossierStats:output_type -> lienthong.dossier.v1.DossierStats
-	5,  // 43: lienthong.dossier.v1.DossierService.ListSystemActivity:output_type -> lienthong.dossier.v1.ListSystemActivityResponse
-	34, // [34:44] is the sub-list for method output_type
-	24, // [24:34] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	4,  // 4: lienthong.dossier.v1.DossierEvent.due_change:type_name -> lienthong.dossier.v1.DueChange
+	8,  // 5: lienthong.dossier.v1.CreateDossierEventRequest.event:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 6: lienthong.dossier.v1.CreateDossierEventResponse.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
+	8,  // 7: lienthong.dossier.v1.BatchCreateDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
+	29, // 8: lienthong.dossier.v1.EventResult.error:type_name -> google.rpc.Status
+	0,  // 9: lienthong.dossier.v1.EventResult.dossier_status:type_name -> lienthong.dossier.v1.DossierStatus
+	12, // 10: lienthong.dossier.v1.BatchCreateDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
+	8,  // 11: lienthong.dossier.v1.StreamDossierEventsRequest.events:type_name -> lienthong.dossier.v1.DossierEvent
+	12, // 12: lienthong.dossier.v1.StreamDossierEventsResponse.results:type_name -> lienthong.dossier.v1.EventResult
+	8,  // 13: lienthong.dossier.v1.ListDossierEventsResponse.events:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 14: lienthong.dossier.v1.Dossier.status:type_name -> lienthong.dossier.v1.DossierStatus
+	1,  // 15: lienthong.dossier.v1.Dossier.channel:type_name -> lienthong.dossier.v1.Channel
+	3,  // 16: lienthong.dossier.v1.Dossier.timeliness:type_name -> lienthong.dossier.v1.Timeliness
+	20, // 17: lienthong.dossier.v1.Dossier.pauses:type_name -> lienthong.dossier.v1.Pause
+	2,  // 18: lienthong.dossier.v1.Dossier.applicant_kind:type_name -> lienthong.dossier.v1.ApplicantKind
+	8,  // 19: lienthong.dossier.v1.Dossier.events:type_name -> lienthong.dossier.v1.DossierEvent
+	0,  // 20: lienthong.dossier.v1.ListDossiersRequest.status:type_name -> lienthong.dossier.v1.DossierStatus
+	21, // 21: lienthong.dossier.v1.ListDossiersResponse.dossiers:type_name -> lienthong.dossier.v1.Dossier
+	0,  // 22: lienthong.dossier.v1.DossierTrack.status:type_name -> lienthong.dossier.v1.DossierStatus
+	3,  // 23: lienthong.dossier.v1.DossierTrack.timeliness:type_name -> lienthong.dossier.v1.Timeliness
+	27, // 24: lienthong.dossier.v1.DossierStats.rows:type_name -> lienthong.dossier.v1.StatsRow
+	9,  // 25: lienthong.dossier.v1.DossierService.CreateDossierEvent:input_type -> lienthong.dossier.v1.CreateDossierEventRequest
+	11, // 26: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:input_type -> lienthong.dossier.v1.BatchCreateDossierEventsRequest
+	14, // 27: lienthong.dossier.v1.DossierService.StreamDossierEvents:input_type -> lienthong.dossier.v1.StreamDossierEventsRequest
+	16, // 28: lienthong.dossier.v1.DossierService.ListDossierEvents:input_type -> lienthong.dossier.v1.ListDossierEventsRequest
+	18, // 29: lienthong.dossier.v1.DossierService.WatchDossierEvents:input_type -> lienthong.dossier.v1.WatchDossierEventsRequest
+	19, // 30: lienthong.dossier.v1.DossierService.GetDossier:input_type -> lienthong.dossier.v1.GetDossierRequest
+	22, // 31: lienthong.dossier.v1.DossierService.ListDossiers:input_type -> lienthong.dossier.v1.ListDossiersRequest
+	24, // 32: lienthong.dossier.v1.DossierService.TrackDossier:input_type -> lienthong.dossier.v1.TrackDossierRequest
+	26, // 33: lienthong.dossier.v1.DossierService.GetDossierStats:input_type -> lienthong.dossier.v1.GetDossierStatsRequest
+	5,  // 34: lienthong.dossier.v1.DossierService.ListSystemActivity:input_type -> lienthong.dossier.v1.ListSystemActivityRequest
+	10, // 35: lienthong.dossier.v1.DossierService.CreateDossierEvent:output_type -> lienthong.dossier.v1.CreateDossierEventResponse
+	13, // 36: lienthong.dossier.v1.DossierService.BatchCreateDossierEvents:output_type -> lienthong.dossier.v1.BatchCreateDossierEventsResponse
+	15, // 37: lienthong.dossier.v1.DossierService.StreamDossierEvents:output_type -> lienthong.dossier.v1.StreamDossierEventsResponse
+	17, // 38: lienthong.dossier.v1.DossierService.ListDossierEvents:output_type -> lienthong.dossier.v1.ListDossierEventsResponse
+	8,  // 39: lienthong.dossier.v1.DossierService.WatchDossierEvents:output_type -> lienthong.dossier.v1.DossierEvent
+	21, // 40: lienthong.dossier.v1.DossierService.GetDossier:output_type -> lienthong.dossier.v1.Dossier
+	23, // 41: lienthong.dossier.v1.DossierService.ListDossiers:output_type -> lienthong.dossier.v1.ListDossiersResponse
+	25, // 42: lienthong.dossier.v1.DossierService.TrackDossier:output_type -> lienthong.dossier.v1.DossierTrack
+	28, // 43: lienthong.dossier.v1.DossierService.GetDossierStats:output_type -> lienthong.dossier.v1.DossierStats
+	6,  // 44: lienthong.dossier.v1.DossierService.ListSystemActivity:output_type -> lienthong.dossier.v1.ListSystemActivityResponse
+	35, // [35:45] is the sub-list for method output_type
+	25, // [25:35] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_dossier_v1_dossier_proto_init() }
@@ -2714,7 +2817,7 @@ func file_lienthong_dossier_v1_dossier_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_dossier_v1_dossier_proto_rawDesc), len(file_lienthong_dossier_v1_dossier_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -96,7 +96,11 @@ type Interval struct {
 	// Start.
 	Start int64 `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
 	// End; 0 while open.
-	End           int64 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	End int64 `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	// Of a supplement pause, once ended: the effective due date after it, Unix ms (the due
+	// date moved by the working time of this and the earlier pauses); 0 in files of earlier
+	// versions.
+	DueAfter      int64 `protobuf:"varint,3,opt,name=due_after,json=dueAfter,proto3" json:"due_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,6 +145,13 @@ func (x *Interval) GetStart() int64 {
 func (x *Interval) GetEnd() int64 {
 	if x != nil {
 		return x.End
+	}
+	return 0
+}
+
+func (x *Interval) GetDueAfter() int64 {
+	if x != nil {
+		return x.DueAfter
 	}
 	return 0
 }
@@ -196,8 +207,12 @@ type DossierState struct {
 	EventSeqs []int64 `protobuf:"varint,23,rep,packed,name=event_seqs,json=eventSeqs,proto3" json:"event_seqs,omitempty"`
 	// Processing days of the procedure at acceptance.
 	ProcessingDays uint32 `protobuf:"varint,24,opt,name=processing_days,json=processingDays,proto3" json:"processing_days,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Date promised by the latest apology slip, Unix ms; 0 if none. It does not move due_at.
+	ApologyDueAt int64 `protobuf:"varint,25,opt,name=apology_due_at,json=apologyDueAt,proto3" json:"apology_due_at,omitempty"`
+	// Apology slips issued.
+	ApologyCount  int32 `protobuf:"varint,26,opt,name=apology_count,json=apologyCount,proto3" json:"apology_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DossierState) Reset() {
@@ -398,6 +413,20 @@ func (x *DossierState) GetProcessingDays() uint32 {
 	return 0
 }
 
+func (x *DossierState) GetApologyDueAt() int64 {
+	if x != nil {
+		return x.ApologyDueAt
+	}
+	return 0
+}
+
+func (x *DossierState) GetApologyCount() int32 {
+	if x != nil {
+		return x.ApologyCount
+	}
+	return 0
+}
+
 var File_lienthong_dossier_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
@@ -406,10 +435,11 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"\vStoredEvent\x128\n" +
 	"\x05event\x18\x01 \x01(\v2\".lienthong.dossier.v1.DossierEventR\x05event\x12'\n" +
 	"\x0fprocessing_days\x18\x02 \x01(\rR\x0eprocessingDays\x12!\n" +
-	"\fcontent_hash\x18\x03 \x01(\fR\vcontentHash\"2\n" +
+	"\fcontent_hash\x18\x03 \x01(\fR\vcontentHash\"O\n" +
 	"\bInterval\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\x03R\x03end\"\x93\a\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\x12\x1b\n" +
+	"\tdue_after\x18\x03 \x01(\x03R\bdueAfter\"\xde\a\n" +
 	"\fDossierState\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x1b\n" +
@@ -443,7 +473,9 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"\rlast_event_at\x18\x16 \x01(\x03R\vlastEventAt\x12\x1d\n" +
 	"\n" +
 	"event_seqs\x18\x17 \x03(\x03R\teventSeqs\x12'\n" +
-	"\x0fprocessing_days\x18\x18 \x01(\rR\x0eprocessingDaysBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
+	"\x0fprocessing_days\x18\x18 \x01(\rR\x0eprocessingDays\x12$\n" +
+	"\x0eapology_due_at\x18\x19 \x01(\x03R\fapologyDueAt\x12#\n" +
+	"\rapology_count\x18\x1a \x01(\x05R\fapologyCountBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
 
 var (
 	file_lienthong_dossier_store_v1_store_proto_rawDescOnce sync.Once
