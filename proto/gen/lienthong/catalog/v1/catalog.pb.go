@@ -95,6 +95,114 @@ func (UnitKind) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{0}
 }
 
+// Where an agency's successor comes from.
+type SuccessorSource int32
+
+const (
+	// No successor.
+	SuccessorSource_SUCCESSOR_SOURCE_UNSPECIFIED SuccessorSource = 0
+	// Recorded with the agency.
+	SuccessorSource_SUCCESSOR_SOURCE_RECORDED SuccessorSource = 1
+	// Not recorded: the agency's unit merged, and the People's Committee of the unit it merged
+	// into answers for it.
+	SuccessorSource_SUCCESSOR_SOURCE_UNIT_MERGER SuccessorSource = 2
+)
+
+// Enum value maps for SuccessorSource.
+var (
+	SuccessorSource_name = map[int32]string{
+		0: "SUCCESSOR_SOURCE_UNSPECIFIED",
+		1: "SUCCESSOR_SOURCE_RECORDED",
+		2: "SUCCESSOR_SOURCE_UNIT_MERGER",
+	}
+	SuccessorSource_value = map[string]int32{
+		"SUCCESSOR_SOURCE_UNSPECIFIED": 0,
+		"SUCCESSOR_SOURCE_RECORDED":    1,
+		"SUCCESSOR_SOURCE_UNIT_MERGER": 2,
+	}
+)
+
+func (x SuccessorSource) Enum() *SuccessorSource {
+	p := new(SuccessorSource)
+	*p = x
+	return p
+}
+
+func (x SuccessorSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SuccessorSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[1].Descriptor()
+}
+
+func (SuccessorSource) Type() protoreflect.EnumType {
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[1]
+}
+
+func (x SuccessorSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SuccessorSource.Descriptor instead.
+func (SuccessorSource) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
+}
+
+// How sure lienthong is of a level-1 code.
+type Level1Evidence int32
+
+const (
+	// Not set.
+	Level1Evidence_LEVEL1_EVIDENCE_UNSPECIFIED Level1Evidence = 0
+	// Seen in an official decision or a system in use; `evidence_note` says where.
+	Level1Evidence_LEVEL1_EVIDENCE_CONFIRMED Level1Evidence = 1
+	// Inferred from the ordering rule (provinces in alphabetical order of their names) or
+	// another rule; not seen in an official source. Check before relying on it.
+	Level1Evidence_LEVEL1_EVIDENCE_INFERRED Level1Evidence = 2
+)
+
+// Enum value maps for Level1Evidence.
+var (
+	Level1Evidence_name = map[int32]string{
+		0: "LEVEL1_EVIDENCE_UNSPECIFIED",
+		1: "LEVEL1_EVIDENCE_CONFIRMED",
+		2: "LEVEL1_EVIDENCE_INFERRED",
+	}
+	Level1Evidence_value = map[string]int32{
+		"LEVEL1_EVIDENCE_UNSPECIFIED": 0,
+		"LEVEL1_EVIDENCE_CONFIRMED":   1,
+		"LEVEL1_EVIDENCE_INFERRED":    2,
+	}
+)
+
+func (x Level1Evidence) Enum() *Level1Evidence {
+	p := new(Level1Evidence)
+	*p = x
+	return p
+}
+
+func (x Level1Evidence) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Level1Evidence) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[2].Descriptor()
+}
+
+func (Level1Evidence) Type() protoreflect.EnumType {
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[2]
+}
+
+func (x Level1Evidence) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Level1Evidence.Descriptor instead.
+func (Level1Evidence) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{2}
+}
+
 // How far a procedure can be carried out online (Nghị định 42/2022/NĐ-CP).
 type OnlineLevel int32
 
@@ -136,11 +244,11 @@ func (x OnlineLevel) String() string {
 }
 
 func (OnlineLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[1].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[3].Descriptor()
 }
 
 func (OnlineLevel) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[1]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[3]
 }
 
 func (x OnlineLevel) Number() protoreflect.EnumNumber {
@@ -149,7 +257,7 @@ func (x OnlineLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OnlineLevel.Descriptor instead.
 func (OnlineLevel) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
 }
 
 // The government level that carries out a procedure.
@@ -197,11 +305,11 @@ func (x ImplementingLevel) String() string {
 }
 
 func (ImplementingLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[2].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[4].Descriptor()
 }
 
 func (ImplementingLevel) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[2]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[4]
 }
 
 func (x ImplementingLevel) Number() protoreflect.EnumNumber {
@@ -210,7 +318,7 @@ func (x ImplementingLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ImplementingLevel.Descriptor instead.
 func (ImplementingLevel) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
 // Whether a procedure is in use.
@@ -254,11 +362,11 @@ func (x ProcedureStatus) String() string {
 }
 
 func (ProcedureStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[3].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[5].Descriptor()
 }
 
 func (ProcedureStatus) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[3]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[5]
 }
 
 func (x ProcedureStatus) Number() protoreflect.EnumNumber {
@@ -267,7 +375,7 @@ func (x ProcedureStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProcedureStatus.Descriptor instead.
 func (ProcedureStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 // A name a unit has had, with the dates it was in force.
@@ -367,7 +475,11 @@ type Unit struct {
 	// Every name the unit has had, oldest first.
 	Names []*UnitName `protobuf:"bytes,9,rep,name=names,proto3" json:"names,omitempty"`
 	// Whether the unit is in force on the requested date.
-	InForce       bool `protobuf:"varint,10,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	InForce bool `protobuf:"varint,10,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	// Level-1 code of agency identifiers of the unit's province on the requested date (for a
+	// commune, that of its province), e.g. `H31` for Hưng Yên; empty when the table has none.
+	// Output only.
+	Level1Code    string `protobuf:"bytes,11,opt,name=level1_code,json=level1Code,proto3" json:"level1_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -470,6 +582,13 @@ func (x *Unit) GetInForce() bool {
 		return x.InForce
 	}
 	return false
+}
+
+func (x *Unit) GetLevel1Code() string {
+	if x != nil {
+		return x.Level1Code
+	}
+	return ""
 }
 
 // Request for ListUnits.
@@ -844,16 +963,34 @@ func (x *ResolveUnitResponse) GetCurrentCodes() []string {
 // An agency with its electronic identifier (mã định danh điện tử, QĐ 20/2020/QĐ-TTg).
 type Agency struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Electronic identifier code, `NNN.NN.NN.XNN`, e.g. `000.00.00.H41`.
+	// Electronic identifier code, read from the right `NNN.NN.NN.XNN` (e.g. `000.00.00.H41`)
+	// or left to right `XNN.N…` (e.g. `H31.01`, `H26.107`). Its level-1 code `XNN` must be
+	// that of the unit's province during the agency's life.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// Vietnamese name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Code of the administrative unit the agency belongs to.
 	UnitCode string `protobuf:"bytes,3,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
 	// Code of the parent agency, if any.
-	ParentCode    string `protobuf:"bytes,4,opt,name=parent_code,json=parentCode,proto3" json:"parent_code,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ParentCode string `protobuf:"bytes,4,opt,name=parent_code,json=parentCode,proto3" json:"parent_code,omitempty"`
+	// First day the agency is in force, YYYY-MM-DD; empty when not recorded.
+	ValidFrom string `protobuf:"bytes,5,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// Last day in force, YYYY-MM-DD; empty while in force. On reads, an agency of a unit that
+	// retired ends with its unit at the latest.
+	ValidTo string `protobuf:"bytes,6,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	// Code of the agency that took over when this one closed. On reads, an agency of a retired
+	// unit with no recorded successor names the People's Committee of the unit it merged into
+	// (see `successor_source`).
+	SuccessorCode string `protobuf:"bytes,7,opt,name=successor_code,json=successorCode,proto3" json:"successor_code,omitempty"`
+	// Level-1 code of the identifier, e.g. `H31`. Output only.
+	Level1Code string `protobuf:"bytes,8,opt,name=level1_code,json=level1Code,proto3" json:"level1_code,omitempty"`
+	// Whether the agency is in force on the date asked (today for GetAgency and ListAgencies).
+	// Output only.
+	InForce bool `protobuf:"varint,9,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	// Where `successor_code` comes from. Output only.
+	SuccessorSource SuccessorSource `protobuf:"varint,10,opt,name=successor_source,json=successorSource,proto3,enum=lienthong.catalog.v1.SuccessorSource" json:"successor_source,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Agency) Reset() {
@@ -914,6 +1051,553 @@ func (x *Agency) GetParentCode() string {
 	return ""
 }
 
+func (x *Agency) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Agency) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+func (x *Agency) GetSuccessorCode() string {
+	if x != nil {
+		return x.SuccessorCode
+	}
+	return ""
+}
+
+func (x *Agency) GetLevel1Code() string {
+	if x != nil {
+		return x.Level1Code
+	}
+	return ""
+}
+
+func (x *Agency) GetInForce() bool {
+	if x != nil {
+		return x.InForce
+	}
+	return false
+}
+
+func (x *Agency) GetSuccessorSource() SuccessorSource {
+	if x != nil {
+		return x.SuccessorSource
+	}
+	return SuccessorSource_SUCCESSOR_SOURCE_UNSPECIFIED
+}
+
+// Request for ResolveAgency.
+type ResolveAgencyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Electronic identifier code, in force or closed.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Date to resolve to, YYYY-MM-DD; default today.
+	Date          string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveAgencyRequest) Reset() {
+	*x = ResolveAgencyRequest{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveAgencyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveAgencyRequest) ProtoMessage() {}
+
+func (x *ResolveAgencyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveAgencyRequest.ProtoReflect.Descriptor instead.
+func (*ResolveAgencyRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResolveAgencyRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ResolveAgencyRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+// Response of ResolveAgency.
+type ResolveAgencyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agency asked for, with `in_force` at the date.
+	Agency *Agency `protobuf:"bytes,1,opt,name=agency,proto3" json:"agency,omitempty"`
+	// The agency in force on the date reached by following successors (the agency itself
+	// when it is in force); unset when none is.
+	Current *Agency `protobuf:"bytes,2,opt,name=current,proto3" json:"current,omitempty"`
+	// Codes followed, from the agency asked for to `current` (or to the last one known).
+	Path          []string `protobuf:"bytes,3,rep,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveAgencyResponse) Reset() {
+	*x = ResolveAgencyResponse{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveAgencyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveAgencyResponse) ProtoMessage() {}
+
+func (x *ResolveAgencyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveAgencyResponse.ProtoReflect.Descriptor instead.
+func (*ResolveAgencyResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ResolveAgencyResponse) GetAgency() *Agency {
+	if x != nil {
+		return x.Agency
+	}
+	return nil
+}
+
+func (x *ResolveAgencyResponse) GetCurrent() *Agency {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *ResolveAgencyResponse) GetPath() []string {
+	if x != nil {
+		return x.Path
+	}
+	return nil
+}
+
+// A period during which a level-1 code was held by one body.
+type Level1CodePeriod struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the body, e.g. "UBND Hưng Yên".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Kind of body: `province`, `city`, `ministry`, `ministerial_agency`,
+	// `government_agency`, `other_central_body`, with `_council` for a People's Council (K).
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Code of the province-level unit during the period; empty for central bodies.
+	UnitCode string `protobuf:"bytes,3,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
+	// First day, YYYY-MM-DD.
+	ValidFrom string `protobuf:"bytes,4,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	// Last day, YYYY-MM-DD; empty while in force.
+	ValidTo string `protobuf:"bytes,5,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	// How sure the row is.
+	Evidence Level1Evidence `protobuf:"varint,6,opt,name=evidence,proto3,enum=lienthong.catalog.v1.Level1Evidence" json:"evidence,omitempty"`
+	// The evidence as recorded: where the code was seen, or the rule it was inferred from.
+	EvidenceNote string `protobuf:"bytes,7,opt,name=evidence_note,json=evidenceNote,proto3" json:"evidence_note,omitempty"`
+	// When the code closed at the end of the period: the level-1 code that took over.
+	SuccessorCode string `protobuf:"bytes,8,opt,name=successor_code,json=successorCode,proto3" json:"successor_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Level1CodePeriod) Reset() {
+	*x = Level1CodePeriod{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Level1CodePeriod) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Level1CodePeriod) ProtoMessage() {}
+
+func (x *Level1CodePeriod) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Level1CodePeriod.ProtoReflect.Descriptor instead.
+func (*Level1CodePeriod) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Level1CodePeriod) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetUnitCode() string {
+	if x != nil {
+		return x.UnitCode
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetValidTo() string {
+	if x != nil {
+		return x.ValidTo
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetEvidence() Level1Evidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return Level1Evidence_LEVEL1_EVIDENCE_UNSPECIFIED
+}
+
+func (x *Level1CodePeriod) GetEvidenceNote() string {
+	if x != nil {
+		return x.EvidenceNote
+	}
+	return ""
+}
+
+func (x *Level1CodePeriod) GetSuccessorCode() string {
+	if x != nil {
+		return x.SuccessorCode
+	}
+	return ""
+}
+
+// A level-1 code of agency identifiers (QCVN 102:2016; QĐ 20/2020/QĐ-TTg as amended by
+// QĐ 09/2025/QĐ-TTg).
+type Level1Code struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code, e.g. `H31`, `K31`, `G22`.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The period in force on the date asked (or the nearest one, for a date outside them).
+	Period *Level1CodePeriod `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Whether the code is in force on the date asked.
+	InForce bool `protobuf:"varint,3,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	// Every period of the code, oldest first.
+	Periods       []*Level1CodePeriod `protobuf:"bytes,4,rep,name=periods,proto3" json:"periods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Level1Code) Reset() {
+	*x = Level1Code{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Level1Code) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Level1Code) ProtoMessage() {}
+
+func (x *Level1Code) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Level1Code.ProtoReflect.Descriptor instead.
+func (*Level1Code) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Level1Code) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Level1Code) GetPeriod() *Level1CodePeriod {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *Level1Code) GetInForce() bool {
+	if x != nil {
+		return x.InForce
+	}
+	return false
+}
+
+func (x *Level1Code) GetPeriods() []*Level1CodePeriod {
+	if x != nil {
+		return x.Periods
+	}
+	return nil
+}
+
+// Request for ListLevel1Codes.
+type ListLevel1CodesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Date, YYYY-MM-DD; default today.
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// Only codes starting with this letter: `H`, `K` or `G`.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Only the codes of this province-level unit (or of the province of this commune).
+	Unit string `protobuf:"bytes,3,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Page size, default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLevel1CodesRequest) Reset() {
+	*x = ListLevel1CodesRequest{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLevel1CodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLevel1CodesRequest) ProtoMessage() {}
+
+func (x *ListLevel1CodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLevel1CodesRequest.ProtoReflect.Descriptor instead.
+func (*ListLevel1CodesRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListLevel1CodesRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *ListLevel1CodesRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ListLevel1CodesRequest) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *ListLevel1CodesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLevel1CodesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListLevel1Codes.
+type ListLevel1CodesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Codes in force on the date, by code.
+	Level1Codes []*Level1Code `protobuf:"bytes,1,rep,name=level1_codes,json=level1Codes,proto3" json:"level1_codes,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Number of codes that match, over every page.
+	TotalSize     int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLevel1CodesResponse) Reset() {
+	*x = ListLevel1CodesResponse{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLevel1CodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLevel1CodesResponse) ProtoMessage() {}
+
+func (x *ListLevel1CodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLevel1CodesResponse.ProtoReflect.Descriptor instead.
+func (*ListLevel1CodesResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListLevel1CodesResponse) GetLevel1Codes() []*Level1Code {
+	if x != nil {
+		return x.Level1Codes
+	}
+	return nil
+}
+
+func (x *ListLevel1CodesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListLevel1CodesResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+// Request for GetLevel1Code.
+type GetLevel1CodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code, e.g. `H31`.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Date the period is shown as of, YYYY-MM-DD; default today.
+	Date          string `protobuf:"bytes,2,opt,name=date,proto3" json:"date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLevel1CodeRequest) Reset() {
+	*x = GetLevel1CodeRequest{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLevel1CodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLevel1CodeRequest) ProtoMessage() {}
+
+func (x *GetLevel1CodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLevel1CodeRequest.ProtoReflect.Descriptor instead.
+func (*GetLevel1CodeRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetLevel1CodeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *GetLevel1CodeRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
 // Request for ListAgencies.
 type ListAgenciesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -933,7 +1617,7 @@ type ListAgenciesRequest struct {
 
 func (x *ListAgenciesRequest) Reset() {
 	*x = ListAgenciesRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1629,7 @@ func (x *ListAgenciesRequest) String() string {
 func (*ListAgenciesRequest) ProtoMessage() {}
 
 func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[9]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1642,7 @@ func (x *ListAgenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesRequest.ProtoReflect.Descriptor instead.
 func (*ListAgenciesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAgenciesRequest) GetUnit() string {
@@ -1011,7 +1695,7 @@ type ListAgenciesResponse struct {
 
 func (x *ListAgenciesResponse) Reset() {
 	*x = ListAgenciesResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1707,7 @@ func (x *ListAgenciesResponse) String() string {
 func (*ListAgenciesResponse) ProtoMessage() {}
 
 func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[10]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1720,7 @@ func (x *ListAgenciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgenciesResponse.ProtoReflect.Descriptor instead.
 func (*ListAgenciesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListAgenciesResponse) GetAgencies() []*Agency {
@@ -1071,7 +1755,7 @@ type GetAgencyRequest struct {
 
 func (x *GetAgencyRequest) Reset() {
 	*x = GetAgencyRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1767,7 @@ func (x *GetAgencyRequest) String() string {
 func (*GetAgencyRequest) ProtoMessage() {}
 
 func (x *GetAgencyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[11]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1780,7 @@ func (x *GetAgencyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgencyRequest.ProtoReflect.Descriptor instead.
 func (*GetAgencyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAgencyRequest) GetCode() string {
@@ -1117,7 +1801,7 @@ type CreateAgencyRequest struct {
 
 func (x *CreateAgencyRequest) Reset() {
 	*x = CreateAgencyRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1813,7 @@ func (x *CreateAgencyRequest) String() string {
 func (*CreateAgencyRequest) ProtoMessage() {}
 
 func (x *CreateAgencyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[12]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1826,7 @@ func (x *CreateAgencyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAgencyRequest.ProtoReflect.Descriptor instead.
 func (*CreateAgencyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateAgencyRequest) GetAgency() *Agency {
@@ -1195,7 +1879,7 @@ type Procedure struct {
 
 func (x *Procedure) Reset() {
 	*x = Procedure{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1891,7 @@ func (x *Procedure) String() string {
 func (*Procedure) ProtoMessage() {}
 
 func (x *Procedure) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[13]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1904,7 @@ func (x *Procedure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Procedure.ProtoReflect.Descriptor instead.
 func (*Procedure) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Procedure) GetCode() string {
@@ -1352,7 +2036,7 @@ type ListProceduresRequest struct {
 
 func (x *ListProceduresRequest) Reset() {
 	*x = ListProceduresRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +2048,7 @@ func (x *ListProceduresRequest) String() string {
 func (*ListProceduresRequest) ProtoMessage() {}
 
 func (x *ListProceduresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[14]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +2061,7 @@ func (x *ListProceduresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProceduresRequest.ProtoReflect.Descriptor instead.
 func (*ListProceduresRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListProceduresRequest) GetUnit() string {
@@ -1444,7 +2128,7 @@ type ListProceduresResponse struct {
 
 func (x *ListProceduresResponse) Reset() {
 	*x = ListProceduresResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +2140,7 @@ func (x *ListProceduresResponse) String() string {
 func (*ListProceduresResponse) ProtoMessage() {}
 
 func (x *ListProceduresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[15]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +2153,7 @@ func (x *ListProceduresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProceduresResponse.ProtoReflect.Descriptor instead.
 func (*ListProceduresResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListProceduresResponse) GetProcedures() []*Procedure {
@@ -1504,7 +2188,7 @@ type GetProcedureRequest struct {
 
 func (x *GetProcedureRequest) Reset() {
 	*x = GetProcedureRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +2200,7 @@ func (x *GetProcedureRequest) String() string {
 func (*GetProcedureRequest) ProtoMessage() {}
 
 func (x *GetProcedureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[16]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +2213,7 @@ func (x *GetProcedureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProcedureRequest.ProtoReflect.Descriptor instead.
 func (*GetProcedureRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetProcedureRequest) GetCode() string {
@@ -1550,7 +2234,7 @@ type CreateProcedureRequest struct {
 
 func (x *CreateProcedureRequest) Reset() {
 	*x = CreateProcedureRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +2246,7 @@ func (x *CreateProcedureRequest) String() string {
 func (*CreateProcedureRequest) ProtoMessage() {}
 
 func (x *CreateProcedureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[17]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +2259,7 @@ func (x *CreateProcedureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProcedureRequest.ProtoReflect.Descriptor instead.
 func (*CreateProcedureRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateProcedureRequest) GetProcedure() *Procedure {
@@ -1598,7 +2282,7 @@ type UpdateProcedureRequest struct {
 
 func (x *UpdateProcedureRequest) Reset() {
 	*x = UpdateProcedureRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +2294,7 @@ func (x *UpdateProcedureRequest) String() string {
 func (*UpdateProcedureRequest) ProtoMessage() {}
 
 func (x *UpdateProcedureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[18]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +2307,7 @@ func (x *UpdateProcedureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProcedureRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProcedureRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateProcedureRequest) GetProcedure() *Procedure {
@@ -1657,7 +2341,7 @@ type ImportProceduresRequest struct {
 
 func (x *ImportProceduresRequest) Reset() {
 	*x = ImportProceduresRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +2353,7 @@ func (x *ImportProceduresRequest) String() string {
 func (*ImportProceduresRequest) ProtoMessage() {}
 
 func (x *ImportProceduresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[19]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +2366,7 @@ func (x *ImportProceduresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportProceduresRequest.ProtoReflect.Descriptor instead.
 func (*ImportProceduresRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ImportProceduresRequest) GetProcedures() []*Procedure {
@@ -1721,7 +2405,7 @@ type ImportProceduresResponse struct {
 
 func (x *ImportProceduresResponse) Reset() {
 	*x = ImportProceduresResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +2417,7 @@ func (x *ImportProceduresResponse) String() string {
 func (*ImportProceduresResponse) ProtoMessage() {}
 
 func (x *ImportProceduresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[20]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +2430,7 @@ func (x *ImportProceduresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportProceduresResponse.ProtoReflect.Descriptor instead.
 func (*ImportProceduresResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ImportProceduresResponse) GetCreated() int32 {
@@ -1781,7 +2465,7 @@ type GetCatalogStatsRequest struct {
 
 func (x *GetCatalogStatsRequest) Reset() {
 	*x = GetCatalogStatsRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +2477,7 @@ func (x *GetCatalogStatsRequest) String() string {
 func (*GetCatalogStatsRequest) ProtoMessage() {}
 
 func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[21]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +2490,7 @@ func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetCatalogStatsRequest) GetUnit() string {
@@ -1835,7 +2519,7 @@ type FieldStats struct {
 
 func (x *FieldStats) Reset() {
 	*x = FieldStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +2531,7 @@ func (x *FieldStats) String() string {
 func (*FieldStats) ProtoMessage() {}
 
 func (x *FieldStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[22]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +2544,7 @@ func (x *FieldStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldStats.ProtoReflect.Descriptor instead.
 func (*FieldStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FieldStats) GetField() string {
@@ -1923,7 +2607,7 @@ type CatalogStats struct {
 
 func (x *CatalogStats) Reset() {
 	*x = CatalogStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2619,7 @@ func (x *CatalogStats) String() string {
 func (*CatalogStats) ProtoMessage() {}
 
 func (x *CatalogStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[23]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2632,7 @@ func (x *CatalogStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStats.ProtoReflect.Descriptor instead.
 func (*CatalogStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CatalogStats) GetUnit() string {
@@ -2016,7 +2700,7 @@ type LookupReferencesRequest struct {
 	AgencyCodes []string `protobuf:"bytes,2,rep,name=agency_codes,json=agencyCodes,proto3" json:"agency_codes,omitempty"`
 	// Unit codes to look up.
 	UnitCodes []string `protobuf:"bytes,3,rep,name=unit_codes,json=unitCodes,proto3" json:"unit_codes,omitempty"`
-	// Date the units are checked at, YYYY-MM-DD; default today.
+	// Date the units and agencies are checked at, YYYY-MM-DD; default today.
 	Date          string `protobuf:"bytes,4,opt,name=date,proto3" json:"date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2024,7 +2708,7 @@ type LookupReferencesRequest struct {
 
 func (x *LookupReferencesRequest) Reset() {
 	*x = LookupReferencesRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2720,7 @@ func (x *LookupReferencesRequest) String() string {
 func (*LookupReferencesRequest) ProtoMessage() {}
 
 func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[24]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2733,7 @@ func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesRequest.ProtoReflect.Descriptor instead.
 func (*LookupReferencesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LookupReferencesRequest) GetProcedureCodes() []string {
@@ -2093,7 +2777,7 @@ type UnitReference struct {
 
 func (x *UnitReference) Reset() {
 	*x = UnitReference{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2105,7 +2789,7 @@ func (x *UnitReference) String() string {
 func (*UnitReference) ProtoMessage() {}
 
 func (x *UnitReference) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[25]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2118,7 +2802,7 @@ func (x *UnitReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnitReference.ProtoReflect.Descriptor instead.
 func (*UnitReference) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UnitReference) GetUnit() *Unit {
@@ -2135,6 +2819,63 @@ func (x *UnitReference) GetCurrentCodes() []string {
 	return nil
 }
 
+// An agency reference as it stands at the asked date: whether it is in force and, when it
+// has closed, who took over.
+type AgencyReference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agency, with `in_force` at the date.
+	Agency *Agency `protobuf:"bytes,1,opt,name=agency,proto3" json:"agency,omitempty"`
+	// The agency in force at the date reached by following successors: the agency itself
+	// when in force; empty when none is.
+	CurrentCode   string `protobuf:"bytes,2,opt,name=current_code,json=currentCode,proto3" json:"current_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgencyReference) Reset() {
+	*x = AgencyReference{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgencyReference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgencyReference) ProtoMessage() {}
+
+func (x *AgencyReference) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgencyReference.ProtoReflect.Descriptor instead.
+func (*AgencyReference) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AgencyReference) GetAgency() *Agency {
+	if x != nil {
+		return x.Agency
+	}
+	return nil
+}
+
+func (x *AgencyReference) GetCurrentCode() string {
+	if x != nil {
+		return x.CurrentCode
+	}
+	return ""
+}
+
 // Response of LookupReferences. Codes that do not exist are listed in `missing_*`.
 type LookupReferencesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2149,14 +2890,18 @@ type LookupReferencesResponse struct {
 	// Agency codes not found.
 	MissingAgencies []string `protobuf:"bytes,5,rep,name=missing_agencies,json=missingAgencies,proto3" json:"missing_agencies,omitempty"`
 	// Unit codes not found.
-	MissingUnits  []string `protobuf:"bytes,6,rep,name=missing_units,json=missingUnits,proto3" json:"missing_units,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MissingUnits []string `protobuf:"bytes,6,rep,name=missing_units,json=missingUnits,proto3" json:"missing_units,omitempty"`
+	// The agencies found, in the order of `agencies`, with their validity at `date` and
+	// their successor: a part refuses an event or document dated after an agency closed by
+	// naming `current_code`.
+	AgencyReferences []*AgencyReference `protobuf:"bytes,7,rep,name=agency_references,json=agencyReferences,proto3" json:"agency_references,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LookupReferencesResponse) Reset() {
 	*x = LookupReferencesResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2913,7 @@ func (x *LookupReferencesResponse) String() string {
 func (*LookupReferencesResponse) ProtoMessage() {}
 
 func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[26]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2926,7 @@ func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesResponse.ProtoReflect.Descriptor instead.
 func (*LookupReferencesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LookupReferencesResponse) GetProcedures() []*Procedure {
@@ -2226,6 +2971,13 @@ func (x *LookupReferencesResponse) GetMissingUnits() []string {
 	return nil
 }
 
+func (x *LookupReferencesResponse) GetAgencyReferences() []*AgencyReference {
+	if x != nil {
+		return x.AgencyReferences
+	}
+	return nil
+}
+
 var File_lienthong_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
@@ -2236,7 +2988,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\n" +
 	"valid_from\x18\x02 \x01(\tR\tvalidFrom\x12\x19\n" +
 	"\bvalid_to\x18\x03 \x01(\tR\avalidTo\x122\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x1e.lienthong.catalog.v1.UnitKindR\x04kind\"\xd2\x02\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1e.lienthong.catalog.v1.UnitKindR\x04kind\"\xf3\x02\n" +
 	"\x04Unit\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
@@ -2252,7 +3004,9 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"successors\x124\n" +
 	"\x05names\x18\t \x03(\v2\x1e.lienthong.catalog.v1.UnitNameR\x05names\x12\x19\n" +
 	"\bin_force\x18\n" +
-	" \x01(\bR\ainForce\"\x99\x01\n" +
+	" \x01(\bR\ainForce\x12\x1f\n" +
+	"\vlevel1_code\x18\v \x01(\tR\n" +
+	"level1Code\"\x99\x01\n" +
 	"\x10ListUnitsRequest\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x12\n" +
 	"\x04date\x18\x02 \x01(\tR\x04date\x12\x1f\n" +
@@ -2278,13 +3032,60 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"targetDate\"j\n" +
 	"\x13ResolveUnitResponse\x12.\n" +
 	"\x04unit\x18\x01 \x01(\v2\x1a.lienthong.catalog.v1.UnitR\x04unit\x12#\n" +
-	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"n\n" +
+	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\xdd\x02\n" +
 	"\x06Agency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
 	"\tunit_code\x18\x03 \x01(\tR\bunitCode\x12\x1f\n" +
 	"\vparent_code\x18\x04 \x01(\tR\n" +
-	"parentCode\"\x94\x01\n" +
+	"parentCode\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\x05 \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\x06 \x01(\tR\avalidTo\x12%\n" +
+	"\x0esuccessor_code\x18\a \x01(\tR\rsuccessorCode\x12\x1f\n" +
+	"\vlevel1_code\x18\b \x01(\tR\n" +
+	"level1Code\x12\x19\n" +
+	"\bin_force\x18\t \x01(\bR\ainForce\x12P\n" +
+	"\x10successor_source\x18\n" +
+	" \x01(\x0e2%.lienthong.catalog.v1.SuccessorSourceR\x0fsuccessorSource\">\n" +
+	"\x14ResolveAgencyRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\"\x99\x01\n" +
+	"\x15ResolveAgencyResponse\x124\n" +
+	"\x06agency\x18\x01 \x01(\v2\x1c.lienthong.catalog.v1.AgencyR\x06agency\x126\n" +
+	"\acurrent\x18\x02 \x01(\v2\x1c.lienthong.catalog.v1.AgencyR\acurrent\x12\x12\n" +
+	"\x04path\x18\x03 \x03(\tR\x04path\"\x9f\x02\n" +
+	"\x10Level1CodePeriod\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1b\n" +
+	"\tunit_code\x18\x03 \x01(\tR\bunitCode\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\x04 \x01(\tR\tvalidFrom\x12\x19\n" +
+	"\bvalid_to\x18\x05 \x01(\tR\avalidTo\x12@\n" +
+	"\bevidence\x18\x06 \x01(\x0e2$.lienthong.catalog.v1.Level1EvidenceR\bevidence\x12#\n" +
+	"\revidence_note\x18\a \x01(\tR\fevidenceNote\x12%\n" +
+	"\x0esuccessor_code\x18\b \x01(\tR\rsuccessorCode\"\xbd\x01\n" +
+	"\n" +
+	"Level1Code\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12>\n" +
+	"\x06period\x18\x02 \x01(\v2&.lienthong.catalog.v1.Level1CodePeriodR\x06period\x12\x19\n" +
+	"\bin_force\x18\x03 \x01(\bR\ainForce\x12@\n" +
+	"\aperiods\x18\x04 \x03(\v2&.lienthong.catalog.v1.Level1CodePeriodR\aperiods\"\x94\x01\n" +
+	"\x16ListLevel1CodesRequest\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12\x12\n" +
+	"\x04unit\x18\x03 \x01(\tR\x04unit\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xa5\x01\n" +
+	"\x17ListLevel1CodesResponse\x12C\n" +
+	"\flevel1_codes\x18\x01 \x03(\v2 .lienthong.catalog.v1.Level1CodeR\vlevel1Codes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\">\n" +
+	"\x14GetLevel1CodeRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\"\x94\x01\n" +
 	"\x13ListAgenciesRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x1f\n" +
 	"\vparent_code\x18\x02 \x01(\tR\n" +
@@ -2383,7 +3184,10 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x04date\x18\x04 \x01(\tR\x04date\"d\n" +
 	"\rUnitReference\x12.\n" +
 	"\x04unit\x18\x01 \x01(\v2\x1a.lienthong.catalog.v1.UnitR\x04unit\x12#\n" +
-	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\xcf\x02\n" +
+	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"j\n" +
+	"\x0fAgencyReference\x124\n" +
+	"\x06agency\x18\x01 \x01(\v2\x1c.lienthong.catalog.v1.AgencyR\x06agency\x12!\n" +
+	"\fcurrent_code\x18\x02 \x01(\tR\vcurrentCode\"\xa3\x03\n" +
 	"\x18LookupReferencesResponse\x12?\n" +
 	"\n" +
 	"procedures\x18\x01 \x03(\v2\x1f.lienthong.catalog.v1.ProcedureR\n" +
@@ -2392,7 +3196,8 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05units\x18\x03 \x03(\v2#.lienthong.catalog.v1.UnitReferenceR\x05units\x12-\n" +
 	"\x12missing_procedures\x18\x04 \x03(\tR\x11missingProcedures\x12)\n" +
 	"\x10missing_agencies\x18\x05 \x03(\tR\x0fmissingAgencies\x12#\n" +
-	"\rmissing_units\x18\x06 \x03(\tR\fmissingUnits*\xb0\x01\n" +
+	"\rmissing_units\x18\x06 \x03(\tR\fmissingUnits\x12R\n" +
+	"\x11agency_references\x18\a \x03(\v2%.lienthong.catalog.v1.AgencyReferenceR\x10agencyReferences*\xb0\x01\n" +
 	"\bUnitKind\x12\x19\n" +
 	"\x15UNIT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12UNIT_KIND_PROVINCE\x10\x01\x12\x12\n" +
@@ -2400,7 +3205,15 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x11UNIT_KIND_COMMUNE\x10\x03\x12\x12\n" +
 	"\x0eUNIT_KIND_WARD\x10\x04\x12\x1a\n" +
 	"\x16UNIT_KIND_SPECIAL_ZONE\x10\x05\x12\x16\n" +
-	"\x12UNIT_KIND_DISTRICT\x10\x06*s\n" +
+	"\x12UNIT_KIND_DISTRICT\x10\x06*t\n" +
+	"\x0fSuccessorSource\x12 \n" +
+	"\x1cSUCCESSOR_SOURCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SUCCESSOR_SOURCE_RECORDED\x10\x01\x12 \n" +
+	"\x1cSUCCESSOR_SOURCE_UNIT_MERGER\x10\x02*n\n" +
+	"\x0eLevel1Evidence\x12\x1f\n" +
+	"\x1bLEVEL1_EVIDENCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19LEVEL1_EVIDENCE_CONFIRMED\x10\x01\x12\x1c\n" +
+	"\x18LEVEL1_EVIDENCE_INFERRED\x10\x02*s\n" +
 	"\vOnlineLevel\x12\x1c\n" +
 	"\x18ONLINE_LEVEL_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ONLINE_LEVEL_NONE\x10\x01\x12\x18\n" +
@@ -2416,7 +3229,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x1cPROCEDURE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROCEDURE_STATUS_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aPROCEDURE_STATUS_SUSPENDED\x10\x02\x12\x1e\n" +
-	"\x1aPROCEDURE_STATUS_ABOLISHED\x10\x032\x90\x0e\n" +
+	"\x1aPROCEDURE_STATUS_ABOLISHED\x10\x032\xab\x11\n" +
 	"\x0eCatalogService\x12o\n" +
 	"\tListUnits\x12&.lienthong.catalog.v1.ListUnitsRequest\x1a'.lienthong.catalog.v1.ListUnitsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/units\x12e\n" +
 	"\aGetUnit\x12$.lienthong.catalog.v1.GetUnitRequest\x1a\x1a.lienthong.catalog.v1.Unit\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/units/{code}\x12j\n" +
@@ -2425,7 +3238,10 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vResolveUnit\x12(.lienthong.catalog.v1.ResolveUnitRequest\x1a).lienthong.catalog.v1.ResolveUnitResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/units/{code}:resolve\x12{\n" +
 	"\fListAgencies\x12).lienthong.catalog.v1.ListAgenciesRequest\x1a*.lienthong.catalog.v1.ListAgenciesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/agencies\x12n\n" +
 	"\tGetAgency\x12&.lienthong.catalog.v1.GetAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agencies/{code}\x12u\n" +
-	"\fCreateAgency\x12).lienthong.catalog.v1.CreateAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1c\x82\xd3\xe4\x93\x02\x16:\x06agency\"\f/v1/agencies\x12\x83\x01\n" +
+	"\fCreateAgency\x12).lienthong.catalog.v1.CreateAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1c\x82\xd3\xe4\x93\x02\x16:\x06agency\"\f/v1/agencies\x12\x8d\x01\n" +
+	"\rResolveAgency\x12*.lienthong.catalog.v1.ResolveAgencyRequest\x1a+.lienthong.catalog.v1.ResolveAgencyResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/agencies/{code}:resolve\x12\x88\x01\n" +
+	"\x0fListLevel1Codes\x12,.lienthong.catalog.v1.ListLevel1CodesRequest\x1a-.lienthong.catalog.v1.ListLevel1CodesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/level1-codes\x12~\n" +
+	"\rGetLevel1Code\x12*.lienthong.catalog.v1.GetLevel1CodeRequest\x1a .lienthong.catalog.v1.Level1Code\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/level1-codes/{code}\x12\x83\x01\n" +
 	"\x0eListProcedures\x12+.lienthong.catalog.v1.ListProceduresRequest\x1a,.lienthong.catalog.v1.ListProceduresResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/procedures\x12y\n" +
 	"\fGetProcedure\x12).lienthong.catalog.v1.GetProcedureRequest\x1a\x1f.lienthong.catalog.v1.Procedure\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/procedures/{code}\x12\x83\x01\n" +
 	"\x0fCreateProcedure\x12,.lienthong.catalog.v1.CreateProcedureRequest\x1a\x1f.lienthong.catalog.v1.Procedure\"!\x82\xd3\xe4\x93\x02\x1b:\tprocedure\"\x0e/v1/procedures\x12\x94\x01\n" +
@@ -2446,98 +3262,123 @@ func file_lienthong_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(UnitKind)(0),                    // 0: lienthong.catalog.v1.UnitKind
-	(OnlineLevel)(0),                 // 1: lienthong.catalog.v1.OnlineLevel
-	(ImplementingLevel)(0),           // 2: lienthong.catalog.v1.ImplementingLevel
-	(ProcedureStatus)(0),             // 3: lienthong.catalog.v1.ProcedureStatus
-	(*UnitName)(nil),                 // 4: lienthong.catalog.v1.UnitName
-	(*Unit)(nil),                     // 5: lienthong.catalog.v1.Unit
-	(*ListUnitsRequest)(nil),         // 6: lienthong.catalog.v1.ListUnitsRequest
-	(*ListUnitsResponse)(nil),        // 7: lienthong.catalog.v1.ListUnitsResponse
-	(*GetUnitRequest)(nil),           // 8: lienthong.catalog.v1.GetUnitRequest
-	(*CreateUnitRequest)(nil),        // 9: lienthong.catalog.v1.CreateUnitRequest
-	(*ResolveUnitRequest)(nil),       // 10: lienthong.catalog.v1.ResolveUnitRequest
-	(*ResolveUnitResponse)(nil),      // 11: lienthong.catalog.v1.ResolveUnitResponse
-	(*Agency)(nil),                   // 12: lienthong.catalog.v1.Agency
-	(*ListAgenciesRequest)(nil),      // 13: lienthong.catalog.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),     // 14: lienthong.catalog.v1.ListAgenciesResponse
-	(*GetAgencyRequest)(nil),         // 15: lienthong.catalog.v1.GetAgencyRequest
-	(*CreateAgencyRequest)(nil),      // 16: lienthong.catalog.v1.CreateAgencyRequest
-	(*Procedure)(nil),                // 17: lienthong.catalog.v1.Procedure
-	(*ListProceduresRequest)(nil),    // 18: lienthong.catalog.v1.ListProceduresRequest
-	(*ListProceduresResponse)(nil),   // 19: lienthong.catalog.v1.ListProceduresResponse
-	(*GetProcedureRequest)(nil),      // 20: lienthong.catalog.v1.GetProcedureRequest
-	(*CreateProcedureRequest)(nil),   // 21: lienthong.catalog.v1.CreateProcedureRequest
-	(*UpdateProcedureRequest)(nil),   // 22: lienthong.catalog.v1.UpdateProcedureRequest
-	(*ImportProceduresRequest)(nil),  // 23: lienthong.catalog.v1.ImportProceduresRequest
-	(*ImportProceduresResponse)(nil), // 24: lienthong.catalog.v1.ImportProceduresResponse
-	(*GetCatalogStatsRequest)(nil),   // 25: lienthong.catalog.v1.GetCatalogStatsRequest
-	(*FieldStats)(nil),               // 26: lienthong.catalog.v1.FieldStats
-	(*CatalogStats)(nil),             // 27: lienthong.catalog.v1.CatalogStats
-	(*LookupReferencesRequest)(nil),  // 28: lienthong.catalog.v1.LookupReferencesRequest
-	(*UnitReference)(nil),            // 29: lienthong.catalog.v1.UnitReference
-	(*LookupReferencesResponse)(nil), // 30: lienthong.catalog.v1.LookupReferencesResponse
-	(*fieldmaskpb.FieldMask)(nil),    // 31: google.protobuf.FieldMask
+	(SuccessorSource)(0),             // 1: lienthong.catalog.v1.SuccessorSource
+	(Level1Evidence)(0),              // 2: lienthong.catalog.v1.Level1Evidence
+	(OnlineLevel)(0),                 // 3: lienthong.catalog.v1.OnlineLevel
+	(ImplementingLevel)(0),           // 4: lienthong.catalog.v1.ImplementingLevel
+	(ProcedureStatus)(0),             // 5: lienthong.catalog.v1.ProcedureStatus
+	(*UnitName)(nil),                 // 6: lienthong.catalog.v1.UnitName
+	(*Unit)(nil),                     // 7: lienthong.catalog.v1.Unit
+	(*ListUnitsRequest)(nil),         // 8: lienthong.catalog.v1.ListUnitsRequest
+	(*ListUnitsResponse)(nil),        // 9: lienthong.catalog.v1.ListUnitsResponse
+	(*GetUnitRequest)(nil),           // 10: lienthong.catalog.v1.GetUnitRequest
+	(*CreateUnitRequest)(nil),        // 11: lienthong.catalog.v1.CreateUnitRequest
+	(*ResolveUnitRequest)(nil),       // 12: lienthong.catalog.v1.ResolveUnitRequest
+	(*ResolveUnitResponse)(nil),      // 13: lienthong.catalog.v1.ResolveUnitResponse
+	(*Agency)(nil),                   // 14: lienthong.catalog.v1.Agency
+	(*ResolveAgencyRequest)(nil),     // 15: lienthong.catalog.v1.ResolveAgencyRequest
+	(*ResolveAgencyResponse)(nil),    // 16: lienthong.catalog.v1.ResolveAgencyResponse
+	(*Level1CodePeriod)(nil),         // 17: lienthong.catalog.v1.Level1CodePeriod
+	(*Level1Code)(nil),               // 18: lienthong.catalog.v1.Level1Code
+	(*ListLevel1CodesRequest)(nil),   // 19: lienthong.catalog.v1.ListLevel1CodesRequest
+	(*ListLevel1CodesResponse)(nil),  // 20: lienthong.catalog.v1.ListLevel1CodesResponse
+	(*GetLevel1CodeRequest)(nil),     // 21: lienthong.catalog.v1.GetLevel1CodeRequest
+	(*ListAgenciesRequest)(nil),      // 22: lienthong.catalog.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),     // 23: lienthong.catalog.v1.ListAgenciesResponse
+	(*GetAgencyRequest)(nil),         // 24: lienthong.catalog.v1.GetAgencyRequest
+	(*CreateAgencyRequest)(nil),      // 25: lienthong.catalog.v1.CreateAgencyRequest
+	(*Procedure)(nil),                // 26: lienthong.catalog.v1.Procedure
+	(*ListProceduresRequest)(nil),    // 27: lienthong.catalog.v1.ListProceduresRequest
+	(*ListProceduresResponse)(nil),   // 28: lienthong.catalog.v1.ListProceduresResponse
+	(*GetProcedureRequest)(nil),      // 29: lienthong.catalog.v1.GetProcedureRequest
+	(*CreateProcedureRequest)(nil),   // 30: lienthong.catalog.v1.CreateProcedureRequest
+	(*UpdateProcedureRequest)(nil),   // 31: lienthong.catalog.v1.UpdateProcedureRequest
+	(*ImportProceduresRequest)(nil),  // 32: lienthong.catalog.v1.ImportProceduresRequest
+	(*ImportProceduresResponse)(nil), // 33: lienthong.catalog.v1.ImportProceduresResponse
+	(*GetCatalogStatsRequest)(nil),   // 34: lienthong.catalog.v1.GetCatalogStatsRequest
+	(*FieldStats)(nil),               // 35: lienthong.catalog.v1.FieldStats
+	(*CatalogStats)(nil),             // 36: lienthong.catalog.v1.CatalogStats
+	(*LookupReferencesRequest)(nil),  // 37: lienthong.catalog.v1.LookupReferencesRequest
+	(*UnitReference)(nil),            // 38: lienthong.catalog.v1.UnitReference
+	(*AgencyReference)(nil),          // 39: lienthong.catalog.v1.AgencyReference
+	(*LookupReferencesResponse)(nil), // 40: lienthong.catalog.v1.LookupReferencesResponse
+	(*fieldmaskpb.FieldMask)(nil),    // 41: google.protobuf.FieldMask
 }
 var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: lienthong.catalog.v1.UnitName.kind:type_name -> lienthong.catalog.v1.UnitKind
 	0,  // 1: lienthong.catalog.v1.Unit.kind:type_name -> lienthong.catalog.v1.UnitKind
-	4,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
-	5,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
-	5,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
-	5,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
-	12, // 6: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	12, // 7: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
-	2,  // 8: lienthong.catalog.v1.Procedure.implementing_level:type_name -> lienthong.catalog.v1.ImplementingLevel
-	1,  // 9: lienthong.catalog.v1.Procedure.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
-	3,  // 10: lienthong.catalog.v1.Procedure.status:type_name -> lienthong.catalog.v1.ProcedureStatus
-	1,  // 11: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
-	17, // 12: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	17, // 13: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	17, // 14: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	31, // 15: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
-	17, // 16: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
-	26, // 17: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
-	5,  // 18: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
-	17, // 19: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	12, // 20: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	29, // 21: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
-	6,  // 22: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
-	8,  // 23: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
-	9,  // 24: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
-	10, // 25: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
-	13, // 26: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
-	15, // 27: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
-	16, // 28: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
-	18, // 29: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
-	20, // 30: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
-	21, // 31: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
-	22, // 32: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
-	23, // 33: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
-	25, // 34: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
-	28, // 35: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
-	7,  // 36: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
-	5,  // 37: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
-	5,  // 38: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
-	11, // 39: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
-	14, // 40: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
-	12, // 41: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
-	12, // 42: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
-	19, // 43: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
-	17, // 44: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
-	17, // 45: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	17, // 46: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	24, // 47: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
-	27, // 48: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
-	30, // 49: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
-	36, // [36:50] is the sub-list for method output_type
-	22, // [22:36] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	6,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
+	7,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
+	7,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
+	7,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
+	1,  // 6: lienthong.catalog.v1.Agency.successor_source:type_name -> lienthong.catalog.v1.SuccessorSource
+	14, // 7: lienthong.catalog.v1.ResolveAgencyResponse.agency:type_name -> lienthong.catalog.v1.Agency
+	14, // 8: lienthong.catalog.v1.ResolveAgencyResponse.current:type_name -> lienthong.catalog.v1.Agency
+	2,  // 9: lienthong.catalog.v1.Level1CodePeriod.evidence:type_name -> lienthong.catalog.v1.Level1Evidence
+	17, // 10: lienthong.catalog.v1.Level1Code.period:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	17, // 11: lienthong.catalog.v1.Level1Code.periods:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	18, // 12: lienthong.catalog.v1.ListLevel1CodesResponse.level1_codes:type_name -> lienthong.catalog.v1.Level1Code
+	14, // 13: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	14, // 14: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
+	4,  // 15: lienthong.catalog.v1.Procedure.implementing_level:type_name -> lienthong.catalog.v1.ImplementingLevel
+	3,  // 16: lienthong.catalog.v1.Procedure.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
+	5,  // 17: lienthong.catalog.v1.Procedure.status:type_name -> lienthong.catalog.v1.ProcedureStatus
+	3,  // 18: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
+	26, // 19: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	26, // 20: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	26, // 21: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	41, // 22: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 23: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
+	35, // 24: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
+	7,  // 25: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
+	14, // 26: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
+	26, // 27: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	14, // 28: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	38, // 29: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
+	39, // 30: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
+	8,  // 31: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
+	10, // 32: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
+	11, // 33: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
+	12, // 34: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
+	22, // 35: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
+	24, // 36: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
+	25, // 37: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
+	15, // 38: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
+	19, // 39: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
+	21, // 40: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
+	27, // 41: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
+	29, // 42: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
+	30, // 43: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
+	31, // 44: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
+	32, // 45: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
+	34, // 46: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
+	37, // 47: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
+	9,  // 48: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
+	7,  // 49: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
+	7,  // 50: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
+	13, // 51: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
+	23, // 52: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
+	14, // 53: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
+	14, // 54: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
+	16, // 55: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
+	20, // 56: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
+	18, // 57: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
+	28, // 58: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
+	26, // 59: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
+	26, // 60: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	26, // 61: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	33, // 62: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
+	36, // 63: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
+	40, // 64: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
+	48, // [48:65] is the sub-list for method output_type
+	31, // [31:48] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_catalog_v1_catalog_proto_init() }
@@ -2550,8 +3391,8 @@ func file_lienthong_catalog_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_catalog_v1_catalog_proto_rawDesc), len(file_lienthong_catalog_v1_catalog_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   27,
+			NumEnums:      6,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

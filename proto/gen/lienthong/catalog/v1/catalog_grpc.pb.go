@@ -29,6 +29,9 @@ const (
 	CatalogService_ListAgencies_FullMethodName     = "/lienthong.catalog.v1.CatalogService/ListAgencies"
 	CatalogService_GetAgency_FullMethodName        = "/lienthong.catalog.v1.CatalogService/GetAgency"
 	CatalogService_CreateAgency_FullMethodName     = "/lienthong.catalog.v1.CatalogService/CreateAgency"
+	CatalogService_ResolveAgency_FullMethodName    = "/lienthong.catalog.v1.CatalogService/ResolveAgency"
+	CatalogService_ListLevel1Codes_FullMethodName  = "/lienthong.catalog.v1.CatalogService/ListLevel1Codes"
+	CatalogService_GetLevel1Code_FullMethodName    = "/lienthong.catalog.v1.CatalogService/GetLevel1Code"
 	CatalogService_ListProcedures_FullMethodName   = "/lienthong.catalog.v1.CatalogService/ListProcedures"
 	CatalogService_GetProcedure_FullMethodName     = "/lienthong.catalog.v1.CatalogService/GetProcedure"
 	CatalogService_CreateProcedure_FullMethodName  = "/lienthong.catalog.v1.CatalogService/CreateProcedure"
@@ -62,6 +65,16 @@ type CatalogServiceClient interface {
 	GetAgency(ctx context.Context, in *GetAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
 	// Registers an agency. Admin only.
 	CreateAgency(ctx context.Context, in *CreateAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
+	// Follows an agency's successors to the agency in force on a date (default today): the
+	// agency that answers for a closed one (docs/domain.md, Agencies).
+	ResolveAgency(ctx context.Context, in *ResolveAgencyRequest, opts ...grpc.CallOption) (*ResolveAgencyResponse, error)
+	// Lists the level-1 codes of agency identifiers (H provincial People's Committees, K
+	// provincial People's Councils, G central bodies) in force on a date, from the table
+	// shipped with lienthong. Rows whose `evidence` is INFERRED are not yet confirmed by an
+	// official source (docs/domain.md, Identifiers).
+	ListLevel1Codes(ctx context.Context, in *ListLevel1CodesRequest, opts ...grpc.CallOption) (*ListLevel1CodesResponse, error)
+	// Returns one level-1 code with every period it was in force and who held it.
+	GetLevel1Code(ctx context.Context, in *GetLevel1CodeRequest, opts ...grpc.CallOption) (*Level1Code, error)
 	// Lists public-service procedures with filters and diacritic-insensitive search.
 	ListProcedures(ctx context.Context, in *ListProceduresRequest, opts ...grpc.CallOption) (*ListProceduresResponse, error)
 	// Returns one procedure by its national code.
@@ -162,6 +175,36 @@ func (c *catalogServiceClient) CreateAgency(ctx context.Context, in *CreateAgenc
 	return out, nil
 }
 
+func (c *catalogServiceClient) ResolveAgency(ctx context.Context, in *ResolveAgencyRequest, opts ...grpc.CallOption) (*ResolveAgencyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveAgencyResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ResolveAgency_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ListLevel1Codes(ctx context.Context, in *ListLevel1CodesRequest, opts ...grpc.CallOption) (*ListLevel1CodesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLevel1CodesResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListLevel1Codes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetLevel1Code(ctx context.Context, in *GetLevel1CodeRequest, opts ...grpc.CallOption) (*Level1Code, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Level1Code)
+	err := c.cc.Invoke(ctx, CatalogService_GetLevel1Code_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) ListProcedures(ctx context.Context, in *ListProceduresRequest, opts ...grpc.CallOption) (*ListProceduresResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListProceduresResponse)
@@ -256,6 +299,16 @@ type CatalogServiceServer interface {
 	GetAgency(context.Context, *GetAgencyRequest) (*Agency, error)
 	// Registers an agency. Admin only.
 	CreateAgency(context.Context, *CreateAgencyRequest) (*Agency, error)
+	// Follows an agency's successors to the agency in force on a date (default today): the
+	// agency that answers for a closed one (docs/domain.md, Agencies).
+	ResolveAgency(context.Context, *ResolveAgencyRequest) (*ResolveAgencyResponse, error)
+	// Lists the level-1 codes of agency identifiers (H provincial People's Committees, K
+	// provincial People's Councils, G central bodies) in force on a date, from the table
+	// shipped with lienthong. Rows whose `evidence` is INFERRED are not yet confirmed by an
+	// official source (docs/domain.md, Identifiers).
+	ListLevel1Codes(context.Context, *ListLevel1CodesRequest) (*ListLevel1CodesResponse, error)
+	// Returns one level-1 code with every period it was in force and who held it.
+	GetLevel1Code(context.Context, *GetLevel1CodeRequest) (*Level1Code, error)
 	// Lists public-service procedures with filters and diacritic-insensitive search.
 	ListProcedures(context.Context, *ListProceduresRequest) (*ListProceduresResponse, error)
 	// Returns one procedure by its national code.
@@ -306,6 +359,15 @@ func (UnimplementedCatalogServiceServer) GetAgency(context.Context, *GetAgencyRe
 }
 func (UnimplementedCatalogServiceServer) CreateAgency(context.Context, *CreateAgencyRequest) (*Agency, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAgency not implemented")
+}
+func (UnimplementedCatalogServiceServer) ResolveAgency(context.Context, *ResolveAgencyRequest) (*ResolveAgencyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveAgency not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListLevel1Codes(context.Context, *ListLevel1CodesRequest) (*ListLevel1CodesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLevel1Codes not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetLevel1Code(context.Context, *GetLevel1CodeRequest) (*Level1Code, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLevel1Code not implemented")
 }
 func (UnimplementedCatalogServiceServer) ListProcedures(context.Context, *ListProceduresRequest) (*ListProceduresResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListProcedures not implemented")
@@ -475,6 +537,60 @@ func _CatalogService_CreateAgency_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_ResolveAgency_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveAgencyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ResolveAgency(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ResolveAgency_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ResolveAgency(ctx, req.(*ResolveAgencyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ListLevel1Codes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLevel1CodesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListLevel1Codes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListLevel1Codes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListLevel1Codes(ctx, req.(*ListLevel1CodesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetLevel1Code_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLevel1CodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetLevel1Code(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetLevel1Code_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetLevel1Code(ctx, req.(*GetLevel1CodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_ListProcedures_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListProceduresRequest)
 	if err := dec(in); err != nil {
@@ -635,6 +751,18 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateAgency",
 			Handler:    _CatalogService_CreateAgency_Handler,
+		},
+		{
+			MethodName: "ResolveAgency",
+			Handler:    _CatalogService_ResolveAgency_Handler,
+		},
+		{
+			MethodName: "ListLevel1Codes",
+			Handler:    _CatalogService_ListLevel1Codes_Handler,
+		},
+		{
+			MethodName: "GetLevel1Code",
+			Handler:    _CatalogService_GetLevel1Code_Handler,
 		},
 		{
 			MethodName: "ListProcedures",
