@@ -230,7 +230,7 @@ func (ApplicantKind) EnumDescriptor() ([]byte, []int) {
 type Timeliness int32
 
 const (
-	// No verdict (never accepted, so no due date).
+	// No verdict: never accepted (so no due date), or withdrawn.
 	Timeliness_TIMELINESS_UNSPECIFIED Timeliness = 0
 	// Finished on a day before the effective due date.
 	Timeliness_TIMELINESS_EARLY Timeliness = 1
@@ -1497,7 +1497,8 @@ type Dossier struct {
 	// Promised return date: from the one-stop software, or the procedure's processing time in
 	// working days from acceptance.
 	DueAt string `protobuf:"bytes,9,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
-	// The due date moved back by supplement pauses.
+	// The due date moved by the working time of the supplement pauses after acceptance
+	// (never onto a day off); an apology does not move it.
 	EffectiveDueAt string `protobuf:"bytes,10,opt,name=effective_due_at,json=effectiveDueAt,proto3" json:"effective_due_at,omitempty"`
 	// When it reached its final outcome (resolved, not accepted, withdrawn or stopped).
 	FinishedAt string `protobuf:"bytes,11,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
