@@ -378,6 +378,68 @@ func (ProcedureStatus) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
+// What a procedure's result (kết quả giải quyết) is.
+type ResultKind int32
+
+const (
+	// Not set (counted as PAPER by the built-in QD766-2022 methodology).
+	ResultKind_RESULT_KIND_UNSPECIFIED ResultKind = 0
+	// A document issued on paper ("trả kết quả bằng văn bản, giấy tờ"); may also be issued
+	// electronically.
+	ResultKind_RESULT_KIND_PAPER ResultKind = 1
+	// A document issued electronically only.
+	ResultKind_RESULT_KIND_ELECTRONIC ResultKind = 2
+	// A document issued both on paper and electronically.
+	ResultKind_RESULT_KIND_BOTH ResultKind = 3
+	// No document (a registration or notice without a result paper).
+	ResultKind_RESULT_KIND_NONE ResultKind = 4
+)
+
+// Enum value maps for ResultKind.
+var (
+	ResultKind_name = map[int32]string{
+		0: "RESULT_KIND_UNSPECIFIED",
+		1: "RESULT_KIND_PAPER",
+		2: "RESULT_KIND_ELECTRONIC",
+		3: "RESULT_KIND_BOTH",
+		4: "RESULT_KIND_NONE",
+	}
+	ResultKind_value = map[string]int32{
+		"RESULT_KIND_UNSPECIFIED": 0,
+		"RESULT_KIND_PAPER":       1,
+		"RESULT_KIND_ELECTRONIC":  2,
+		"RESULT_KIND_BOTH":        3,
+		"RESULT_KIND_NONE":        4,
+	}
+)
+
+func (x ResultKind) Enum() *ResultKind {
+	p := new(ResultKind)
+	*p = x
+	return p
+}
+
+func (x ResultKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResultKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[6].Descriptor()
+}
+
+func (ResultKind) Type() protoreflect.EnumType {
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[6]
+}
+
+func (x ResultKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResultKind.Descriptor instead.
+func (ResultKind) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
+}
+
 // A name a unit has had, with the dates it was in force.
 type UnitName struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1872,7 +1934,14 @@ type Procedure struct {
 	// Last day in force, YYYY-MM-DD; empty while in force.
 	ValidTo string `protobuf:"bytes,14,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
 	// Last change, RFC 3339.
-	UpdateTime    string `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime string `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Whether the procedure charges a fee or charge (phí, lệ phí): the QĐ 766 denominator of
+	// online payment (docs/domain.md, "QĐ 766 service-quality index"). When not given, it is
+	// derived from `fee`: true unless `fee` is empty or a zero amount ("0", "0 đồng", "Miễn phí").
+	HasFee *bool `protobuf:"varint,16,opt,name=has_fee,json=hasFee,proto3,oneof" json:"has_fee,omitempty"`
+	// What the procedure's result is: the QĐ 766 denominator of electronic results counts the
+	// procedures whose result is a document issued on paper (PAPER or BOTH).
+	ResultKind    ResultKind `protobuf:"varint,17,opt,name=result_kind,json=resultKind,proto3,enum=lienthong.catalog.v1.ResultKind" json:"result_kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2010,6 +2079,20 @@ func (x *Procedure) GetUpdateTime() string {
 		return x.UpdateTime
 	}
 	return ""
+}
+
+func (x *Procedure) GetHasFee() bool {
+	if x != nil && x.HasFee != nil {
+		return *x.HasFee
+	}
+	return false
+}
+
+func (x *Procedure) GetResultKind() ResultKind {
+	if x != nil {
+		return x.ResultKind
+	}
+	return ResultKind_RESULT_KIND_UNSPECIFIED
 }
 
 // Request for ListProcedures.
@@ -3102,7 +3185,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x10GetAgencyRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\"K\n" +
 	"\x13CreateAgencyRequest\x124\n" +
-	"\x06agency\x18\x01 \x01(\v2\x1c.lienthong.catalog.v1.AgencyR\x06agency\"\xc1\x04\n" +
+	"\x06agency\x18\x01 \x01(\v2\x1c.lienthong.catalog.v1.AgencyR\x06agency\"\xae\x05\n" +
 	"\tProcedure\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -3122,7 +3205,12 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"valid_from\x18\r \x01(\tR\tvalidFrom\x12\x19\n" +
 	"\bvalid_to\x18\x0e \x01(\tR\avalidTo\x12\x1f\n" +
 	"\vupdate_time\x18\x0f \x01(\tR\n" +
-	"updateTime\"\xe9\x01\n" +
+	"updateTime\x12\x1c\n" +
+	"\ahas_fee\x18\x10 \x01(\bH\x00R\x06hasFee\x88\x01\x01\x12A\n" +
+	"\vresult_kind\x18\x11 \x01(\x0e2 .lienthong.catalog.v1.ResultKindR\n" +
+	"resultKindB\n" +
+	"\n" +
+	"\b_has_fee\"\xe9\x01\n" +
 	"\x15ListProceduresRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x14\n" +
 	"\x05field\x18\x02 \x01(\tR\x05field\x12D\n" +
@@ -3229,7 +3317,14 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x1cPROCEDURE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROCEDURE_STATUS_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aPROCEDURE_STATUS_SUSPENDED\x10\x02\x12\x1e\n" +
-	"\x1aPROCEDURE_STATUS_ABOLISHED\x10\x032\xab\x11\n" +
+	"\x1aPROCEDURE_STATUS_ABOLISHED\x10\x03*\x88\x01\n" +
+	"\n" +
+	"ResultKind\x12\x1b\n" +
+	"\x17RESULT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11RESULT_KIND_PAPER\x10\x01\x12\x1a\n" +
+	"\x16RESULT_KIND_ELECTRONIC\x10\x02\x12\x14\n" +
+	"\x10RESULT_KIND_BOTH\x10\x03\x12\x14\n" +
+	"\x10RESULT_KIND_NONE\x10\x042\xab\x11\n" +
 	"\x0eCatalogService\x12o\n" +
 	"\tListUnits\x12&.lienthong.catalog.v1.ListUnitsRequest\x1a'.lienthong.catalog.v1.ListUnitsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/units\x12e\n" +
 	"\aGetUnit\x12$.lienthong.catalog.v1.GetUnitRequest\x1a\x1a.lienthong.catalog.v1.Unit\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/units/{code}\x12j\n" +
@@ -3262,7 +3357,7 @@ func file_lienthong_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(UnitKind)(0),                    // 0: lienthong.catalog.v1.UnitKind
@@ -3271,114 +3366,116 @@ var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(OnlineLevel)(0),                 // 3: lienthong.catalog.v1.OnlineLevel
 	(ImplementingLevel)(0),           // 4: lienthong.catalog.v1.ImplementingLevel
 	(ProcedureStatus)(0),             // 5: lienthong.catalog.v1.ProcedureStatus
-	(*UnitName)(nil),                 // 6: lienthong.catalog.v1.UnitName
-	(*Unit)(nil),                     // 7: lienthong.catalog.v1.Unit
-	(*ListUnitsRequest)(nil),         // 8: lienthong.catalog.v1.ListUnitsRequest
-	(*ListUnitsResponse)(nil),        // 9: lienthong.catalog.v1.ListUnitsResponse
-	(*GetUnitRequest)(nil),           // 10: lienthong.catalog.v1.GetUnitRequest
-	(*CreateUnitRequest)(nil),        // 11: lienthong.catalog.v1.CreateUnitRequest
-	(*ResolveUnitRequest)(nil),       // 12: lienthong.catalog.v1.ResolveUnitRequest
-	(*ResolveUnitResponse)(nil),      // 13: lienthong.catalog.v1.ResolveUnitResponse
-	(*Agency)(nil),                   // 14: lienthong.catalog.v1.Agency
-	(*ResolveAgencyRequest)(nil),     // 15: lienthong.catalog.v1.ResolveAgencyRequest
-	(*ResolveAgencyResponse)(nil),    // 16: lienthong.catalog.v1.ResolveAgencyResponse
-	(*Level1CodePeriod)(nil),         // 17: lienthong.catalog.v1.Level1CodePeriod
-	(*Level1Code)(nil),               // 18: lienthong.catalog.v1.Level1Code
-	(*ListLevel1CodesRequest)(nil),   // 19: lienthong.catalog.v1.ListLevel1CodesRequest
-	(*ListLevel1CodesResponse)(nil),  // 20: lienthong.catalog.v1.ListLevel1CodesResponse
-	(*GetLevel1CodeRequest)(nil),     // 21: lienthong.catalog.v1.GetLevel1CodeRequest
-	(*ListAgenciesRequest)(nil),      // 22: lienthong.catalog.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),     // 23: lienthong.catalog.v1.ListAgenciesResponse
-	(*GetAgencyRequest)(nil),         // 24: lienthong.catalog.v1.GetAgencyRequest
-	(*CreateAgencyRequest)(nil),      // 25: lienthong.catalog.v1.CreateAgencyRequest
-	(*Procedure)(nil),                // 26: lienthong.catalog.v1.Procedure
-	(*ListProceduresRequest)(nil),    // 27: lienthong.catalog.v1.ListProceduresRequest
-	(*ListProceduresResponse)(nil),   // 28: lienthong.catalog.v1.ListProceduresResponse
-	(*GetProcedureRequest)(nil),      // 29: lienthong.catalog.v1.GetProcedureRequest
-	(*CreateProcedureRequest)(nil),   // 30: lienthong.catalog.v1.CreateProcedureRequest
-	(*UpdateProcedureRequest)(nil),   // 31: lienthong.catalog.v1.UpdateProcedureRequest
-	(*ImportProceduresRequest)(nil),  // 32: lienthong.catalog.v1.ImportProceduresRequest
-	(*ImportProceduresResponse)(nil), // 33: lienthong.catalog.v1.ImportProceduresResponse
-	(*GetCatalogStatsRequest)(nil),   // 34: lienthong.catalog.v1.GetCatalogStatsRequest
-	(*FieldStats)(nil),               // 35: lienthong.catalog.v1.FieldStats
-	(*CatalogStats)(nil),             // 36: lienthong.catalog.v1.CatalogStats
-	(*LookupReferencesRequest)(nil),  // 37: lienthong.catalog.v1.LookupReferencesRequest
-	(*UnitReference)(nil),            // 38: lienthong.catalog.v1.UnitReference
-	(*AgencyReference)(nil),          // 39: lienthong.catalog.v1.AgencyReference
-	(*LookupReferencesResponse)(nil), // 40: lienthong.catalog.v1.LookupReferencesResponse
-	(*fieldmaskpb.FieldMask)(nil),    // 41: google.protobuf.FieldMask
+	(ResultKind)(0),                  // 6: lienthong.catalog.v1.ResultKind
+	(*UnitName)(nil),                 // 7: lienthong.catalog.v1.UnitName
+	(*Unit)(nil),                     // 8: lienthong.catalog.v1.Unit
+	(*ListUnitsRequest)(nil),         // 9: lienthong.catalog.v1.ListUnitsRequest
+	(*ListUnitsResponse)(nil),        // 10: lienthong.catalog.v1.ListUnitsResponse
+	(*GetUnitRequest)(nil),           // 11: lienthong.catalog.v1.GetUnitRequest
+	(*CreateUnitRequest)(nil),        // 12: lienthong.catalog.v1.CreateUnitRequest
+	(*ResolveUnitRequest)(nil),       // 13: lienthong.catalog.v1.ResolveUnitRequest
+	(*ResolveUnitResponse)(nil),      // 14: lienthong.catalog.v1.ResolveUnitResponse
+	(*Agency)(nil),                   // 15: lienthong.catalog.v1.Agency
+	(*ResolveAgencyRequest)(nil),     // 16: lienthong.catalog.v1.ResolveAgencyRequest
+	(*ResolveAgencyResponse)(nil),    // 17: lienthong.catalog.v1.ResolveAgencyResponse
+	(*Level1CodePeriod)(nil),         // 18: lienthong.catalog.v1.Level1CodePeriod
+	(*Level1Code)(nil),               // 19: lienthong.catalog.v1.Level1Code
+	(*ListLevel1CodesRequest)(nil),   // 20: lienthong.catalog.v1.ListLevel1CodesRequest
+	(*ListLevel1CodesResponse)(nil),  // 21: lienthong.catalog.v1.ListLevel1CodesResponse
+	(*GetLevel1CodeRequest)(nil),     // 22: lienthong.catalog.v1.GetLevel1CodeRequest
+	(*ListAgenciesRequest)(nil),      // 23: lienthong.catalog.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),     // 24: lienthong.catalog.v1.ListAgenciesResponse
+	(*GetAgencyRequest)(nil),         // 25: lienthong.catalog.v1.GetAgencyRequest
+	(*CreateAgencyRequest)(nil),      // 26: lienthong.catalog.v1.CreateAgencyRequest
+	(*Procedure)(nil),                // 27: lienthong.catalog.v1.Procedure
+	(*ListProceduresRequest)(nil),    // 28: lienthong.catalog.v1.ListProceduresRequest
+	(*ListProceduresResponse)(nil),   // 29: lienthong.catalog.v1.ListProceduresResponse
+	(*GetProcedureRequest)(nil),      // 30: lienthong.catalog.v1.GetProcedureRequest
+	(*CreateProcedureRequest)(nil),   // 31: lienthong.catalog.v1.CreateProcedureRequest
+	(*UpdateProcedureRequest)(nil),   // 32: lienthong.catalog.v1.UpdateProcedureRequest
+	(*ImportProceduresRequest)(nil),  // 33: lienthong.catalog.v1.ImportProceduresRequest
+	(*ImportProceduresResponse)(nil), // 34: lienthong.catalog.v1.ImportProceduresResponse
+	(*GetCatalogStatsRequest)(nil),   // 35: lienthong.catalog.v1.GetCatalogStatsRequest
+	(*FieldStats)(nil),               // 36: lienthong.catalog.v1.FieldStats
+	(*CatalogStats)(nil),             // 37: lienthong.catalog.v1.CatalogStats
+	(*LookupReferencesRequest)(nil),  // 38: lienthong.catalog.v1.LookupReferencesRequest
+	(*UnitReference)(nil),            // 39: lienthong.catalog.v1.UnitReference
+	(*AgencyReference)(nil),          // 40: lienthong.catalog.v1.AgencyReference
+	(*LookupReferencesResponse)(nil), // 41: lienthong.catalog.v1.LookupReferencesResponse
+	(*fieldmaskpb.FieldMask)(nil),    // 42: google.protobuf.FieldMask
 }
 var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: lienthong.catalog.v1.UnitName.kind:type_name -> lienthong.catalog.v1.UnitKind
 	0,  // 1: lienthong.catalog.v1.Unit.kind:type_name -> lienthong.catalog.v1.UnitKind
-	6,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
-	7,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
-	7,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
-	7,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
+	7,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
+	8,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
+	8,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
+	8,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
 	1,  // 6: lienthong.catalog.v1.Agency.successor_source:type_name -> lienthong.catalog.v1.SuccessorSource
-	14, // 7: lienthong.catalog.v1.ResolveAgencyResponse.agency:type_name -> lienthong.catalog.v1.Agency
-	14, // 8: lienthong.catalog.v1.ResolveAgencyResponse.current:type_name -> lienthong.catalog.v1.Agency
+	15, // 7: lienthong.catalog.v1.ResolveAgencyResponse.agency:type_name -> lienthong.catalog.v1.Agency
+	15, // 8: lienthong.catalog.v1.ResolveAgencyResponse.current:type_name -> lienthong.catalog.v1.Agency
 	2,  // 9: lienthong.catalog.v1.Level1CodePeriod.evidence:type_name -> lienthong.catalog.v1.Level1Evidence
-	17, // 10: lienthong.catalog.v1.Level1Code.period:type_name -> lienthong.catalog.v1.Level1CodePeriod
-	17, // 11: lienthong.catalog.v1.Level1Code.periods:type_name -> lienthong.catalog.v1.Level1CodePeriod
-	18, // 12: lienthong.catalog.v1.ListLevel1CodesResponse.level1_codes:type_name -> lienthong.catalog.v1.Level1Code
-	14, // 13: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	14, // 14: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
+	18, // 10: lienthong.catalog.v1.Level1Code.period:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	18, // 11: lienthong.catalog.v1.Level1Code.periods:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	19, // 12: lienthong.catalog.v1.ListLevel1CodesResponse.level1_codes:type_name -> lienthong.catalog.v1.Level1Code
+	15, // 13: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	15, // 14: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
 	4,  // 15: lienthong.catalog.v1.Procedure.implementing_level:type_name -> lienthong.catalog.v1.ImplementingLevel
 	3,  // 16: lienthong.catalog.v1.Procedure.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
 	5,  // 17: lienthong.catalog.v1.Procedure.status:type_name -> lienthong.catalog.v1.ProcedureStatus
-	3,  // 18: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
-	26, // 19: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	26, // 20: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	26, // 21: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	41, // 22: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
-	26, // 23: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
-	35, // 24: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
-	7,  // 25: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
-	14, // 26: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
-	26, // 27: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	14, // 28: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	38, // 29: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
-	39, // 30: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
-	8,  // 31: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
-	10, // 32: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
-	11, // 33: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
-	12, // 34: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
-	22, // 35: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
-	24, // 36: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
-	25, // 37: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
-	15, // 38: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
-	19, // 39: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
-	21, // 40: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
-	27, // 41: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
-	29, // 42: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
-	30, // 43: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
-	31, // 44: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
-	32, // 45: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
-	34, // 46: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
-	37, // 47: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
-	9,  // 48: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
-	7,  // 49: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
-	7,  // 50: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
-	13, // 51: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
-	23, // 52: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
-	14, // 53: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
-	14, // 54: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
-	16, // 55: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
-	20, // 56: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
-	18, // 57: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
-	28, // 58: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
-	26, // 59: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
-	26, // 60: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	26, // 61: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	33, // 62: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
-	36, // 63: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
-	40, // 64: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
-	48, // [48:65] is the sub-list for method output_type
-	31, // [31:48] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	6,  // 18: lienthong.catalog.v1.Procedure.result_kind:type_name -> lienthong.catalog.v1.ResultKind
+	3,  // 19: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
+	27, // 20: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	27, // 21: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	27, // 22: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	42, // 23: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 24: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
+	36, // 25: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
+	8,  // 26: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
+	15, // 27: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
+	27, // 28: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	15, // 29: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	39, // 30: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
+	40, // 31: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
+	9,  // 32: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
+	11, // 33: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
+	12, // 34: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
+	13, // 35: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
+	23, // 36: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
+	25, // 37: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
+	26, // 38: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
+	16, // 39: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
+	20, // 40: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
+	22, // 41: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
+	28, // 42: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
+	30, // 43: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
+	31, // 44: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
+	32, // 45: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
+	33, // 46: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
+	35, // 47: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
+	38, // 48: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
+	10, // 49: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
+	8,  // 50: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
+	8,  // 51: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
+	14, // 52: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
+	24, // 53: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
+	15, // 54: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
+	15, // 55: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
+	17, // 56: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
+	21, // 57: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
+	19, // 58: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
+	29, // 59: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
+	27, // 60: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
+	27, // 61: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	27, // 62: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	34, // 63: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
+	37, // 64: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
+	41, // 65: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
+	49, // [49:66] is the sub-list for method output_type
+	32, // [32:49] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_catalog_v1_catalog_proto_init() }
@@ -3386,12 +3483,13 @@ func file_lienthong_catalog_v1_catalog_proto_init() {
 	if File_lienthong_catalog_v1_catalog_proto != nil {
 		return
 	}
+	file_lienthong_catalog_v1_catalog_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_catalog_v1_catalog_proto_rawDesc), len(file_lienthong_catalog_v1_catalog_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      7,
 			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
