@@ -26,7 +26,7 @@ import (
 )
 
 // jsonMarshaler writes proto field names, enums as names, int64 as strings and default
-// values; it rejects unknown fields on input (CONTRACT §3).
+// values; it rejects unknown fields on input (docs/api.md, "Conventions").
 func jsonMarshaler() runtime.Marshaler {
 	return &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
@@ -77,8 +77,8 @@ func newRESTMux(enc map[protoreflect.FullName]JSONEncoder, guard runtime.Middlew
 	)
 }
 
-// httpStatus is grpc-gateway's mapping, except FAILED_PRECONDITION, which CONTRACT §4 gives
-// as 412, and RESOURCE_EXHAUSTED for a request too large (a body, a batch, a document, a
+// httpStatus is grpc-gateway's mapping, except FAILED_PRECONDITION, which is 412
+// (docs/api.md, "Errors"), and RESOURCE_EXHAUSTED for a request too large (a body, a batch, a document, a
 // message over its limit), which is 413: retrying it cannot help. 429 stays for the limits
 // that time lifts (rate, open streams).
 func httpStatus(st *status.Status) int {

@@ -69,7 +69,8 @@ func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
 }
 
 // cmdDocSign reads a document JSON, fills in each attachment's sha256 and size from its
-// content, signs the canonical form (RFC 8785, CONTRACT §8) and prints the signed document.
+// content, signs the canonical form (RFC 8785; docs/api.md, "Documents") and prints the
+// signed document.
 func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("doc sign --key FILE --key-id ID [--in doc.json]", "Signs a document JSON with an Ed25519 key and prints it with its signature.", stderr)
 	keyFile := fs.String("key", "", "private key made by `lienthong doc keygen`")

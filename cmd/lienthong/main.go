@@ -25,7 +25,7 @@ Usage:
   lienthong health [--health-addr HOST:PORT]       exit 0 when the gRPC health check says SERVING
   lienthong bench [--mode all] [--duration 20s]    load generator: events/s, latency percentiles, memory
   lienthong doc keygen --out FILE                  an Ed25519 key pair for signing documents
-  lienthong doc sign --key FILE --key-id ID        sign a document JSON (stdin) as CONTRACT §8 says
+  lienthong doc sign --key FILE --key-id ID        sign a document JSON (stdin); see docs/api.md, "Documents"
 
 Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
 (--data-dir is LIENTHONG_DATA_DIR); a flag on the command line wins.

@@ -6,7 +6,7 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 )
 
-// Policy: catalog reads are public (CONTRACT §5); writes need a token and check the admin
+// Policy: catalog reads are public (docs/api.md, "Auth: tokens and roles"); writes need a token and check the admin
 // role in the method.
 var Policy = platform.Policy{
 	catalogv1.CatalogService_ListUnits_FullMethodName:        platform.Public,

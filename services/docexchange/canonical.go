@@ -223,10 +223,10 @@ func canonNumber(s string) (string, error) {
 // as names, int64 as strings, default values left out.
 var signedJSON = protojson.MarshalOptions{UseProtoNames: true}
 
-// CanonicalBytes are the bytes a document's signature covers (CONTRACT §8): the RFC 8785 form
-// of the document's JSON without `id`, `signature`, `recipients` and the other fields the
-// service fills in, and without each attachment's `content` and `upload_id` (its `sha256`
-// stays).
+// CanonicalBytes are the bytes a document's signature covers (docs/api.md, "Documents"): the
+// RFC 8785 form of the document's JSON without `id`, `signature`, `recipients` and the other
+// fields the service fills in, and without each attachment's `content` and `upload_id` (its
+// `sha256` stays).
 func CanonicalBytes(d *docv1.Document) ([]byte, error) {
 	c := proto.Clone(d).(*docv1.Document)
 	c.Id, c.Signature, c.Recipients, c.SentAt, c.Links = "", nil, nil, "", nil

@@ -184,7 +184,7 @@ func be64(n uint64) []byte {
 	return b[:]
 }
 
-// vietnam is the time zone the API writes times in (CONTRACT §3).
+// vietnam is the time zone the API writes times in (docs/api.md, "Conventions").
 var vietnam = time.FixedZone("ICT", 7*3600)
 
 // rfc3339 writes a time as the API shows it: Vietnam time, to the second.

@@ -142,8 +142,9 @@ func validateEnvelope(d *docv1.Document) error {
 	return v.Err()
 }
 
-// normalizeUnsigned brings the text of an unsigned document to NFC (CONTRACT §3). A signed
-// document is kept exactly as signed: normalising it would break its signature.
+// normalizeUnsigned brings the text of an unsigned document to NFC (docs/api.md,
+// "Conventions"). A signed document is kept exactly as signed: normalising it would break its
+// signature.
 func normalizeUnsigned(d *docv1.Document) {
 	if d.GetSignature() != nil {
 		return
@@ -160,7 +161,8 @@ func normalizeUnsigned(d *docv1.Document) {
 }
 
 // documentID is the id of a document: derived from the sender, number, notation and
-// promulgation date, the key under which a document is one document (CONTRACT §8).
+// promulgation date, the key under which a document is one document (docs/api.md,
+// "Documents").
 func documentID(d *docv1.Document) string {
 	h := sha256.Sum256([]byte(dupKey(d)))
 	return hex.EncodeToString(h[:12])

@@ -418,7 +418,7 @@ func beUint64(b []byte) uint64 {
 	return v
 }
 
-// judge applies the rules of CONTRACT §7 that need the dossier's state: the caller's unit,
+// judge applies the rules of docs/api.md ("Dossier events") that need the dossier's state: the caller's unit,
 // the first event's fields and the catalog, the order and the transitions.
 func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
 	ev := c.ev

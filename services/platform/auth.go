@@ -19,7 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Role is what a token may do (CONTRACT §5).
+// Role is what a token may do (docs/api.md, "Auth: tokens and roles"; docs/security.md).
 type Role string
 
 // The roles.

@@ -7,7 +7,7 @@ import (
 	"hash/crc32"
 )
 
-// Page sizes of every List (CONTRACT §3).
+// Page sizes of every List (docs/api.md, "Conventions").
 const (
 	DefaultPageSize = 50
 	MaxPageSize     = 1000

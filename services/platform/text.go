@@ -11,7 +11,7 @@ import (
 )
 
 // NFC normalises text input to Unicode NFC and trims surrounding space. Every service calls
-// it on text before storing or comparing it (CONTRACT §3).
+// it on text before storing or comparing it (docs/api.md, "Conventions").
 func NFC(s string) string {
 	return strings.TrimSpace(norm.NFC.String(s))
 }

@@ -11,7 +11,8 @@ import (
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
 )
 
-// Channels of a provincial system, and the states a channel can be in (CONTRACT §9).
+// Channels of a provincial system, and the states a channel can be in (docs/api.md,
+// "Scoring"; README.md, "Interconnection status").
 const (
 	ChannelDossierPush      = "DOSSIER_PUSH"
 	ChannelDocumentExchange = "DOCUMENT_EXCHANGE"

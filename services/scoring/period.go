@@ -10,7 +10,7 @@ import (
 )
 
 // Period is a checked reporting period: a year `2018`, a quarter `2026-Q3` or a month
-// `2026-10` (CONTRACT §3).
+// `2026-10` (docs/api.md, "Conventions").
 type Period struct {
 	Kind  scoringv1.PeriodKind
 	Year  int
