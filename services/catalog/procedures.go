@@ -27,8 +27,8 @@ const (
 	MaxImportRows = 10000
 )
 
-// legacyFor and onlineFor map between the two online schemes (DOMAIN.md: level 4 is about
-// "toàn trình", level 3 about "một phần").
+// legacyFor and onlineFor map between the two online schemes (README.md, "Online levels";
+// docs/domain.md, "Glossary": level 4 is about "toàn trình", level 3 about "một phần").
 func legacyFor(l catalogv1.OnlineLevel) uint32 {
 	switch l {
 	case catalogv1.OnlineLevel_ONLINE_LEVEL_FULL:
