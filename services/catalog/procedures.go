@@ -105,6 +105,12 @@ func (c *Catalog) checkProcedure(in *catalogv1.Procedure, prefix string, v *plat
 	if len(p.Fee) > 300 {
 		v.Add(prefix+"fee", "at most 300 bytes")
 	}
+	if p.HasFee == nil {
+		p.HasFee = proto.Bool(feeCharged(p.Fee))
+	}
+	if _, ok := catalogv1.ResultKind_name[int32(p.ResultKind)]; !ok {
+		v.Add(prefix+"result_kind", "unknown result kind %d: PAPER, ELECTRONIC, BOTH or NONE", p.ResultKind)
+	}
 	if len(p.LegalBasis) > maxTextBytes {
 		v.Add(prefix+"legal_basis", "at most %d bytes", maxTextBytes)
 	}
@@ -270,6 +276,22 @@ var updatablePaths = map[string]bool{
 	"name": true, "field": true, "implementing_level": true, "agency_codes": true,
 	"processing_days": true, "online_level": true, "legacy_level": true, "fee": true,
 	"documents": true, "legal_basis": true, "status": true, "valid_from": true, "valid_to": true,
+	"has_fee": true, "result_kind": true,
+}
+
+// feeCharged says whether a published fee text charges anything: the QĐ 766 description
+// counts procedures whose fee is "khác 0, null" (docs/domain.md, "QĐ 766 service-quality
+// index"). Empty, "0", "0 đồng", "Không" and "Miễn phí" (any case) charge nothing.
+func feeCharged(fee string) bool {
+	f := strings.ToLower(strings.TrimSpace(fee))
+	for _, suffix := range []string{".", "/hồ sơ", "đồng"} {
+		f = strings.TrimSpace(strings.TrimSuffix(f, suffix))
+	}
+	switch f {
+	case "", "0", "không", "không có", "miễn phí", "không thu", "không quy định":
+		return false
+	}
+	return true
 }
 
 // UpdateProcedure changes the fields named in the mask.
@@ -309,6 +331,10 @@ func (c *Catalog) UpdateProcedure(ctx context.Context, r *catalogv1.UpdateProced
 		}
 		if hasLegacy && !hasOnline {
 			merged.OnlineLevel = 0
+		}
+		// A new fee text re-derives has_fee unless has_fee is given too.
+		if slices.Contains(paths, "fee") && !slices.Contains(paths, "has_fee") {
+			merged.HasFee = nil
 		}
 	}
 	p := c.checkProcedure(merged, "procedure.", &v)

@@ -319,3 +319,58 @@ func TestLookupReferences(t *testing.T) {
 		t.Errorf("missing (-want +got):\n%s", diff)
 	}
 }
+
+// TestProcedureFeeAndResultKind: the QĐ 766 formula description counts online payments over
+// the dossiers of procedures whose fee is "khác 0, null", and electronic results over the
+// dossiers of procedures that "yêu cầu trả kết quả bằng văn bản, giấy tờ" (docs/domain.md,
+// "QĐ 766 service-quality index"): a procedure carries has_fee (derived from the fee text
+// when not given) and result_kind.
+func TestProcedureFeeAndResultKind(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := f.admin()
+	for _, tc := range []struct {
+		code, fee string
+		hasFee    *bool
+		want      bool
+	}{
+		{"1.700001", "", nil, false},
+		{"1.700002", "50.000 đồng/hồ sơ", nil, true},
+		{"1.700003", "0 đồng/hồ sơ.", nil, false},
+		{"1.700004", "Miễn phí", nil, false},
+		{"1.700005", "Không", nil, false},
+		{"1.700006", "Theo quy định", ptr(false), false}, // given: kept
+		{"1.700007", "", ptr(true), true},
+	} {
+		in := validProcedure(tc.code)
+		in.Fee, in.HasFee, in.ResultKind = tc.fee, tc.hasFee, catalogv1.ResultKind_RESULT_KIND_BOTH
+		got, err := f.client.CreateProcedure(ctx, &catalogv1.CreateProcedureRequest{Procedure: in})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.code, err)
+		}
+		if got.HasFee == nil || got.GetHasFee() != tc.want {
+			t.Errorf("%s fee %q: has_fee %v, want %v", tc.code, tc.fee, got.HasFee, tc.want)
+		}
+		if got.GetResultKind() != catalogv1.ResultKind_RESULT_KIND_BOTH {
+			t.Errorf("%s: result_kind %v", tc.code, got.GetResultKind())
+		}
+	}
+	// A new fee re-derives has_fee; result_kind can be updated.
+	upd, err := f.client.UpdateProcedure(ctx, &catalogv1.UpdateProcedureRequest{
+		Procedure:  &catalogv1.Procedure{Code: "1.700001", Fee: "100.000 đồng", ResultKind: catalogv1.ResultKind_RESULT_KIND_NONE},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"fee", "result_kind"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !upd.GetHasFee() || upd.GetResultKind() != catalogv1.ResultKind_RESULT_KIND_NONE {
+		t.Errorf("after update: has_fee %v result_kind %v", upd.GetHasFee(), upd.GetResultKind())
+	}
+	bad := validProcedure("1.700009")
+	bad.ResultKind = 9
+	_, err = f.client.CreateProcedure(ctx, &catalogv1.CreateProcedureRequest{Procedure: bad})
+	if !slices.Contains(violationFields(err), "result_kind") {
+		t.Errorf("unknown result kind: %v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
