@@ -202,6 +202,9 @@ func (e *Engine) inputs(ctx context.Context, m *scoringv1.Methodology, p Period,
 	if needs["docexchange"] {
 		e.docValues(ctx, m, p, in)
 	}
+	if needs["procedures"] {
+		e.procedureValues(ctx, m, p, in)
+	}
 	if needs["usage"] {
 		e.usageValues(ctx, m, p, in)
 	}
@@ -344,10 +347,6 @@ func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value
 			r.GetResolvedEarly()+r.GetResolvedOnTime(), r.GetInProgressWithinDue(), den, src)}
 	case "dossier.online_rate":
 		return share(r.GetReceivedOnline(), r.GetReceivedTotal(), "dossiers received online of those received")
-	case "dossier.online_payment_share":
-		return share(r.GetResolvedPaidOnline(), resolved, "resolved dossiers paid online of those resolved")
-	case "dossier.electronic_result_share":
-		return share(r.GetResolvedElectronicResult(), resolved, "resolved dossiers with an electronic result of those resolved")
 	case "dossier.digitized_share":
 		return share(r.GetReceivedDigitized(), r.GetReceivedTotal(), "received dossiers digitised of those received")
 	case "dossier.satisfaction":

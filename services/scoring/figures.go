@@ -35,6 +35,8 @@ type CatalogSource interface {
 	// OnlineProcedures are the codes of a unit's active procedures offered fully or partly
 	// online, as of today.
 	OnlineProcedures(ctx context.Context, unit string) ([]string, error)
+	// Procedures are a unit's active procedures with their fee and result kind, as of today.
+	Procedures(ctx context.Context, unit string) ([]ProcedureFacts, error)
 	// AgencyUnit is the unit an agency belongs to; found is false when the catalog does not
 	// know the agency.
 	AgencyUnit(ctx context.Context, agency string) (unit string, found bool, err error)
@@ -48,6 +50,9 @@ type DossierSource interface {
 	// OnlineByProcedure counts, per procedure, the dossiers of a unit received online in the
 	// period from (`2026`, `2026-Q3`, `2026-10`), in the given geography.
 	OnlineByProcedure(ctx context.Context, unit, from, geography string) (map[string]int64, error)
+	// ByProcedure is a unit's statistics row per procedure for the period from, in the given
+	// geography.
+	ByProcedure(ctx context.Context, unit, from, geography string) (map[string]*dossierv1.StatsRow, error)
 }
 
 // DocumentStats are the document-exchange figures of a unit for a period.
@@ -220,6 +225,49 @@ func (g GRPCCatalog) OnlineProcedures(ctx context.Context, unit string) ([]strin
 				break
 			}
 		}
+	}
+	return out, nil
+}
+
+// Procedures lists a unit's active procedures with their fee and result kind. A procedure
+// stored before has_fee existed counts as charging a fee when its fee text is not empty.
+func (g GRPCCatalog) Procedures(ctx context.Context, unit string) ([]ProcedureFacts, error) {
+	var out []ProcedureFacts
+	token := ""
+	for {
+		resp, err := g.Client.ListProcedures(ctx, &catalogv1.ListProceduresRequest{Unit: unit, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range resp.GetProcedures() {
+			if st := p.GetStatus(); st != catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE && st != catalogv1.ProcedureStatus_PROCEDURE_STATUS_UNSPECIFIED {
+				continue
+			}
+			hasFee := p.GetFee() != ""
+			if p.HasFee != nil {
+				hasFee = p.GetHasFee()
+			}
+			out = append(out, ProcedureFacts{Code: p.GetCode(), HasFee: hasFee, ResultKind: p.GetResultKind()})
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// ByProcedure asks for a unit's statistics grouped by procedure.
+func (g GRPCDossier) ByProcedure(ctx context.Context, unit, from, geography string) (map[string]*dossierv1.StatsRow, error) {
+	ctx, err := withToken(ctx, g.Token)
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.Client.GetDossierStats(ctx, &dossierv1.GetDossierStatsRequest{Unit: unit, From: from, GroupBy: "procedure", Geography: geography})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*dossierv1.StatsRow, len(st.GetRows()))
+	for _, r := range st.GetRows() {
+		out[r.GetKey()] = r
 	}
 	return out, nil
 }

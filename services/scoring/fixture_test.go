@@ -49,6 +49,7 @@ type fakeCatalog struct {
 	merged        map[string]string
 	shares        map[string][2]float64
 	online        map[string][]string
+	procs         map[string][]ProcedureFacts
 	down          bool
 }
 
@@ -94,6 +95,13 @@ func (f *fakeCatalog) OnlineProcedures(_ context.Context, unit string) ([]string
 	return f.online[unit], nil
 }
 
+func (f *fakeCatalog) Procedures(_ context.Context, unit string) ([]ProcedureFacts, error) {
+	if f.down {
+		return nil, &UnavailableError{Reason: "catalog down"}
+	}
+	return f.procs[unit], nil
+}
+
 func (f *fakeCatalog) ProcedureShares(_ context.Context, unit string) (float64, float64, bool, error) {
 	s, ok := f.shares[unit]
 	return s[0], s[1], ok, nil
@@ -104,6 +112,8 @@ type fakeDossier struct {
 	mu     sync.Mutex
 	rows   map[string]map[string]*dossierv1.StatsRow
 	byProc map[string]map[string]int64 // "unit|from|geography" -> procedure -> received online
+	// "unit|from|geography" -> procedure -> row
+	procRows map[string]map[string]*dossierv1.StatsRow
 	err    error
 	calls  int
 }
@@ -115,6 +125,15 @@ func (f *fakeDossier) OnlineByProcedure(_ context.Context, unit, from, geo strin
 		return nil, f.err
 	}
 	return f.byProc[unit+"|"+from+"|"+geo], nil
+}
+
+func (f *fakeDossier) ByProcedure(_ context.Context, unit, from, geo string) (map[string]*dossierv1.StatsRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.procRows[unit+"|"+from+"|"+geo], nil
 }
 
 func (f *fakeDossier) UnitStats(_ context.Context, from, _, geo string) (map[string]*dossierv1.StatsRow, error) {

@@ -10,20 +10,22 @@ import (
 // closed: a methodology naming another formula is refused.
 type formula struct {
 	unit scoringv1.MeasureUnit
-	part string // dossier, docexchange, catalog or interconnection
+	part string // dossier, procedures, docexchange, catalog, usage or interconnection
 	text string // how it is computed, in words, for the score explanation
 }
 
 var formulas = map[string]formula{
 	"dossier.on_time_rate": {ratio, "dossier",
 		"(resolved early + on time + open within due) / (resolved + open, paused excluded)"},
-	"dossier.online_rate":             {ratio, "dossier", "received online / received"},
-	"dossier.online_payment_share":    {ratio, "dossier", "resolved with fees paid online / resolved"},
-	"dossier.electronic_result_share": {ratio, "dossier", "resolved with an electronic result / resolved"},
-	"dossier.digitized_share":         {ratio, "dossier", "received with digitised papers / received"},
-	"dossier.satisfaction":            {ratio, "dossier", "1 − resolved late / resolved − complaint rate (not reported: 0)"},
-	"dossier.avg_processing_days":     {scoringv1.MeasureUnit_MEASURE_UNIT_DAYS, "dossier", "mean calendar days from receipt to resolution"},
-	"dossier.received_total":          {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "dossier", "dossiers received"},
+	"dossier.online_rate": {ratio, "dossier", "received online / received"},
+	"dossier.online_payment_share": {ratio, "procedures",
+		"resolved dossiers of procedures with a fee, paid online / resolved dossiers of procedures with a fee (QĐ 766)"},
+	"dossier.electronic_result_share": {ratio, "procedures",
+		"resolved dossiers of procedures whose result is a paper, with an electronic result / resolved dossiers of those procedures (QĐ 766)"},
+	"dossier.digitized_share":     {ratio, "dossier", "received with digitised papers / received"},
+	"dossier.satisfaction":        {ratio, "dossier", "1 − resolved late / resolved − complaint rate (not reported: 0)"},
+	"dossier.avg_processing_days": {scoringv1.MeasureUnit_MEASURE_UNIT_DAYS, "dossier", "mean calendar days from receipt to resolution"},
+	"dossier.received_total":      {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "dossier", "dossiers received"},
 
 	"catalog.online_procedure_share":      {ratio, "catalog", "active procedures offered fully or partly online / active procedures (catalog as of today)"},
 	"catalog.full_online_procedure_share": {ratio, "catalog", "active procedures offered fully online / active procedures (catalog as of today)"},
