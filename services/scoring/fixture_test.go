@@ -114,8 +114,8 @@ type fakeDossier struct {
 	byProc map[string]map[string]int64 // "unit|from|geography" -> procedure -> received online
 	// "unit|from|geography" -> procedure -> row
 	procRows map[string]map[string]*dossierv1.StatsRow
-	err    error
-	calls  int
+	err      error
+	calls    int
 }
 
 func (f *fakeDossier) OnlineByProcedure(_ context.Context, unit, from, geo string) (map[string]int64, error) {
