@@ -400,7 +400,13 @@ type Indicator struct {
 	// Optional upper bound a submitted value must respect.
 	Max *float64 `protobuf:"fixed64,12,opt,name=max,proto3,oneof" json:"max,omitempty"`
 	// What it measures and how sure we are of the definition.
-	Description   string `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
+	// For a SUBMITTED share (PERCENT or RATIO): the id of the SUBMITTED COUNT indicator that is
+	// its denominator. When reports of merged units roll up into their successor, the share is
+	// weighted by it (counts are summed); without it, or when a report lacks it, the plain mean
+	// of the predecessors' values is taken and the explanation says so (docs/domain.md,
+	// "Merged provinces: rolling figures up").
+	Denominator   string `protobuf:"bytes,14,opt,name=denominator,proto3" json:"denominator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -522,6 +528,13 @@ func (x *Indicator) GetMax() float64 {
 func (x *Indicator) GetDescription() string {
 	if x != nil {
 		return x.Description
+	}
+	return ""
+}
+
+func (x *Indicator) GetDenominator() string {
+	if x != nil {
+		return x.Denominator
 	}
 	return ""
 }
@@ -2711,7 +2724,7 @@ var File_lienthong_scoring_v1_scoring_proto protoreflect.FileDescriptor
 
 const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\n" +
-	"\"lienthong/scoring/v1/scoring.proto\x12\x14lienthong.scoring.v1\x1a\x1cgoogle/api/annotations.proto\"\xf8\x03\n" +
+	"\"lienthong/scoring/v1/scoring.proto\x12\x14lienthong.scoring.v1\x1a\x1cgoogle/api/annotations.proto\"\x9a\x04\n" +
 	"\tIndicator\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
@@ -2726,7 +2739,8 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	" \x01(\x0e2\x1f.lienthong.scoring.v1.DirectionR\tdirection\x12\x15\n" +
 	"\x03min\x18\v \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
 	"\x03max\x18\f \x01(\x01H\x01R\x03max\x88\x01\x01\x12 \n" +
-	"\vdescription\x18\r \x01(\tR\vdescriptionB\x06\n" +
+	"\vdescription\x18\r \x01(\tR\vdescription\x12 \n" +
+	"\vdenominator\x18\x0e \x01(\tR\vdenominatorB\x06\n" +
 	"\x04_minB\x06\n" +
 	"\x04_max\"\xa0\x01\n" +
 	"\bCategory\x12\x0e\n" +
