@@ -216,7 +216,7 @@ func (e *Engine) inputs(ctx context.Context, m *scoringv1.Methodology, p Period,
 }
 
 // submitted fills the submitted values: each unit's latest report; reports of units that
-// have since merged are rolled up into their successor (mean of the predecessors' values).
+// have since merged are rolled up into their successor (rollUp).
 func (e *Engine) submitted(ctx context.Context, m *scoringv1.Methodology, p Period, in *inputs, inSet map[string]bool) error {
 	reports, err := e.store.PeriodReports(p.String())
 	if err != nil {
@@ -248,7 +248,7 @@ func (e *Engine) submitted(ctx context.Context, m *scoringv1.Methodology, p Peri
 			}
 		}
 		if len(rolled) > 0 {
-			in.notes = append(in.notes, "rolled up reports of merged units into their successors (mean of the predecessors' values): "+strings.Join(rolled, ", "))
+			in.notes = append(in.notes, "rolled up reports of merged units into their successors (counts summed, shares weighted by their denominators where reported): "+strings.Join(rolled, ", "))
 		}
 	}
 	for _, c := range m.GetCategories() {
@@ -280,8 +280,7 @@ func (e *Engine) submitted(ctx context.Context, m *scoringv1.Methodology, p Peri
 				case n == 1 && len(srcs) == 1 && srcs[0] == u.Code:
 					in.values[u.Code][ind.GetId()] = value{ok: true, v: sum, revision: rev, why: "submitted in report " + used[0]}
 				default:
-					in.values[u.Code][ind.GetId()] = value{ok: true, v: sum / float64(n),
-						why: fmt.Sprintf("mean of %d submitted values rolled up (%s)", n, strings.Join(used, "; "))}
+					in.values[u.Code][ind.GetId()], _ = rollUp(ind, srcs, reports)
 				}
 			}
 		}
