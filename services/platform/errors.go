@@ -202,12 +202,18 @@ func joinFields(vs []FieldViolation) string {
 	return strings.Join(names, ", ")
 }
 
+// kindReason is a kind's name as it stands in a reason: upper case, words joined by "_"
+// ("metric report" → METRIC_REPORT), as ErrorInfo reasons are UPPER_SNAKE_CASE.
+func kindReason(kind string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(kind), "_"))
+}
+
 // NotFound says a resource of a kind with an id does not exist. The id, given by the
 // caller, is quoted cut to MaxEchoRunes.
 func NotFound(kind, id string) *Error {
 	id = Clip(id)
 	return &Error{
-		Code: codes.NotFound, Reason: strings.ToUpper(kind) + "_NOT_FOUND",
+		Code: codes.NotFound, Reason: kindReason(kind) + "_NOT_FOUND",
 		Message:   fmt.Sprintf("%s %q not found", strings.ToLower(kind), id),
 		MessageVI: fmt.Sprintf("Không tìm thấy %s %q.", viKind(kind), id),
 		Metadata:  map[string]string{"id": id},
@@ -236,7 +242,7 @@ func viKind(kind string) string {
 func AlreadyExists(kind, id string) *Error {
 	id = Clip(id)
 	return &Error{
-		Code: codes.AlreadyExists, Reason: strings.ToUpper(kind) + "_ALREADY_EXISTS",
+		Code: codes.AlreadyExists, Reason: kindReason(kind) + "_ALREADY_EXISTS",
 		Message:   fmt.Sprintf("%s %q already exists", strings.ToLower(kind), id),
 		MessageVI: fmt.Sprintf("%s %q đã tồn tại.", upperFirst(viKind(kind)), id),
 		Metadata:  map[string]string{"id": id},

@@ -313,3 +313,13 @@ func TestViolations(t *testing.T) {
 		t.Errorf("Err().Error() = %q, want it to list both fields", got)
 	}
 }
+
+// TestReasonsOfKindsOfManyWords: a reason is UPPER_SNAKE_CASE whatever the kind's name.
+func TestReasonsOfKindsOfManyWords(t *testing.T) {
+	if got := NotFound("metric report", "33/2024").Reason; got != "METRIC_REPORT_NOT_FOUND" {
+		t.Errorf("NotFound reason = %q, want METRIC_REPORT_NOT_FOUND", got)
+	}
+	if got := AlreadyExists("signing key", "k1").Reason; got != "SIGNING_KEY_ALREADY_EXISTS" {
+		t.Errorf("AlreadyExists reason = %q, want SIGNING_KEY_ALREADY_EXISTS", got)
+	}
+}
