@@ -15,9 +15,11 @@ func (c *Catalog) checkAgency(in *catalogv1.Agency, prefix string, known map[str
 	a := &catalogv1.Agency{
 		Code: platform.NFC(in.GetCode()), Name: platform.NFC(in.GetName()),
 		UnitCode: platform.NFC(in.GetUnitCode()), ParentCode: platform.NFC(in.GetParentCode()),
+		ValidFrom: in.GetValidFrom(), ValidTo: in.GetValidTo(), SuccessorCode: platform.NFC(in.GetSuccessorCode()),
 	}
-	if !platform.AgencyCodeRE.MatchString(a.Code) {
-		v.Add(prefix+"code", "must be an electronic identifier NNN.NN.NN.XNN (e.g. 000.00.00.H41), got %q", a.Code)
+	code, err := platform.ParseAgencyCode(a.Code)
+	if err != nil {
+		v.Add(prefix+"code", "must be an electronic identifier NNN.NN.NN.XNN (e.g. 000.00.00.H31) or XNN.NN (e.g. H31.01), got %q", a.Code)
 	}
 	if a.Name == "" || len(a.Name) > 300 {
 		v.Add(prefix+"name", "is required, at most 300 bytes")
@@ -37,6 +39,7 @@ func (c *Catalog) checkAgency(in *catalogv1.Agency, prefix string, known map[str
 			v.Add(prefix+"parent_code", "an agency cannot be its own parent")
 		}
 	}
+	c.checkAgencyLife(a, code, prefix, known, v)
 	return a
 }
 
@@ -58,14 +61,14 @@ func (c *Catalog) CreateAgency(ctx context.Context, r *catalogv1.CreateAgencyReq
 	}
 	if old, ok := c.agencies[a.Code]; ok {
 		if proto.Equal(old, a) {
-			return old, nil // the same agency again: nothing to do
+			return c.agencyAt(old, c.today()), nil // the same agency again: nothing to do
 		}
 		return nil, platform.AlreadyExists("agency", a.Code)
 	}
 	if err := c.putAgencies([]*catalogv1.Agency{a}); err != nil {
 		return nil, err
 	}
-	return a, nil
+	return c.agencyAt(a, c.today()), nil
 }
 
 // putAgencies stores agencies, then keeps them in memory. Callers hold c.mu.
@@ -83,6 +86,7 @@ func (c *Catalog) putAgencies(as []*catalogv1.Agency) error {
 	for _, a := range as {
 		c.agencies[a.GetCode()] = a
 		c.agCodes = insertSorted(c.agCodes, a.GetCode())
+		c.indexRoot(a)
 	}
 	return nil
 }
@@ -95,7 +99,7 @@ func (c *Catalog) GetAgency(_ context.Context, r *catalogv1.GetAgencyRequest) (*
 	if !ok {
 		return nil, platform.NotFound("agency", r.GetCode())
 	}
-	return a, nil
+	return c.agencyAt(a, c.today()), nil
 }
 
 // ListAgencies answers agencies by code, filtered.
@@ -110,6 +114,7 @@ func (c *Catalog) ListAgencies(_ context.Context, r *catalogv1.ListAgenciesReque
 	if err != nil {
 		return nil, err
 	}
+	today := c.today()
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out, next, total := page(c.agCodes, after, size, query, func(code string) (*catalogv1.Agency, bool) {
@@ -125,5 +130,8 @@ func (c *Catalog) ListAgencies(_ context.Context, r *catalogv1.ListAgenciesReque
 		}
 		return a, true
 	})
+	for i, a := range out {
+		out[i] = c.agencyAt(a, today)
+	}
 	return &catalogv1.ListAgenciesResponse{Agencies: out, NextPageToken: next, TotalSize: int32(total)}, nil
 }

@@ -40,6 +40,17 @@ type Catalog struct {
 	agCodes    []string // sorted
 	procedures map[string]*procEntry
 	procCodes  []string // sorted
+	// rootAgencies has the codes of level-1 agencies (000.00.00.XNN) by unit and letter,
+	// the People's Committees and Councils that answer for a merged unit's agencies.
+	rootAgencies map[string][]string
+
+	// level1 is the table of level-1 codes, built at Open and never changed.
+	level1 *level1Table
+	// acceptUnitNumberCodes lets an agency code carry H (or K) and the 2-digit code of its
+	// province (000.00.00.H33 for Hưng Yên, 33), the form the demo data and the README
+	// walkthroughs still use, besides the province's real level-1 code (H31). A code that is
+	// neither is refused (docs/domain.md, Agencies).
+	acceptUnitNumberCodes bool
 }
 
 // procEntry is a procedure with its search form, computed once per write.
@@ -51,7 +62,7 @@ type procEntry struct {
 
 // Open loads the catalog from db, seeding the province tables on first use.
 func Open(ctx context.Context, db *bolt.DB, lg *zap.Logger) (*Catalog, error) {
-	c := &Catalog{db: db, lg: lg, now: time.Now}
+	c := &Catalog{db: db, lg: lg, now: time.Now, acceptUnitNumberCodes: true}
 	if err := c.init(); err != nil {
 		return nil, err
 	}
@@ -64,6 +75,22 @@ func Open(ctx context.Context, db *bolt.DB, lg *zap.Logger) (*Catalog, error) {
 	}
 	if seeded {
 		lg.Info("province tables loaded", zap.Int("units", len(c.units)))
+	}
+	if n, err := c.applyUnitChanges(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		lg.Info("unit changes applied", zap.Int("units", n))
+	}
+	if n, err := c.seedCommunes(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		lg.Info("commune table loaded", zap.Int("units", n))
+	}
+	c.mu.RLock()
+	c.level1, err = newLevel1Table(level1CodesCSV, level1SuccessorsCSV, c.units)
+	c.mu.RUnlock()
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -97,6 +124,10 @@ func (c *Catalog) load() error {
 	}
 	c.unitCodes = sortedKeys(c.units)
 	c.agCodes = sortedKeys(c.agencies)
+	c.rootAgencies = map[string][]string{}
+	for _, a := range c.agencies {
+		c.indexRoot(a)
+	}
 	c.procCodes = sortedKeys(c.procedures)
 	return nil
 }

@@ -495,13 +495,14 @@ func (c *Catalog) LookupReferences(_ context.Context, r *catalogv1.LookupReferen
 	for _, code := range r.GetAgencyCodes() {
 		if a, ok := c.agencies[code]; ok {
 			out.Agencies = append(out.Agencies, a)
+			out.AgencyReferences = append(out.AgencyReferences, c.agencyReference(code, date))
 		} else {
 			out.MissingAgencies = append(out.MissingAgencies, code)
 		}
 	}
 	for _, code := range r.GetUnitCodes() {
 		if u, ok := c.units[code]; ok {
-			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: unitAt(u, date), CurrentCodes: c.resolve(code, today)})
+			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: c.unitView(u, date), CurrentCodes: c.resolve(code, today)})
 		} else {
 			out.MissingUnits = append(out.MissingUnits, code)
 		}

@@ -18,6 +18,9 @@ var Policy = platform.Policy{
 	catalogv1.CatalogService_GetProcedure_FullMethodName:     platform.Public,
 	catalogv1.CatalogService_GetCatalogStats_FullMethodName:  platform.Public,
 	catalogv1.CatalogService_LookupReferences_FullMethodName: platform.Public,
+	catalogv1.CatalogService_ResolveAgency_FullMethodName:    platform.Public,
+	catalogv1.CatalogService_ListLevel1Codes_FullMethodName:  platform.Public,
+	catalogv1.CatalogService_GetLevel1Code_FullMethodName:    platform.Public,
 	// The parts follow the revocations without a token (revocations.go).
 	adminv1.TokenRevocationService_WatchTokenRevocations_FullMethodName: platform.Public,
 }

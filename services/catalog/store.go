@@ -19,6 +19,7 @@ var (
 var (
 	metaProvincesSeeded = []byte("provinces_seeded")
 	metaDemoLoaded      = []byte("demo_loaded")
+	metaCommunesSeeded  = []byte("communes_seeded")
 )
 
 func (c *Catalog) init() error {

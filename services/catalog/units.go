@@ -59,6 +59,36 @@ func unitAt(u *catalogv1.Unit, date string) *catalogv1.Unit {
 	return out
 }
 
+// unitView is unitAt with the level-1 code of the unit's province on that date (the unit's
+// last day for a date after it retired). Callers hold c.mu.
+func (c *Catalog) unitView(u *catalogv1.Unit, date string) *catalogv1.Unit {
+	out := unitAt(u, date)
+	if to := u.GetValidTo(); to != "" && date > to {
+		date = to
+	}
+	if p := c.provinceOf(u); p != nil && c.level1 != nil {
+		out.Level1Code = c.level1.forUnit(p.GetCode(), 'H', date, false)
+	}
+	return out
+}
+
+// kindAt is the kind of u on date (that of its first or last day outside its life).
+func kindAt(u *catalogv1.Unit, date string) catalogv1.UnitKind {
+	if to := u.GetValidTo(); to != "" && date > to {
+		date = to
+	}
+	if date < u.GetValidFrom() {
+		date = u.GetValidFrom()
+	}
+	kind := u.GetKind()
+	for _, n := range u.GetNames() {
+		if inForce(n.GetValidFrom(), n.GetValidTo(), date) {
+			kind = n.GetKind()
+		}
+	}
+	return kind
+}
+
 // levelKinds maps the `level` filter to unit kinds.
 var levelKinds = map[string][]catalogv1.UnitKind{
 	"province": {catalogv1.UnitKind_UNIT_KIND_PROVINCE, catalogv1.UnitKind_UNIT_KIND_CITY},
@@ -96,12 +126,14 @@ func (c *Catalog) ListUnits(_ context.Context, r *catalogv1.ListUnitsRequest) (*
 		if r.GetParentCode() != "" && u.GetParentCode() != r.GetParentCode() {
 			return nil, false
 		}
-		at := unitAt(u, date)
-		if kinds != nil && !kindIn(at.GetKind(), kinds) {
+		if kinds != nil && !kindIn(kindAt(u, date), kinds) {
 			return nil, false
 		}
-		return at, true
+		return u, true
 	})
+	for i, u := range units {
+		units[i] = c.unitView(u, date)
+	}
 	return &catalogv1.ListUnitsResponse{Units: units, NextPageToken: next, TotalSize: int32(total)}, nil
 }
 
@@ -127,7 +159,7 @@ func (c *Catalog) GetUnit(_ context.Context, r *catalogv1.GetUnitRequest) (*cata
 	if !ok {
 		return nil, platform.NotFound("unit", r.GetCode())
 	}
-	return unitAt(u, date), nil
+	return c.unitView(u, date), nil
 }
 
 // resolve follows successor links from code until the units in force on target.
@@ -174,7 +206,7 @@ func (c *Catalog) ResolveUnit(_ context.Context, r *catalogv1.ResolveUnitRequest
 	if !ok {
 		return nil, platform.NotFound("unit", r.GetCode())
 	}
-	return &catalogv1.ResolveUnitResponse{Unit: unitAt(u, date), CurrentCodes: c.resolve(r.GetCode(), target)}, nil
+	return &catalogv1.ResolveUnitResponse{Unit: c.unitView(u, date), CurrentCodes: c.resolve(r.GetCode(), target)}, nil
 }
 
 // codeLen is the code length of each kind of unit.
@@ -267,7 +299,7 @@ func (c *Catalog) CreateUnit(ctx context.Context, r *catalogv1.CreateUnitRequest
 	if err := c.putUnits(changed); err != nil {
 		return nil, err
 	}
-	return unitAt(u, from), nil
+	return c.unitView(u, from), nil
 }
 
 // retire returns a copy of u that ends on last, with a successor.
