@@ -57,8 +57,8 @@ func checkTokenSystem(ctx context.Context, c *platform.Caller, l systemLookup) e
 	default:
 		return platform.SystemNotOwned(fmt.Sprintf("unknown role %q", c.Role))
 	}
-	if !platform.AgencyCodeRE.MatchString(code) {
-		return platform.SystemNotOwned(fmt.Sprintf("a %s token's system must start with an agency code NNN.NN.NN.XNN, got %q", c.Role, c.System))
+	if !platform.IsAgencyCode(code) {
+		return platform.SystemNotOwned(fmt.Sprintf("a %s token's system must start with an agency code NNN.NN.NN.XNN or XNN.NN, got %q", c.Role, c.System))
 	}
 	a, found, err := l.agency(ctx, code)
 	if err != nil {
