@@ -480,7 +480,9 @@ type StatusChange struct {
 	// Handled on paper rather than in the software.
 	Paper bool `protobuf:"varint,4,opt,name=paper,proto3" json:"paper,omitempty"`
 	// System that reported it.
-	ReportedBy    string `protobuf:"bytes,5,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
+	ReportedBy string `protobuf:"bytes,5,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
+	// The officer who handled it (edXML StaffInfo), when reported.
+	StaffInfo     *StaffInfo `protobuf:"bytes,6,opt,name=staff_info,json=staffInfo,proto3" json:"staff_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -548,6 +550,13 @@ func (x *StatusChange) GetReportedBy() string {
 		return x.ReportedBy
 	}
 	return ""
+}
+
+func (x *StatusChange) GetStaffInfo() *StaffInfo {
+	if x != nil {
+		return x.StaffInfo
+	}
+	return nil
 }
 
 // One recipient and where its handling stands.
@@ -730,9 +739,36 @@ type Document struct {
 	// When the service accepted it, RFC 3339 (output only).
 	SentAt string `protobuf:"bytes,19,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	// Later documents that revoke, update or replace this one (output only).
-	Links         []*DocumentLink `protobuf:"bytes,20,rep,name=links,proto3" json:"links,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Links []*DocumentLink `protobuf:"bytes,20,rep,name=links,proto3" json:"links,omitempty"`
+	// The sender as the edXML header describes it (MessageHeader/From); `from` is its OrganId.
+	FromOrgan *Organization `protobuf:"bytes,21,opt,name=from_organ,json=fromOrgan,proto3" json:"from_organ,omitempty"`
+	// The recipients as the edXML header describes them (MessageHeader/To), in the order of `to`.
+	ToOrgans []*Organization `protobuf:"bytes,22,rep,name=to_organs,json=toOrgans,proto3" json:"to_organs,omitempty"`
+	// Code of the document type (edXML DocumentType/Type); `document_type` is its name.
+	DocumentTypeCode int32 `protobuf:"varint,23,opt,name=document_type_code,json=documentTypeCode,proto3" json:"document_type_code,omitempty"`
+	// Content summary (edXML Content).
+	Content string `protobuf:"bytes,24,opt,name=content,proto3" json:"content,omitempty"`
+	// Places the document is sent to and kept (edXML ToPlaces/Place).
+	ToPlaces []string `protobuf:"bytes,25,rep,name=to_places,json=toPlaces,proto3" json:"to_places,omitempty"`
+	// Other information (edXML OtherInfo); the priority is `priority`.
+	OtherInfo *OtherInfo `protobuf:"bytes,26,opt,name=other_info,json=otherInfo,proto3" json:"other_info,omitempty"`
+	// Steering type (edXML SteeringType).
+	SteeringType int32 `protobuf:"varint,27,opt,name=steering_type,json=steeringType,proto3" json:"steering_type,omitempty"`
+	// The national document id as the package gave it (edXML MessageHeader/DocumentId), when it
+	// differs from OrganId,yyyy/MM/dd,Number/Notation.
+	EdxmlDocumentId string `protobuf:"bytes,28,opt,name=edxml_document_id,json=edxmlDocumentId,proto3" json:"edxml_document_id,omitempty"`
+	// What the exchange says of the document (edXML TraceHeaderList/Bussiness): reason, the
+	// officer, the documents replaced and whether a paper copy is also sent.
+	Business *Business `protobuf:"bytes,29,opt,name=business,proto3" json:"business,omitempty"`
+	// The systems the package went through (edXML TraceHeaderList/TraceHeader).
+	TraceHeaders []*TraceHeader `protobuf:"bytes,30,rep,name=trace_headers,json=traceHeaders,proto3" json:"trace_headers,omitempty"`
+	// Id of the later document that updates or replaces this one (output only).
+	SupersededBy string `protobuf:"bytes,31,opt,name=superseded_by,json=supersededBy,proto3" json:"superseded_by,omitempty"`
+	// Subject of the certificate whose enveloped XML signature of the edXML package was
+	// verified on arrival (output only).
+	XmlSignatureSubject string `protobuf:"bytes,32,opt,name=xml_signature_subject,json=xmlSignatureSubject,proto3" json:"xml_signature_subject,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
@@ -905,6 +941,548 @@ func (x *Document) GetLinks() []*DocumentLink {
 	return nil
 }
 
+func (x *Document) GetFromOrgan() *Organization {
+	if x != nil {
+		return x.FromOrgan
+	}
+	return nil
+}
+
+func (x *Document) GetToOrgans() []*Organization {
+	if x != nil {
+		return x.ToOrgans
+	}
+	return nil
+}
+
+func (x *Document) GetDocumentTypeCode() int32 {
+	if x != nil {
+		return x.DocumentTypeCode
+	}
+	return 0
+}
+
+func (x *Document) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *Document) GetToPlaces() []string {
+	if x != nil {
+		return x.ToPlaces
+	}
+	return nil
+}
+
+func (x *Document) GetOtherInfo() *OtherInfo {
+	if x != nil {
+		return x.OtherInfo
+	}
+	return nil
+}
+
+func (x *Document) GetSteeringType() int32 {
+	if x != nil {
+		return x.SteeringType
+	}
+	return 0
+}
+
+func (x *Document) GetEdxmlDocumentId() string {
+	if x != nil {
+		return x.EdxmlDocumentId
+	}
+	return ""
+}
+
+func (x *Document) GetBusiness() *Business {
+	if x != nil {
+		return x.Business
+	}
+	return nil
+}
+
+func (x *Document) GetTraceHeaders() []*TraceHeader {
+	if x != nil {
+		return x.TraceHeaders
+	}
+	return nil
+}
+
+func (x *Document) GetSupersededBy() string {
+	if x != nil {
+		return x.SupersededBy
+	}
+	return ""
+}
+
+func (x *Document) GetXmlSignatureSubject() string {
+	if x != nil {
+		return x.XmlSignatureSubject
+	}
+	return ""
+}
+
+// An agency as an edXML header describes it (From, To).
+type Organization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agency code.
+	OrganId string `protobuf:"bytes,1,opt,name=organ_id,json=organId,proto3" json:"organ_id,omitempty"`
+	// The agency in charge.
+	OrganizationInCharge string `protobuf:"bytes,2,opt,name=organization_in_charge,json=organizationInCharge,proto3" json:"organization_in_charge,omitempty"`
+	// Name.
+	OrganName string `protobuf:"bytes,3,opt,name=organ_name,json=organName,proto3" json:"organ_name,omitempty"`
+	// Address.
+	OrganAdd string `protobuf:"bytes,4,opt,name=organ_add,json=organAdd,proto3" json:"organ_add,omitempty"`
+	// Email.
+	Email string `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	// Telephone.
+	Telephone string `protobuf:"bytes,6,opt,name=telephone,proto3" json:"telephone,omitempty"`
+	// Fax.
+	Fax string `protobuf:"bytes,7,opt,name=fax,proto3" json:"fax,omitempty"`
+	// Website.
+	Website       string `protobuf:"bytes,8,opt,name=website,proto3" json:"website,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Organization) Reset() {
+	*x = Organization{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Organization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Organization) ProtoMessage() {}
+
+func (x *Organization) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Organization.ProtoReflect.Descriptor instead.
+func (*Organization) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Organization) GetOrganId() string {
+	if x != nil {
+		return x.OrganId
+	}
+	return ""
+}
+
+func (x *Organization) GetOrganizationInCharge() string {
+	if x != nil {
+		return x.OrganizationInCharge
+	}
+	return ""
+}
+
+func (x *Organization) GetOrganName() string {
+	if x != nil {
+		return x.OrganName
+	}
+	return ""
+}
+
+func (x *Organization) GetOrganAdd() string {
+	if x != nil {
+		return x.OrganAdd
+	}
+	return ""
+}
+
+func (x *Organization) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Organization) GetTelephone() string {
+	if x != nil {
+		return x.Telephone
+	}
+	return ""
+}
+
+func (x *Organization) GetFax() string {
+	if x != nil {
+		return x.Fax
+	}
+	return ""
+}
+
+func (x *Organization) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+// Other information of a document (edXML OtherInfo).
+type OtherInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sphere of promulgation, e.g. Lưu hành nội bộ.
+	SphereOfPromulgation string `protobuf:"bytes,1,opt,name=sphere_of_promulgation,json=sphereOfPromulgation,proto3" json:"sphere_of_promulgation,omitempty"`
+	// Initials of the typist (TyperNotation).
+	TyperNotation string `protobuf:"bytes,2,opt,name=typer_notation,json=typerNotation,proto3" json:"typer_notation,omitempty"`
+	// Number of copies promulgated.
+	PromulgationAmount int32 `protobuf:"varint,3,opt,name=promulgation_amount,json=promulgationAmount,proto3" json:"promulgation_amount,omitempty"`
+	// Number of pages.
+	PageAmount int32 `protobuf:"varint,4,opt,name=page_amount,json=pageAmount,proto3" json:"page_amount,omitempty"`
+	// Appendixes (Appendixes/Appendix).
+	Appendixes    []string `protobuf:"bytes,5,rep,name=appendixes,proto3" json:"appendixes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OtherInfo) Reset() {
+	*x = OtherInfo{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OtherInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OtherInfo) ProtoMessage() {}
+
+func (x *OtherInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OtherInfo.ProtoReflect.Descriptor instead.
+func (*OtherInfo) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OtherInfo) GetSphereOfPromulgation() string {
+	if x != nil {
+		return x.SphereOfPromulgation
+	}
+	return ""
+}
+
+func (x *OtherInfo) GetTyperNotation() string {
+	if x != nil {
+		return x.TyperNotation
+	}
+	return ""
+}
+
+func (x *OtherInfo) GetPromulgationAmount() int32 {
+	if x != nil {
+		return x.PromulgationAmount
+	}
+	return 0
+}
+
+func (x *OtherInfo) GetPageAmount() int32 {
+	if x != nil {
+		return x.PageAmount
+	}
+	return 0
+}
+
+func (x *OtherInfo) GetAppendixes() []string {
+	if x != nil {
+		return x.Appendixes
+	}
+	return nil
+}
+
+// The officer who handled a document or a status (edXML StaffInfo).
+type StaffInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Department.
+	Department string `protobuf:"bytes,1,opt,name=department,proto3" json:"department,omitempty"`
+	// Name.
+	Staff string `protobuf:"bytes,2,opt,name=staff,proto3" json:"staff,omitempty"`
+	// Mobile phone.
+	Mobile string `protobuf:"bytes,3,opt,name=mobile,proto3" json:"mobile,omitempty"`
+	// Email.
+	Email         string `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaffInfo) Reset() {
+	*x = StaffInfo{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaffInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaffInfo) ProtoMessage() {}
+
+func (x *StaffInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaffInfo.ProtoReflect.Descriptor instead.
+func (*StaffInfo) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StaffInfo) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
+}
+
+func (x *StaffInfo) GetStaff() string {
+	if x != nil {
+		return x.Staff
+	}
+	return ""
+}
+
+func (x *StaffInfo) GetMobile() string {
+	if x != nil {
+		return x.Mobile
+	}
+	return ""
+}
+
+func (x *StaffInfo) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// An earlier document that a revocation, update or replacement acts on (edXML ReplacementInfo).
+type ReplacementInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its national document id, OrganId,yyyy/MM/dd,Number/Notation.
+	DocumentId string `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// The recipients concerned (OrganIdList/OrganId).
+	OrganIds      []string `protobuf:"bytes,2,rep,name=organ_ids,json=organIds,proto3" json:"organ_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplacementInfo) Reset() {
+	*x = ReplacementInfo{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplacementInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplacementInfo) ProtoMessage() {}
+
+func (x *ReplacementInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplacementInfo.ProtoReflect.Descriptor instead.
+func (*ReplacementInfo) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReplacementInfo) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *ReplacementInfo) GetOrganIds() []string {
+	if x != nil {
+		return x.OrganIds
+	}
+	return nil
+}
+
+// One system a package went through (edXML TraceHeader).
+type TraceHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agency code of the system.
+	OrganId string `protobuf:"bytes,1,opt,name=organ_id,json=organId,proto3" json:"organ_id,omitempty"`
+	// When, as the package wrote it (yyyy/MM/dd HH:mm:ss).
+	Timestamp     string `protobuf:"bytes,2,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceHeader) Reset() {
+	*x = TraceHeader{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceHeader) ProtoMessage() {}
+
+func (x *TraceHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceHeader.ProtoReflect.Descriptor instead.
+func (*TraceHeader) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TraceHeader) GetOrganId() string {
+	if x != nil {
+		return x.OrganId
+	}
+	return ""
+}
+
+func (x *TraceHeader) GetTimestamp() string {
+	if x != nil {
+		return x.Timestamp
+	}
+	return ""
+}
+
+// What the exchange says of a document (edXML TraceHeaderList/Bussiness). The business type
+// itself is `Document.business_type`.
+type Business struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why it is sent, revoked, updated or replaced (BussinessDocReason).
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The officer who sent it.
+	StaffInfo *StaffInfo `protobuf:"bytes,2,opt,name=staff_info,json=staffInfo,proto3" json:"staff_info,omitempty"`
+	// The earlier documents replaced or updated (ReplacementInfoList).
+	ReplacementInfo []*ReplacementInfo `protobuf:"bytes,3,rep,name=replacement_info,json=replacementInfo,proto3" json:"replacement_info,omitempty"`
+	// A paper copy is also sent (Paper 1). A document with a paper copy is not exchanged fully
+	// online.
+	Paper bool `protobuf:"varint,4,opt,name=paper,proto3" json:"paper,omitempty"`
+	// The document the business refers to, as the package gave it (Bussiness/DocumentId).
+	DocumentId    string `protobuf:"bytes,5,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Business) Reset() {
+	*x = Business{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Business) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Business) ProtoMessage() {}
+
+func (x *Business) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Business.ProtoReflect.Descriptor instead.
+func (*Business) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Business) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Business) GetStaffInfo() *StaffInfo {
+	if x != nil {
+		return x.StaffInfo
+	}
+	return nil
+}
+
+func (x *Business) GetReplacementInfo() []*ReplacementInfo {
+	if x != nil {
+		return x.ReplacementInfo
+	}
+	return nil
+}
+
+func (x *Business) GetPaper() bool {
+	if x != nil {
+		return x.Paper
+	}
+	return false
+}
+
+func (x *Business) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
 // Request of SendDocument.
 type SendDocumentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -916,7 +1494,7 @@ type SendDocumentRequest struct {
 
 func (x *SendDocumentRequest) Reset() {
 	*x = SendDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1506,7 @@ func (x *SendDocumentRequest) String() string {
 func (*SendDocumentRequest) ProtoMessage() {}
 
 func (x *SendDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1519,7 @@ func (x *SendDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendDocumentRequest.ProtoReflect.Descriptor instead.
 func (*SendDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SendDocumentRequest) GetDocument() *Document {
@@ -959,14 +1537,17 @@ type SendDocumentResponse struct {
 	// True when the document was already here: nothing new was stored.
 	Duplicate bool `protobuf:"varint,2,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 	// The document as stored.
-	Document      *Document `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Document *Document `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
+	// True when an edXML status package was imported: the recipient's status is recorded on
+	// document `id` and nothing new was sent.
+	StatusReported bool `protobuf:"varint,4,opt,name=status_reported,json=statusReported,proto3" json:"status_reported,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SendDocumentResponse) Reset() {
 	*x = SendDocumentResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1559,7 @@ func (x *SendDocumentResponse) String() string {
 func (*SendDocumentResponse) ProtoMessage() {}
 
 func (x *SendDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1572,7 @@ func (x *SendDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendDocumentResponse.ProtoReflect.Descriptor instead.
 func (*SendDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SendDocumentResponse) GetId() string {
@@ -1015,6 +1596,13 @@ func (x *SendDocumentResponse) GetDocument() *Document {
 	return nil
 }
 
+func (x *SendDocumentResponse) GetStatusReported() bool {
+	if x != nil {
+		return x.StatusReported
+	}
+	return false
+}
+
 // Request of ImportEdxml.
 type ImportEdxmlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1026,7 +1614,7 @@ type ImportEdxmlRequest struct {
 
 func (x *ImportEdxmlRequest) Reset() {
 	*x = ImportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1626,7 @@ func (x *ImportEdxmlRequest) String() string {
 func (*ImportEdxmlRequest) ProtoMessage() {}
 
 func (x *ImportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1639,7 @@ func (x *ImportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ImportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ImportEdxmlRequest) GetEdxml() []byte {
@@ -1074,7 +1662,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1674,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1687,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UploadAttachmentRequest) GetHeader() *UploadHeader {
@@ -1131,7 +1719,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1731,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1744,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UploadHeader) GetName() string {
@@ -1199,7 +1787,7 @@ type Upload struct {
 
 func (x *Upload) Reset() {
 	*x = Upload{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1799,7 @@ func (x *Upload) String() string {
 func (*Upload) ProtoMessage() {}
 
 func (x *Upload) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1812,7 @@ func (x *Upload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Upload.ProtoReflect.Descriptor instead.
 func (*Upload) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Upload) GetUploadId() string {
@@ -1273,7 +1861,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1873,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1886,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetDocumentRequest) GetId() string {
@@ -1323,7 +1911,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1923,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1936,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListDocumentsRequest) GetFrom() string {
@@ -1385,7 +1973,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1985,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1998,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -1431,14 +2019,17 @@ func (x *ListDocumentsResponse) GetNextPageToken() string {
 type ExportEdxmlRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Document id.
-	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// national (default: QCVN 102:2016, root `edXML`, attachments zipped) or lienthong (root
+	// `edXMLEnvelope`, attachments in base64, with message id, digests and JSON signature).
+	Format        string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportEdxmlRequest) Reset() {
 	*x = ExportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +2041,7 @@ func (x *ExportEdxmlRequest) String() string {
 func (*ExportEdxmlRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +2054,7 @@ func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExportEdxmlRequest) GetId() string {
@@ -1471,6 +2062,178 @@ func (x *ExportEdxmlRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *ExportEdxmlRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+// Request of ExportEdxmlStatuses.
+type ExportEdxmlStatusesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Only the statuses of this recipient (optional).
+	AgencyCode    string `protobuf:"bytes,2,opt,name=agency_code,json=agencyCode,proto3" json:"agency_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEdxmlStatusesRequest) Reset() {
+	*x = ExportEdxmlStatusesRequest{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEdxmlStatusesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEdxmlStatusesRequest) ProtoMessage() {}
+
+func (x *ExportEdxmlStatusesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEdxmlStatusesRequest.ProtoReflect.Descriptor instead.
+func (*ExportEdxmlStatusesRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportEdxmlStatusesRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExportEdxmlStatusesRequest) GetAgencyCode() string {
+	if x != nil {
+		return x.AgencyCode
+	}
+	return ""
+}
+
+// One edXML status package.
+type EdxmlStatusPackage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recipient whose status it is.
+	AgencyCode string `protobuf:"bytes,1,opt,name=agency_code,json=agencyCode,proto3" json:"agency_code,omitempty"`
+	// The status.
+	Status DocumentStatus `protobuf:"varint,2,opt,name=status,proto3,enum=lienthong.docexchange.v1.DocumentStatus" json:"status,omitempty"`
+	// The package (XML; base64 in JSON).
+	Edxml         []byte `protobuf:"bytes,3,opt,name=edxml,proto3" json:"edxml,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EdxmlStatusPackage) Reset() {
+	*x = EdxmlStatusPackage{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdxmlStatusPackage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdxmlStatusPackage) ProtoMessage() {}
+
+func (x *EdxmlStatusPackage) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdxmlStatusPackage.ProtoReflect.Descriptor instead.
+func (*EdxmlStatusPackage) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *EdxmlStatusPackage) GetAgencyCode() string {
+	if x != nil {
+		return x.AgencyCode
+	}
+	return ""
+}
+
+func (x *EdxmlStatusPackage) GetStatus() DocumentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DocumentStatus_DOCUMENT_STATUS_UNSPECIFIED
+}
+
+func (x *EdxmlStatusPackage) GetEdxml() []byte {
+	if x != nil {
+		return x.Edxml
+	}
+	return nil
+}
+
+// Response of ExportEdxmlStatuses.
+type ExportEdxmlStatusesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Packages, recipient by recipient, each recipient's statuses in order.
+	Packages      []*EdxmlStatusPackage `protobuf:"bytes,1,rep,name=packages,proto3" json:"packages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEdxmlStatusesResponse) Reset() {
+	*x = ExportEdxmlStatusesResponse{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEdxmlStatusesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEdxmlStatusesResponse) ProtoMessage() {}
+
+func (x *ExportEdxmlStatusesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEdxmlStatusesResponse.ProtoReflect.Descriptor instead.
+func (*ExportEdxmlStatusesResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExportEdxmlStatusesResponse) GetPackages() []*EdxmlStatusPackage {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
 }
 
 // Request of DownloadAttachment.
@@ -1486,7 +2249,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +2261,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +2274,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -1545,7 +2308,7 @@ type ListInboxRequest struct {
 
 func (x *ListInboxRequest) Reset() {
 	*x = ListInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +2320,7 @@ func (x *ListInboxRequest) String() string {
 func (*ListInboxRequest) ProtoMessage() {}
 
 func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +2333,7 @@ func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
 func (*ListInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListInboxRequest) GetAgencyCode() string {
@@ -1614,7 +2377,7 @@ type ListInboxResponse struct {
 
 func (x *ListInboxResponse) Reset() {
 	*x = ListInboxResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +2389,7 @@ func (x *ListInboxResponse) String() string {
 func (*ListInboxResponse) ProtoMessage() {}
 
 func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +2402,7 @@ func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxResponse.ProtoReflect.Descriptor instead.
 func (*ListInboxResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListInboxResponse) GetDocuments() []*Document {
@@ -1669,7 +2432,7 @@ type SubscribeInboxRequest struct {
 
 func (x *SubscribeInboxRequest) Reset() {
 	*x = SubscribeInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +2444,7 @@ func (x *SubscribeInboxRequest) String() string {
 func (*SubscribeInboxRequest) ProtoMessage() {}
 
 func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +2457,7 @@ func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeInboxRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SubscribeInboxRequest) GetAgencyCode() string {
@@ -1724,7 +2487,7 @@ type InboxEntry struct {
 
 func (x *InboxEntry) Reset() {
 	*x = InboxEntry{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +2499,7 @@ func (x *InboxEntry) String() string {
 func (*InboxEntry) ProtoMessage() {}
 
 func (x *InboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +2512,7 @@ func (x *InboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxEntry.ProtoReflect.Descriptor instead.
 func (*InboxEntry) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *InboxEntry) GetCursor() string {
@@ -1780,14 +2543,16 @@ type ReportStatusRequest struct {
 	// When it happened, RFC 3339; default now. Not before the recipient's last status.
 	UpdatedAt string `protobuf:"bytes,5,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Handled on paper rather than in the software.
-	Paper         bool `protobuf:"varint,6,opt,name=paper,proto3" json:"paper,omitempty"`
+	Paper bool `protobuf:"varint,6,opt,name=paper,proto3" json:"paper,omitempty"`
+	// The officer who handled it (optional).
+	StaffInfo     *StaffInfo `protobuf:"bytes,7,opt,name=staff_info,json=staffInfo,proto3" json:"staff_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2564,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2577,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReportStatusRequest) GetId() string {
@@ -1857,6 +2622,13 @@ func (x *ReportStatusRequest) GetPaper() bool {
 	return false
 }
 
+func (x *ReportStatusRequest) GetStaffInfo() *StaffInfo {
+	if x != nil {
+		return x.StaffInfo
+	}
+	return nil
+}
+
 // Request of RecallDocument.
 type RecallDocumentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1872,7 +2644,7 @@ type RecallDocumentRequest struct {
 
 func (x *RecallDocumentRequest) Reset() {
 	*x = RecallDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2656,7 @@ func (x *RecallDocumentRequest) String() string {
 func (*RecallDocumentRequest) ProtoMessage() {}
 
 func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2669,7 @@ func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallDocumentRequest.ProtoReflect.Descriptor instead.
 func (*RecallDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecallDocumentRequest) GetId() string {
@@ -1949,7 +2721,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2733,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2746,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SigningKey) GetAgencyCode() string {
@@ -2048,7 +2820,7 @@ type PutSigningKeyRequest struct {
 
 func (x *PutSigningKeyRequest) Reset() {
 	*x = PutSigningKeyRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +2832,7 @@ func (x *PutSigningKeyRequest) String() string {
 func (*PutSigningKeyRequest) ProtoMessage() {}
 
 func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +2845,7 @@ func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*PutSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PutSigningKeyRequest) GetAgencyCode() string {
@@ -2108,7 +2880,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2892,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2905,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListSigningKeysRequest) GetAgencyCode() string {
@@ -2154,7 +2926,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2938,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2951,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -2208,7 +2980,7 @@ type GetDocumentStatsRequest struct {
 
 func (x *GetDocumentStatsRequest) Reset() {
 	*x = GetDocumentStatsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2992,7 @@ func (x *GetDocumentStatsRequest) String() string {
 func (*GetDocumentStatsRequest) ProtoMessage() {}
 
 func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +3005,7 @@ func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetDocumentStatsRequest) GetUnit() string {
@@ -2282,7 +3054,8 @@ type DocumentStatsRow struct {
 	Received int64 `protobuf:"varint,3,opt,name=received,proto3" json:"received,omitempty"`
 	// Received documents accepted (03 or beyond) and handled in the software, not on paper.
 	ReceivedElectronically int64 `protobuf:"varint,4,opt,name=received_electronically,json=receivedElectronically,proto3" json:"received_electronically,omitempty"`
-	// Documents sent that are signed and that every recipient accepted electronically.
+	// Documents sent without a paper copy (`business.paper` false, the edXML paper flag 0)
+	// that every recipient handled electronically.
 	SentFullyOnline int64 `protobuf:"varint,5,opt,name=sent_fully_online,json=sentFullyOnline,proto3" json:"sent_fully_online,omitempty"`
 	// received_electronically / received.
 	ElectronicShare float64 `protobuf:"fixed64,6,opt,name=electronic_share,json=electronicShare,proto3" json:"electronic_share,omitempty"`
@@ -2296,7 +3069,7 @@ type DocumentStatsRow struct {
 
 func (x *DocumentStatsRow) Reset() {
 	*x = DocumentStatsRow{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2308,7 +3081,7 @@ func (x *DocumentStatsRow) String() string {
 func (*DocumentStatsRow) ProtoMessage() {}
 
 func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2321,7 +3094,7 @@ func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStatsRow.ProtoReflect.Descriptor instead.
 func (*DocumentStatsRow) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DocumentStatsRow) GetKey() string {
@@ -2393,7 +3166,7 @@ type DocumentStats struct {
 
 func (x *DocumentStats) Reset() {
 	*x = DocumentStats{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +3178,7 @@ func (x *DocumentStats) String() string {
 func (*DocumentStats) ProtoMessage() {}
 
 func (x *DocumentStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +3191,7 @@ func (x *DocumentStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStats.ProtoReflect.Descriptor instead.
 func (*DocumentStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DocumentStats) GetRows() []*DocumentStatsRow {
@@ -2446,7 +3219,7 @@ type VerifyEvidenceRequest struct {
 
 func (x *VerifyEvidenceRequest) Reset() {
 	*x = VerifyEvidenceRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2458,7 +3231,7 @@ func (x *VerifyEvidenceRequest) String() string {
 func (*VerifyEvidenceRequest) ProtoMessage() {}
 
 func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2471,7 +3244,7 @@ func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *VerifyEvidenceRequest) GetAttachments() bool {
@@ -2506,7 +3279,7 @@ type VerifyEvidenceResponse struct {
 
 func (x *VerifyEvidenceResponse) Reset() {
 	*x = VerifyEvidenceResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +3291,7 @@ func (x *VerifyEvidenceResponse) String() string {
 func (*VerifyEvidenceResponse) ProtoMessage() {}
 
 func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +3304,7 @@ func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *VerifyEvidenceResponse) GetOk() bool {
@@ -2619,7 +3392,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\tSignature\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\fR\x05value\"\xbe\x01\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\"\x82\x02\n" +
 	"\fStatusChange\x12@\n" +
 	"\x06status\x18\x01 \x01(\x0e2(.lienthong.docexchange.v1.DocumentStatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
@@ -2627,7 +3400,9 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"updated_at\x18\x03 \x01(\tR\tupdatedAt\x12\x14\n" +
 	"\x05paper\x18\x04 \x01(\bR\x05paper\x12\x1f\n" +
 	"\vreported_by\x18\x05 \x01(\tR\n" +
-	"reportedBy\"\xe7\x01\n" +
+	"reportedBy\x12B\n" +
+	"\n" +
+	"staff_info\x18\x06 \x01(\v2#.lienthong.docexchange.v1.StaffInfoR\tstaffInfo\"\xe7\x01\n" +
 	"\tRecipient\x12\x1f\n" +
 	"\vagency_code\x18\x01 \x01(\tR\n" +
 	"agencyCode\x12@\n" +
@@ -2639,7 +3414,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\fDocumentLink\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12K\n" +
-	"\rbusiness_type\x18\x02 \x01(\x0e2&.lienthong.docexchange.v1.BusinessTypeR\fbusinessType\"\xed\x06\n" +
+	"\rbusiness_type\x18\x02 \x01(\x0e2&.lienthong.docexchange.v1.BusinessTypeR\fbusinessType\"\xd8\v\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -2665,13 +3440,69 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"message_id\x18\x11 \x01(\tR\tmessageId\x12-\n" +
 	"\x12promulgation_place\x18\x12 \x01(\tR\x11promulgationPlace\x12\x17\n" +
 	"\asent_at\x18\x13 \x01(\tR\x06sentAt\x12<\n" +
-	"\x05links\x18\x14 \x03(\v2&.lienthong.docexchange.v1.DocumentLinkR\x05links\"U\n" +
+	"\x05links\x18\x14 \x03(\v2&.lienthong.docexchange.v1.DocumentLinkR\x05links\x12E\n" +
+	"\n" +
+	"from_organ\x18\x15 \x01(\v2&.lienthong.docexchange.v1.OrganizationR\tfromOrgan\x12C\n" +
+	"\tto_organs\x18\x16 \x03(\v2&.lienthong.docexchange.v1.OrganizationR\btoOrgans\x12,\n" +
+	"\x12document_type_code\x18\x17 \x01(\x05R\x10documentTypeCode\x12\x18\n" +
+	"\acontent\x18\x18 \x01(\tR\acontent\x12\x1b\n" +
+	"\tto_places\x18\x19 \x03(\tR\btoPlaces\x12B\n" +
+	"\n" +
+	"other_info\x18\x1a \x01(\v2#.lienthong.docexchange.v1.OtherInfoR\totherInfo\x12#\n" +
+	"\rsteering_type\x18\x1b \x01(\x05R\fsteeringType\x12*\n" +
+	"\x11edxml_document_id\x18\x1c \x01(\tR\x0fedxmlDocumentId\x12>\n" +
+	"\bbusiness\x18\x1d \x01(\v2\".lienthong.docexchange.v1.BusinessR\bbusiness\x12J\n" +
+	"\rtrace_headers\x18\x1e \x03(\v2%.lienthong.docexchange.v1.TraceHeaderR\ftraceHeaders\x12#\n" +
+	"\rsuperseded_by\x18\x1f \x01(\tR\fsupersededBy\x122\n" +
+	"\x15xml_signature_subject\x18  \x01(\tR\x13xmlSignatureSubject\"\xfb\x01\n" +
+	"\fOrganization\x12\x19\n" +
+	"\borgan_id\x18\x01 \x01(\tR\aorganId\x124\n" +
+	"\x16organization_in_charge\x18\x02 \x01(\tR\x14organizationInCharge\x12\x1d\n" +
+	"\n" +
+	"organ_name\x18\x03 \x01(\tR\torganName\x12\x1b\n" +
+	"\torgan_add\x18\x04 \x01(\tR\borganAdd\x12\x14\n" +
+	"\x05email\x18\x05 \x01(\tR\x05email\x12\x1c\n" +
+	"\ttelephone\x18\x06 \x01(\tR\ttelephone\x12\x10\n" +
+	"\x03fax\x18\a \x01(\tR\x03fax\x12\x18\n" +
+	"\awebsite\x18\b \x01(\tR\awebsite\"\xda\x01\n" +
+	"\tOtherInfo\x124\n" +
+	"\x16sphere_of_promulgation\x18\x01 \x01(\tR\x14sphereOfPromulgation\x12%\n" +
+	"\x0etyper_notation\x18\x02 \x01(\tR\rtyperNotation\x12/\n" +
+	"\x13promulgation_amount\x18\x03 \x01(\x05R\x12promulgationAmount\x12\x1f\n" +
+	"\vpage_amount\x18\x04 \x01(\x05R\n" +
+	"pageAmount\x12\x1e\n" +
+	"\n" +
+	"appendixes\x18\x05 \x03(\tR\n" +
+	"appendixes\"o\n" +
+	"\tStaffInfo\x12\x1e\n" +
+	"\n" +
+	"department\x18\x01 \x01(\tR\n" +
+	"department\x12\x14\n" +
+	"\x05staff\x18\x02 \x01(\tR\x05staff\x12\x16\n" +
+	"\x06mobile\x18\x03 \x01(\tR\x06mobile\x12\x14\n" +
+	"\x05email\x18\x04 \x01(\tR\x05email\"O\n" +
+	"\x0fReplacementInfo\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x1b\n" +
+	"\torgan_ids\x18\x02 \x03(\tR\borganIds\"F\n" +
+	"\vTraceHeader\x12\x19\n" +
+	"\borgan_id\x18\x01 \x01(\tR\aorganId\x12\x1c\n" +
+	"\ttimestamp\x18\x02 \x01(\tR\ttimestamp\"\xf3\x01\n" +
+	"\bBusiness\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12B\n" +
+	"\n" +
+	"staff_info\x18\x02 \x01(\v2#.lienthong.docexchange.v1.StaffInfoR\tstaffInfo\x12T\n" +
+	"\x10replacement_info\x18\x03 \x03(\v2).lienthong.docexchange.v1.ReplacementInfoR\x0freplacementInfo\x12\x14\n" +
+	"\x05paper\x18\x04 \x01(\bR\x05paper\x12\x1f\n" +
+	"\vdocument_id\x18\x05 \x01(\tR\n" +
+	"documentId\"U\n" +
 	"\x13SendDocumentRequest\x12>\n" +
-	"\bdocument\x18\x01 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\"\x84\x01\n" +
+	"\bdocument\x18\x01 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\"\xad\x01\n" +
 	"\x14SendDocumentResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tduplicate\x18\x02 \x01(\bR\tduplicate\x12>\n" +
-	"\bdocument\x18\x03 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\"*\n" +
+	"\bdocument\x18\x03 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\x12'\n" +
+	"\x0fstatus_reported\x18\x04 \x01(\bR\x0estatusReported\"*\n" +
 	"\x12ImportEdxmlRequest\x12\x14\n" +
 	"\x05edxml\x18\x01 \x01(\fR\x05edxml\"o\n" +
 	"\x17UploadAttachmentRequest\x12>\n" +
@@ -2696,9 +3527,21 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x81\x01\n" +
 	"\x15ListDocumentsResponse\x12@\n" +
 	"\tdocuments\x18\x01 \x03(\v2\".lienthong.docexchange.v1.DocumentR\tdocuments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
 	"\x12ExportEdxmlRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"A\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06format\x18\x02 \x01(\tR\x06format\"M\n" +
+	"\x1aExportEdxmlStatusesRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vagency_code\x18\x02 \x01(\tR\n" +
+	"agencyCode\"\x8d\x01\n" +
+	"\x12EdxmlStatusPackage\x12\x1f\n" +
+	"\vagency_code\x18\x01 \x01(\tR\n" +
+	"agencyCode\x12@\n" +
+	"\x06status\x18\x02 \x01(\x0e2(.lienthong.docexchange.v1.DocumentStatusR\x06status\x12\x14\n" +
+	"\x05edxml\x18\x03 \x01(\fR\x05edxml\"g\n" +
+	"\x1bExportEdxmlStatusesResponse\x12H\n" +
+	"\bpackages\x18\x01 \x03(\v2,.lienthong.docexchange.v1.EdxmlStatusPackageR\bpackages\"A\n" +
 	"\x19DownloadAttachmentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\x05R\x05index\"\xb1\x01\n" +
@@ -2719,7 +3562,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\n" +
 	"InboxEntry\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12>\n" +
-	"\bdocument\x18\x02 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\"\xd5\x01\n" +
+	"\bdocument\x18\x02 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\"\x99\x02\n" +
 	"\x13ReportStatusRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vagency_code\x18\x02 \x01(\tR\n" +
@@ -2728,7 +3571,9 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
 	"updated_at\x18\x05 \x01(\tR\tupdatedAt\x12\x14\n" +
-	"\x05paper\x18\x06 \x01(\bR\x05paper\"b\n" +
+	"\x05paper\x18\x06 \x01(\bR\x05paper\x12B\n" +
+	"\n" +
+	"staff_info\x18\a \x01(\v2#.lienthong.docexchange.v1.StaffInfoR\tstaffInfo\"b\n" +
 	"\x15RecallDocumentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fagency_codes\x18\x02 \x03(\tR\vagencyCodes\x12\x16\n" +
@@ -2801,14 +3646,15 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x11BUSINESS_TYPE_NEW\x10\x00\x12\x18\n" +
 	"\x14BUSINESS_TYPE_REVOKE\x10\x01\x12\x18\n" +
 	"\x14BUSINESS_TYPE_UPDATE\x10\x02\x12\x19\n" +
-	"\x15BUSINESS_TYPE_REPLACE\x10\x032\x8f\x10\n" +
+	"\x15BUSINESS_TYPE_REPLACE\x10\x032\xbe\x11\n" +
 	"\x0fDocumentService\x12\x8e\x01\n" +
 	"\fSendDocument\x12-.lienthong.docexchange.v1.SendDocumentRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bdocument\"\r/v1/documents\x12\x91\x01\n" +
 	"\vImportEdxml\x12,.lienthong.docexchange.v1.ImportEdxmlRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/documents:importEdxml\x12i\n" +
 	"\x10UploadAttachment\x121.lienthong.docexchange.v1.UploadAttachmentRequest\x1a .lienthong.docexchange.v1.Upload(\x01\x12\x87\x01\n" +
 	"\rListDocuments\x12..lienthong.docexchange.v1.ListDocumentsRequest\x1a/.lienthong.docexchange.v1.ListDocumentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/documents\x12{\n" +
 	"\vGetDocument\x12,.lienthong.docexchange.v1.GetDocumentRequest\x1a\".lienthong.docexchange.v1.Document\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/documents/{id}\x12s\n" +
-	"\vExportEdxml\x12,.lienthong.docexchange.v1.ExportEdxmlRequest\x1a\x14.google.api.HttpBody\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/documents/{id}:edxml\x12a\n" +
+	"\vExportEdxml\x12,.lienthong.docexchange.v1.ExportEdxmlRequest\x1a\x14.google.api.HttpBody\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/documents/{id}:edxml\x12\xac\x01\n" +
+	"\x13ExportEdxmlStatuses\x124.lienthong.docexchange.v1.ExportEdxmlStatusesRequest\x1a5.lienthong.docexchange.v1.ExportEdxmlStatusesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/documents/{id}:edxmlStatuses\x12a\n" +
 	"\x12DownloadAttachment\x123.lienthong.docexchange.v1.DownloadAttachmentRequest\x1a\x14.google.api.HttpBody0\x01\x12\x8e\x01\n" +
 	"\tListInbox\x12*.lienthong.docexchange.v1.ListInboxRequest\x1a+.lienthong.docexchange.v1.ListInboxResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/agencies/{agency_code}/inbox\x12i\n" +
 	"\x0eSubscribeInbox\x12/.lienthong.docexchange.v1.SubscribeInboxRequest\x1a$.lienthong.docexchange.v1.InboxEntry0\x01\x12\x89\x01\n" +
@@ -2832,105 +3678,127 @@ func file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_docexchange_v1_docexchange_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
-	(DocumentStatus)(0),               // 0: lienthong.docexchange.v1.DocumentStatus
-	(BusinessType)(0),                 // 1: lienthong.docexchange.v1.BusinessType
-	(*Signer)(nil),                    // 2: lienthong.docexchange.v1.Signer
-	(*ResponseFor)(nil),               // 3: lienthong.docexchange.v1.ResponseFor
-	(*Attachment)(nil),                // 4: lienthong.docexchange.v1.Attachment
-	(*Signature)(nil),                 // 5: lienthong.docexchange.v1.Signature
-	(*StatusChange)(nil),              // 6: lienthong.docexchange.v1.StatusChange
-	(*Recipient)(nil),                 // 7: lienthong.docexchange.v1.Recipient
-	(*DocumentLink)(nil),              // 8: lienthong.docexchange.v1.DocumentLink
-	(*Document)(nil),                  // 9: lienthong.docexchange.v1.Document
-	(*SendDocumentRequest)(nil),       // 10: lienthong.docexchange.v1.SendDocumentRequest
-	(*SendDocumentResponse)(nil),      // 11: lienthong.docexchange.v1.SendDocumentResponse
-	(*ImportEdxmlRequest)(nil),        // 12: lienthong.docexchange.v1.ImportEdxmlRequest
-	(*UploadAttachmentRequest)(nil),   // 13: lienthong.docexchange.v1.UploadAttachmentRequest
-	(*UploadHeader)(nil),              // 14: lienthong.docexchange.v1.UploadHeader
-	(*Upload)(nil),                    // 15: lienthong.docexchange.v1.Upload
-	(*GetDocumentRequest)(nil),        // 16: lienthong.docexchange.v1.GetDocumentRequest
-	(*ListDocumentsRequest)(nil),      // 17: lienthong.docexchange.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),     // 18: lienthong.docexchange.v1.ListDocumentsResponse
-	(*ExportEdxmlRequest)(nil),        // 19: lienthong.docexchange.v1.ExportEdxmlRequest
-	(*DownloadAttachmentRequest)(nil), // 20: lienthong.docexchange.v1.DownloadAttachmentRequest
-	(*ListInboxRequest)(nil),          // 21: lienthong.docexchange.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),         // 22: lienthong.docexchange.v1.ListInboxResponse
-	(*SubscribeInboxRequest)(nil),     // 23: lienthong.docexchange.v1.SubscribeInboxRequest
-	(*InboxEntry)(nil),                // 24: lienthong.docexchange.v1.InboxEntry
-	(*ReportStatusRequest)(nil),       // 25: lienthong.docexchange.v1.ReportStatusRequest
-	(*RecallDocumentRequest)(nil),     // 26: lienthong.docexchange.v1.RecallDocumentRequest
-	(*SigningKey)(nil),                // 27: lienthong.docexchange.v1.SigningKey
-	(*PutSigningKeyRequest)(nil),      // 28: lienthong.docexchange.v1.PutSigningKeyRequest
-	(*ListSigningKeysRequest)(nil),    // 29: lienthong.docexchange.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),   // 30: lienthong.docexchange.v1.ListSigningKeysResponse
-	(*GetDocumentStatsRequest)(nil),   // 31: lienthong.docexchange.v1.GetDocumentStatsRequest
-	(*DocumentStatsRow)(nil),          // 32: lienthong.docexchange.v1.DocumentStatsRow
-	(*DocumentStats)(nil),             // 33: lienthong.docexchange.v1.DocumentStats
-	(*VerifyEvidenceRequest)(nil),     // 34: lienthong.docexchange.v1.VerifyEvidenceRequest
-	(*VerifyEvidenceResponse)(nil),    // 35: lienthong.docexchange.v1.VerifyEvidenceResponse
-	(*httpbody.HttpBody)(nil),         // 36: google.api.HttpBody
+	(DocumentStatus)(0),                 // 0: lienthong.docexchange.v1.DocumentStatus
+	(BusinessType)(0),                   // 1: lienthong.docexchange.v1.BusinessType
+	(*Signer)(nil),                      // 2: lienthong.docexchange.v1.Signer
+	(*ResponseFor)(nil),                 // 3: lienthong.docexchange.v1.ResponseFor
+	(*Attachment)(nil),                  // 4: lienthong.docexchange.v1.Attachment
+	(*Signature)(nil),                   // 5: lienthong.docexchange.v1.Signature
+	(*StatusChange)(nil),                // 6: lienthong.docexchange.v1.StatusChange
+	(*Recipient)(nil),                   // 7: lienthong.docexchange.v1.Recipient
+	(*DocumentLink)(nil),                // 8: lienthong.docexchange.v1.DocumentLink
+	(*Document)(nil),                    // 9: lienthong.docexchange.v1.Document
+	(*Organization)(nil),                // 10: lienthong.docexchange.v1.Organization
+	(*OtherInfo)(nil),                   // 11: lienthong.docexchange.v1.OtherInfo
+	(*StaffInfo)(nil),                   // 12: lienthong.docexchange.v1.StaffInfo
+	(*ReplacementInfo)(nil),             // 13: lienthong.docexchange.v1.ReplacementInfo
+	(*TraceHeader)(nil),                 // 14: lienthong.docexchange.v1.TraceHeader
+	(*Business)(nil),                    // 15: lienthong.docexchange.v1.Business
+	(*SendDocumentRequest)(nil),         // 16: lienthong.docexchange.v1.SendDocumentRequest
+	(*SendDocumentResponse)(nil),        // 17: lienthong.docexchange.v1.SendDocumentResponse
+	(*ImportEdxmlRequest)(nil),          // 18: lienthong.docexchange.v1.ImportEdxmlRequest
+	(*UploadAttachmentRequest)(nil),     // 19: lienthong.docexchange.v1.UploadAttachmentRequest
+	(*UploadHeader)(nil),                // 20: lienthong.docexchange.v1.UploadHeader
+	(*Upload)(nil),                      // 21: lienthong.docexchange.v1.Upload
+	(*GetDocumentRequest)(nil),          // 22: lienthong.docexchange.v1.GetDocumentRequest
+	(*ListDocumentsRequest)(nil),        // 23: lienthong.docexchange.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),       // 24: lienthong.docexchange.v1.ListDocumentsResponse
+	(*ExportEdxmlRequest)(nil),          // 25: lienthong.docexchange.v1.ExportEdxmlRequest
+	(*ExportEdxmlStatusesRequest)(nil),  // 26: lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	(*EdxmlStatusPackage)(nil),          // 27: lienthong.docexchange.v1.EdxmlStatusPackage
+	(*ExportEdxmlStatusesResponse)(nil), // 28: lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	(*DownloadAttachmentRequest)(nil),   // 29: lienthong.docexchange.v1.DownloadAttachmentRequest
+	(*ListInboxRequest)(nil),            // 30: lienthong.docexchange.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),           // 31: lienthong.docexchange.v1.ListInboxResponse
+	(*SubscribeInboxRequest)(nil),       // 32: lienthong.docexchange.v1.SubscribeInboxRequest
+	(*InboxEntry)(nil),                  // 33: lienthong.docexchange.v1.InboxEntry
+	(*ReportStatusRequest)(nil),         // 34: lienthong.docexchange.v1.ReportStatusRequest
+	(*RecallDocumentRequest)(nil),       // 35: lienthong.docexchange.v1.RecallDocumentRequest
+	(*SigningKey)(nil),                  // 36: lienthong.docexchange.v1.SigningKey
+	(*PutSigningKeyRequest)(nil),        // 37: lienthong.docexchange.v1.PutSigningKeyRequest
+	(*ListSigningKeysRequest)(nil),      // 38: lienthong.docexchange.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),     // 39: lienthong.docexchange.v1.ListSigningKeysResponse
+	(*GetDocumentStatsRequest)(nil),     // 40: lienthong.docexchange.v1.GetDocumentStatsRequest
+	(*DocumentStatsRow)(nil),            // 41: lienthong.docexchange.v1.DocumentStatsRow
+	(*DocumentStats)(nil),               // 42: lienthong.docexchange.v1.DocumentStats
+	(*VerifyEvidenceRequest)(nil),       // 43: lienthong.docexchange.v1.VerifyEvidenceRequest
+	(*VerifyEvidenceResponse)(nil),      // 44: lienthong.docexchange.v1.VerifyEvidenceResponse
+	(*httpbody.HttpBody)(nil),           // 45: google.api.HttpBody
 }
 var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
 	0,  // 0: lienthong.docexchange.v1.StatusChange.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	0,  // 1: lienthong.docexchange.v1.Recipient.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	6,  // 2: lienthong.docexchange.v1.Recipient.history:type_name -> lienthong.docexchange.v1.StatusChange
-	1,  // 3: lienthong.docexchange.v1.DocumentLink.business_type:type_name -> lienthong.docexchange.v1.BusinessType
-	2,  // 4: lienthong.docexchange.v1.Document.signer:type_name -> lienthong.docexchange.v1.Signer
-	1,  // 5: lienthong.docexchange.v1.Document.business_type:type_name -> lienthong.docexchange.v1.BusinessType
-	3,  // 6: lienthong.docexchange.v1.Document.response_for:type_name -> lienthong.docexchange.v1.ResponseFor
-	4,  // 7: lienthong.docexchange.v1.Document.attachments:type_name -> lienthong.docexchange.v1.Attachment
-	5,  // 8: lienthong.docexchange.v1.Document.signature:type_name -> lienthong.docexchange.v1.Signature
-	7,  // 9: lienthong.docexchange.v1.Document.recipients:type_name -> lienthong.docexchange.v1.Recipient
-	8,  // 10: lienthong.docexchange.v1.Document.links:type_name -> lienthong.docexchange.v1.DocumentLink
-	9,  // 11: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
-	9,  // 12: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
-	14, // 13: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
-	9,  // 14: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
-	0,  // 15: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	9,  // 16: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
-	9,  // 17: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
-	0,  // 18: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	27, // 19: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
-	27, // 20: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
-	32, // 21: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	32, // 22: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	10, // 23: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
-	12, // 24: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
-	13, // 25: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
-	17, // 26: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
-	16, // 27: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
-	19, // 28: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
-	20, // 29: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
-	21, // 30: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
-	23, // 31: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
-	25, // 32: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
-	26, // 33: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
-	28, // 34: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
-	29, // 35: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
-	31, // 36: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
-	34, // 37: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
-	11, // 38: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	11, // 39: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	15, // 40: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
-	18, // 41: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
-	9,  // 42: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
-	36, // 43: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
-	36, // 44: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
-	22, // 45: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
-	24, // 46: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
-	9,  // 47: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
-	9,  // 48: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
-	27, // 49: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
-	30, // 50: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
-	33, // 51: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
-	35, // 52: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
-	38, // [38:53] is the sub-list for method output_type
-	23, // [23:38] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	12, // 1: lienthong.docexchange.v1.StatusChange.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	0,  // 2: lienthong.docexchange.v1.Recipient.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	6,  // 3: lienthong.docexchange.v1.Recipient.history:type_name -> lienthong.docexchange.v1.StatusChange
+	1,  // 4: lienthong.docexchange.v1.DocumentLink.business_type:type_name -> lienthong.docexchange.v1.BusinessType
+	2,  // 5: lienthong.docexchange.v1.Document.signer:type_name -> lienthong.docexchange.v1.Signer
+	1,  // 6: lienthong.docexchange.v1.Document.business_type:type_name -> lienthong.docexchange.v1.BusinessType
+	3,  // 7: lienthong.docexchange.v1.Document.response_for:type_name -> lienthong.docexchange.v1.ResponseFor
+	4,  // 8: lienthong.docexchange.v1.Document.attachments:type_name -> lienthong.docexchange.v1.Attachment
+	5,  // 9: lienthong.docexchange.v1.Document.signature:type_name -> lienthong.docexchange.v1.Signature
+	7,  // 10: lienthong.docexchange.v1.Document.recipients:type_name -> lienthong.docexchange.v1.Recipient
+	8,  // 11: lienthong.docexchange.v1.Document.links:type_name -> lienthong.docexchange.v1.DocumentLink
+	10, // 12: lienthong.docexchange.v1.Document.from_organ:type_name -> lienthong.docexchange.v1.Organization
+	10, // 13: lienthong.docexchange.v1.Document.to_organs:type_name -> lienthong.docexchange.v1.Organization
+	11, // 14: lienthong.docexchange.v1.Document.other_info:type_name -> lienthong.docexchange.v1.OtherInfo
+	15, // 15: lienthong.docexchange.v1.Document.business:type_name -> lienthong.docexchange.v1.Business
+	14, // 16: lienthong.docexchange.v1.Document.trace_headers:type_name -> lienthong.docexchange.v1.TraceHeader
+	12, // 17: lienthong.docexchange.v1.Business.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	13, // 18: lienthong.docexchange.v1.Business.replacement_info:type_name -> lienthong.docexchange.v1.ReplacementInfo
+	9,  // 19: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
+	9,  // 20: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
+	20, // 21: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
+	9,  // 22: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	0,  // 23: lienthong.docexchange.v1.EdxmlStatusPackage.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	27, // 24: lienthong.docexchange.v1.ExportEdxmlStatusesResponse.packages:type_name -> lienthong.docexchange.v1.EdxmlStatusPackage
+	0,  // 25: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	9,  // 26: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	9,  // 27: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
+	0,  // 28: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	12, // 29: lienthong.docexchange.v1.ReportStatusRequest.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	36, // 30: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
+	36, // 31: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
+	41, // 32: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	41, // 33: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	16, // 34: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
+	18, // 35: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
+	19, // 36: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
+	23, // 37: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
+	22, // 38: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
+	25, // 39: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
+	26, // 40: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:input_type -> lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	29, // 41: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
+	30, // 42: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
+	32, // 43: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
+	34, // 44: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
+	35, // 45: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
+	37, // 46: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
+	38, // 47: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
+	40, // 48: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
+	43, // 49: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
+	17, // 50: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	17, // 51: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	21, // 52: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
+	24, // 53: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
+	9,  // 54: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
+	45, // 55: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
+	28, // 56: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:output_type -> lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	45, // 57: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
+	31, // 58: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
+	33, // 59: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
+	9,  // 60: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
+	9,  // 61: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
+	36, // 62: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
+	39, // 63: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
+	42, // 64: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
+	44, // 65: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
+	50, // [50:66] is the sub-list for method output_type
+	34, // [34:50] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_docexchange_v1_docexchange_proto_init() }
@@ -2944,7 +3812,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_docexchange_v1_docexchange_proto_rawDesc), len(file_lienthong_docexchange_v1_docexchange_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,21 +25,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DocumentService_SendDocument_FullMethodName       = "/lienthong.docexchange.v1.DocumentService/SendDocument"
-	DocumentService_ImportEdxml_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/ImportEdxml"
-	DocumentService_UploadAttachment_FullMethodName   = "/lienthong.docexchange.v1.DocumentService/UploadAttachment"
-	DocumentService_ListDocuments_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/ListDocuments"
-	DocumentService_GetDocument_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/GetDocument"
-	DocumentService_ExportEdxml_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/ExportEdxml"
-	DocumentService_DownloadAttachment_FullMethodName = "/lienthong.docexchange.v1.DocumentService/DownloadAttachment"
-	DocumentService_ListInbox_FullMethodName          = "/lienthong.docexchange.v1.DocumentService/ListInbox"
-	DocumentService_SubscribeInbox_FullMethodName     = "/lienthong.docexchange.v1.DocumentService/SubscribeInbox"
-	DocumentService_ReportStatus_FullMethodName       = "/lienthong.docexchange.v1.DocumentService/ReportStatus"
-	DocumentService_RecallDocument_FullMethodName     = "/lienthong.docexchange.v1.DocumentService/RecallDocument"
-	DocumentService_PutSigningKey_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/PutSigningKey"
-	DocumentService_ListSigningKeys_FullMethodName    = "/lienthong.docexchange.v1.DocumentService/ListSigningKeys"
-	DocumentService_GetDocumentStats_FullMethodName   = "/lienthong.docexchange.v1.DocumentService/GetDocumentStats"
-	DocumentService_VerifyEvidence_FullMethodName     = "/lienthong.docexchange.v1.DocumentService/VerifyEvidence"
+	DocumentService_SendDocument_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/SendDocument"
+	DocumentService_ImportEdxml_FullMethodName         = "/lienthong.docexchange.v1.DocumentService/ImportEdxml"
+	DocumentService_UploadAttachment_FullMethodName    = "/lienthong.docexchange.v1.DocumentService/UploadAttachment"
+	DocumentService_ListDocuments_FullMethodName       = "/lienthong.docexchange.v1.DocumentService/ListDocuments"
+	DocumentService_GetDocument_FullMethodName         = "/lienthong.docexchange.v1.DocumentService/GetDocument"
+	DocumentService_ExportEdxml_FullMethodName         = "/lienthong.docexchange.v1.DocumentService/ExportEdxml"
+	DocumentService_ExportEdxmlStatuses_FullMethodName = "/lienthong.docexchange.v1.DocumentService/ExportEdxmlStatuses"
+	DocumentService_DownloadAttachment_FullMethodName  = "/lienthong.docexchange.v1.DocumentService/DownloadAttachment"
+	DocumentService_ListInbox_FullMethodName           = "/lienthong.docexchange.v1.DocumentService/ListInbox"
+	DocumentService_SubscribeInbox_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/SubscribeInbox"
+	DocumentService_ReportStatus_FullMethodName        = "/lienthong.docexchange.v1.DocumentService/ReportStatus"
+	DocumentService_RecallDocument_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/RecallDocument"
+	DocumentService_PutSigningKey_FullMethodName       = "/lienthong.docexchange.v1.DocumentService/PutSigningKey"
+	DocumentService_ListSigningKeys_FullMethodName     = "/lienthong.docexchange.v1.DocumentService/ListSigningKeys"
+	DocumentService_GetDocumentStats_FullMethodName    = "/lienthong.docexchange.v1.DocumentService/GetDocumentStats"
+	DocumentService_VerifyEvidence_FullMethodName      = "/lienthong.docexchange.v1.DocumentService/VerifyEvidence"
 )
 
 // DocumentServiceClient is the client API for DocumentService service.
@@ -55,8 +56,14 @@ type DocumentServiceClient interface {
 	// again (same sender, number, notation and promulgation date, or same message id) is one
 	// document: the answer says `duplicate: true` and nothing is stored.
 	SendDocument(ctx context.Context, in *SendDocumentRequest, opts ...grpc.CallOption) (*SendDocumentResponse, error)
-	// Sends a document given as a QCVN 102:2016 edXML package (XML, attachments in base64).
-	// Over REST the body is the XML itself.
+	// Sends a document given as an edXML package: the QCVN 102:2016 national form (root
+	// `edXML`, attachments zipped then base64), the older VPCP form (`EdXMLEnvelope` in
+	// http://www.go.vn/eDoc) or lienthong's own variant (root `edXMLEnvelope`). A revocation
+	// (BussinessDocType 1) recalls the earlier document from every recipient; an update or
+	// replacement (2, 3) links to it and marks it superseded. A status package (root `Status`)
+	// reports a recipient's status instead, under the rules of ReportStatus. An enveloped XML
+	// signature is verified against the certificates registered for the sending agency. Over
+	// REST the body is the XML itself.
 	ImportEdxml(ctx context.Context, in *ImportEdxmlRequest, opts ...grpc.CallOption) (*SendDocumentResponse, error)
 	// Stores a large attachment sent in chunks (first message the header, then chunks);
 	// answers its upload id and SHA-256 once every chunk is on disk. A document then names it
@@ -66,8 +73,12 @@ type DocumentServiceClient interface {
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
 	// One document: envelope, attachments (without content) and every recipient's status.
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*Document, error)
-	// The document as an edXML package (XML).
+	// The document as an edXML package (XML): the QCVN 102:2016 national form by default,
+	// lienthong's own variant with `format=lienthong`.
 	ExportEdxml(ctx context.Context, in *ExportEdxmlRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
+	// The recipients' statuses of a document as edXML status packages, one per status reached,
+	// in order.
+	ExportEdxmlStatuses(ctx context.Context, in *ExportEdxmlStatusesRequest, opts ...grpc.CallOption) (*ExportEdxmlStatusesResponse, error)
 	// An attachment's content, in chunks. Over REST, GET /v1/documents/{id}/attachments/{index}
 	// answers the raw bytes.
 	DownloadAttachment(ctx context.Context, in *DownloadAttachmentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
@@ -158,6 +169,16 @@ func (c *documentServiceClient) ExportEdxml(ctx context.Context, in *ExportEdxml
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(httpbody.HttpBody)
 	err := c.cc.Invoke(ctx, DocumentService_ExportEdxml_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentServiceClient) ExportEdxmlStatuses(ctx context.Context, in *ExportEdxmlStatusesRequest, opts ...grpc.CallOption) (*ExportEdxmlStatusesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportEdxmlStatusesResponse)
+	err := c.cc.Invoke(ctx, DocumentService_ExportEdxmlStatuses_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -285,8 +306,14 @@ type DocumentServiceServer interface {
 	// again (same sender, number, notation and promulgation date, or same message id) is one
 	// document: the answer says `duplicate: true` and nothing is stored.
 	SendDocument(context.Context, *SendDocumentRequest) (*SendDocumentResponse, error)
-	// Sends a document given as a QCVN 102:2016 edXML package (XML, attachments in base64).
-	// Over REST the body is the XML itself.
+	// Sends a document given as an edXML package: the QCVN 102:2016 national form (root
+	// `edXML`, attachments zipped then base64), the older VPCP form (`EdXMLEnvelope` in
+	// http://www.go.vn/eDoc) or lienthong's own variant (root `edXMLEnvelope`). A revocation
+	// (BussinessDocType 1) recalls the earlier document from every recipient; an update or
+	// replacement (2, 3) links to it and marks it superseded. A status package (root `Status`)
+	// reports a recipient's status instead, under the rules of ReportStatus. An enveloped XML
+	// signature is verified against the certificates registered for the sending agency. Over
+	// REST the body is the XML itself.
 	ImportEdxml(context.Context, *ImportEdxmlRequest) (*SendDocumentResponse, error)
 	// Stores a large attachment sent in chunks (first message the header, then chunks);
 	// answers its upload id and SHA-256 once every chunk is on disk. A document then names it
@@ -296,8 +323,12 @@ type DocumentServiceServer interface {
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
 	// One document: envelope, attachments (without content) and every recipient's status.
 	GetDocument(context.Context, *GetDocumentRequest) (*Document, error)
-	// The document as an edXML package (XML).
+	// The document as an edXML package (XML): the QCVN 102:2016 national form by default,
+	// lienthong's own variant with `format=lienthong`.
 	ExportEdxml(context.Context, *ExportEdxmlRequest) (*httpbody.HttpBody, error)
+	// The recipients' statuses of a document as edXML status packages, one per status reached,
+	// in order.
+	ExportEdxmlStatuses(context.Context, *ExportEdxmlStatusesRequest) (*ExportEdxmlStatusesResponse, error)
 	// An attachment's content, in chunks. Over REST, GET /v1/documents/{id}/attachments/{index}
 	// answers the raw bytes.
 	DownloadAttachment(*DownloadAttachmentRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
@@ -348,6 +379,9 @@ func (UnimplementedDocumentServiceServer) GetDocument(context.Context, *GetDocum
 }
 func (UnimplementedDocumentServiceServer) ExportEdxml(context.Context, *ExportEdxmlRequest) (*httpbody.HttpBody, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportEdxml not implemented")
+}
+func (UnimplementedDocumentServiceServer) ExportEdxmlStatuses(context.Context, *ExportEdxmlStatusesRequest) (*ExportEdxmlStatusesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportEdxmlStatuses not implemented")
 }
 func (UnimplementedDocumentServiceServer) DownloadAttachment(*DownloadAttachmentRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
 	return status.Error(codes.Unimplemented, "method DownloadAttachment not implemented")
@@ -490,6 +524,24 @@ func _DocumentService_ExportEdxml_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(DocumentServiceServer).ExportEdxml(ctx, req.(*ExportEdxmlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentService_ExportEdxmlStatuses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportEdxmlStatusesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentServiceServer).ExportEdxmlStatuses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentService_ExportEdxmlStatuses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentServiceServer).ExportEdxmlStatuses(ctx, req.(*ExportEdxmlStatusesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -668,6 +720,10 @@ var DocumentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportEdxml",
 			Handler:    _DocumentService_ExportEdxml_Handler,
+		},
+		{
+			MethodName: "ExportEdxmlStatuses",
+			Handler:    _DocumentService_ExportEdxmlStatuses_Handler,
 		},
 		{
 			MethodName: "ListInbox",
