@@ -230,6 +230,7 @@ var signedJSON = protojson.MarshalOptions{UseProtoNames: true}
 func CanonicalBytes(d *docv1.Document) ([]byte, error) {
 	c := proto.Clone(d).(*docv1.Document)
 	c.Id, c.Signature, c.Recipients, c.SentAt, c.Links = "", nil, nil, "", nil
+	c.SupersededBy, c.XmlSignatureSubject = "", "" // kept by the service, as links are
 	for _, a := range c.Attachments {
 		a.Content, a.UploadId = nil, ""
 	}

@@ -34,8 +34,8 @@ var demoUnits = []string{"01", "02", "36", "60"}
 func demoAgency(unit string, i int) string { return fmt.Sprintf("000.%02d.00.H%s", i, unit) }
 
 // LoadDemo adds, once, documents between the seed provinces' agencies: 200 documents of
-// 2018 between agencies of Hưng Yên with exactly 89% accepted electronically and 45% signed
-// and accepted electronically, and a few documents of 2025 in the other seed provinces.
+// 2018 between agencies of Hưng Yên with exactly 89% accepted electronically and 45% sent
+// without a paper copy and accepted electronically, and a few documents of 2025 in the other seed provinces.
 // It waits for the catalog, which may still be starting.
 func (s *Service) LoadDemo(ctx context.Context) error {
 	done := false
@@ -99,7 +99,10 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 				Signer:      &docv1.Signer{Name: "Nguyễn Văn A", Position: "Chánh Văn phòng"},
 				Attachments: []*docv1.Attachment{{Name: fmt.Sprintf("cv-%d.pdf", i+1), ContentType: "application/pdf", Content: content}},
 			}
-			if i < online { // signed documents come first and are all accepted electronically
+			if i >= online { // the others also went on paper (the edXML paper flag): not fully online
+				d.Business = &docv1.Business{Reason: "Văn bản điện tử mới", Paper: true}
+			}
+			if i < online { // signed documents without a paper copy come first and are all accepted electronically
 				sum := payloadHash(content)
 				d.Attachments[0].Sha256, d.Attachments[0].Size = fmt.Sprintf("%x", sum), int64(len(content))
 				id, priv, err := keyOf(from)

@@ -20,6 +20,9 @@ import (
 type sendOptions struct {
 	at     time.Time // when the document is taken as delivered
 	system string    // the sending system
+	// xmlSigner is the subject of the certificate whose XML signature of the edXML package
+	// was verified (edxml_xmldsig.go).
+	xmlSigner string
 }
 
 // send checks and stores a document and delivers it. Anything refused stores nothing.
@@ -35,6 +38,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 		o.at = s.now()
 	}
 	if err := validateEnvelope(d); err != nil {
+		return nil, err
+	}
+	if err := validateEdxmlFields(d); err != nil {
 		return nil, err
 	}
 	if err := checkDocumentDates(d, o.at); err != nil {
@@ -186,6 +192,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 						"Chỉ cơ quan đã gửi văn bản mới được thu hồi, cập nhật hoặc thay thế văn bản đó.")
 				}
 				orig.Document.Links = append(orig.Document.Links, &docv1.DocumentLink{DocumentId: id, BusinessType: d.GetBusinessType()})
+				if bt := d.GetBusinessType(); bt == docv1.BusinessType_BUSINESS_TYPE_UPDATE || bt == docv1.BusinessType_BUSINESS_TYPE_REPLACE {
+					orig.Document.SupersededBy = id
+				}
 				if err := putDoc(tx, orig); err != nil {
 					return err
 				}
@@ -211,7 +220,7 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 		for _, a := range stored.Attachments {
 			a.Content, a.UploadId = nil, ""
 		}
-		stored.Id, stored.SentAt = id, rfc3339(o.at)
+		stored.Id, stored.SentAt, stored.XmlSignatureSubject = id, rfc3339(o.at), o.xmlSigner
 		seq, err := nextSeq(tx, "delivery")
 		if err != nil {
 			return err

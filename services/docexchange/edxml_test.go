@@ -24,13 +24,14 @@ func fullLetter(f *fixture) *docv1.Document {
 	return f.signed(d)
 }
 
-// Exporting and re-importing keeps every header field and the signature still verifies.
+// Exporting in lienthong's own variant and re-importing keeps every header field and the
+// signature still verifies.
 func TestEdxmlRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	d := fullLetter(f)
 	sent := proto.Clone(d).(*docv1.Document)
 	resp := f.send(d)
-	body, err := f.client.ExportEdxml(f.agency(agUBND33), &docv1.ExportEdxmlRequest{Id: resp.GetId()})
+	body, err := f.client.ExportEdxml(f.agency(agUBND33), &docv1.ExportEdxmlRequest{Id: resp.GetId(), Format: "lienthong"})
 	if err != nil {
 		t.Fatal(err)
 	}

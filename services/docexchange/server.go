@@ -30,7 +30,14 @@ func Register(s *platform.Server, svc *Service) {
 
 // SendDocument checks, stores and delivers a document.
 func (s *Service) SendDocument(ctx context.Context, r *docv1.SendDocumentRequest) (*docv1.SendDocumentResponse, error) {
-	return s.send(ctx, r.GetDocument(), sendOptions{})
+	resp, err := s.send(ctx, r.GetDocument(), sendOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.applyBusiness(ctx, resp.GetDocument()); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // GetDocument answers a document with every recipient's status.

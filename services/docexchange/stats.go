@@ -217,7 +217,7 @@ func (s *Service) GetDocumentStats(ctx context.Context, r *docv1.GetDocumentStat
 		if key, ok := keep(d.GetFrom(), sd.GetFromUnit()); ok {
 			for _, r := range []*statsRow{row(key), total} {
 				r.sent++
-				if allElectronic && d.GetSignature() != nil {
+				if allElectronic && !d.GetBusiness().GetPaper() {
 					r.fullyOnline++
 				}
 			}

@@ -22,6 +22,7 @@ type change struct {
 	reason string
 	at     time.Time
 	paper  bool
+	staff  *docv1.StaffInfo
 }
 
 // mayActFor says whether the caller may act for an agency of a unit.
@@ -56,6 +57,7 @@ func (s *Service) ReportStatus(ctx context.Context, r *docv1.ReportStatusRequest
 		v.Add("status", "must be 01–06, 13, 15 or 16, got %d", int32(st))
 	}
 	checkText(&v, "reason", r.GetReason(), needsReason(st), 1000)
+	checkStaff(&v, "staff_info", r.GetStaffInfo())
 	at := s.now()
 	if r.GetUpdatedAt() != "" {
 		t, err := time.Parse(time.RFC3339Nano, r.GetUpdatedAt())
@@ -72,7 +74,7 @@ func (s *Service) ReportStatus(ctx context.Context, r *docv1.ReportStatusRequest
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	ch := change{agency: agency, status: st, reason: platform.NFC(r.GetReason()), at: at, paper: r.GetPaper()}
+	ch := change{agency: agency, status: st, reason: platform.NFC(r.GetReason()), at: at, paper: r.GetPaper(), staff: r.GetStaffInfo()}
 	if st == stRecall {
 		return s.recall(ctx, c, r.GetId(), []string{agency}, ch.reason, at)
 	}
@@ -200,7 +202,7 @@ func (s *Service) apply(ctx context.Context, c *platform.Caller, id string, deci
 			}
 			at := rfc3339(ch.at)
 			rc.Status, rc.Reason, rc.UpdatedAt = ch.status, ch.reason, at
-			rc.History = append(rc.History, &docv1.StatusChange{Status: ch.status, Reason: ch.reason, UpdatedAt: at, Paper: ch.paper, ReportedBy: c.System})
+			rc.History = append(rc.History, &docv1.StatusChange{Status: ch.status, Reason: ch.reason, UpdatedAt: at, Paper: ch.paper, ReportedBy: c.System, StaffInfo: ch.staff})
 			payload, err := deterministic.Marshal(rc.History[len(rc.History)-1])
 			if err != nil {
 				return err
