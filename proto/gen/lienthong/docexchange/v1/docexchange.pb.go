@@ -409,10 +409,20 @@ type Signature struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of a key registered for the sending agency.
 	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	// ED25519 or ECDSA_P256.
+	// ED25519, ECDSA_P256 (SHA-256), ECDSA_P384 (SHA-384), RSA_PKCS1_SHA256,
+	// RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384 or RSA_PSS_SHA512
+	// (PSS with MGF1 of the same hash and a salt as long as the hash). Optional: the key's
+	// algorithm. An RSA key signs with any of the RSA algorithms.
 	Algorithm string `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
-	// The signature (base64 in JSON): Ed25519, or ECDSA ASN.1 DER over SHA-256.
-	Value         []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The signature (base64 in JSON): Ed25519 (64 bytes), ECDSA ASN.1 DER, or RSA.
+	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The exact bytes the signature covers when they are not the canonical proto JSON of the
+	// document: the RFC 8785 form of the document's JSON as the client sent it (defaults
+	// included, numbers as numbers, either field-name form), without the fields the canonical
+	// form leaves out. The REST API fills it from the request body; a gRPC client may give it.
+	// The service keeps it only when the signature covers it, after checking that it is in
+	// RFC 8785 form and says exactly what the document says.
+	SignedJson    []byte `protobuf:"bytes,4,opt,name=signed_json,json=signedJson,proto3" json:"signed_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -464,6 +474,13 @@ func (x *Signature) GetAlgorithm() string {
 func (x *Signature) GetValue() []byte {
 	if x != nil {
 		return x.Value
+	}
+	return nil
+}
+
+func (x *Signature) GetSignedJson() []byte {
+	if x != nil {
+		return x.SignedJson
 	}
 	return nil
 }
@@ -767,8 +784,12 @@ type Document struct {
 	// Subject of the certificate whose enveloped XML signature of the edXML package was
 	// verified on arrival (output only).
 	XmlSignatureSubject string `protobuf:"bytes,32,opt,name=xml_signature_subject,json=xmlSignatureSubject,proto3" json:"xml_signature_subject,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// When the signer signed, RFC 3339 (optional; covered by the signature). A signing
+	// certificate must be valid and not revoked at that time; it may not be later than the
+	// arrival (5 minutes of clock skew allowed). Without it, the arrival is the signing time.
+	SignedAt      string `protobuf:"bytes,33,opt,name=signed_at,json=signedAt,proto3" json:"signed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
@@ -1021,6 +1042,13 @@ func (x *Document) GetSupersededBy() string {
 func (x *Document) GetXmlSignatureSubject() string {
 	if x != nil {
 		return x.XmlSignatureSubject
+	}
+	return ""
+}
+
+func (x *Document) GetSignedAt() string {
+	if x != nil {
+		return x.SignedAt
 	}
 	return ""
 }
@@ -2700,23 +2728,31 @@ type SigningKey struct {
 	AgencyCode string `protobuf:"bytes,1,opt,name=agency_code,json=agencyCode,proto3" json:"agency_code,omitempty"`
 	// Key id (from the path); unique in the service.
 	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	// ED25519 or ECDSA_P256.
+	// ED25519, ECDSA_P256, ECDSA_P384, or one of the RSA algorithms of Signature.algorithm
+	// (the key then signs with any of them). With `certificate_chain` it is taken from the
+	// leaf certificate's key (an RSA leaf: RSA_PKCS1_SHA256 unless an RSA algorithm is named).
 	Algorithm string `protobuf:"bytes,3,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
-	// The public key (base64 in JSON): 32 raw bytes for Ed25519, PKIX DER for ECDSA P-256.
-	// Leave it out when `certificate_chain` is given: the key is the leaf certificate's.
+	// The public key (base64 in JSON): 32 raw bytes for Ed25519, PKIX DER (SubjectPublicKeyInfo)
+	// for ECDSA and RSA (2048 bits or more). Leave it out when `certificate_chain` is given:
+	// the key is the leaf certificate's.
 	PublicKey []byte `protobuf:"bytes,4,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	// When it was registered (output only).
 	CreatedAt string `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// X.509 certificates in PEM, the leaf (the agency's key) first, then intermediates. The
-	// chain must lead to a root the service is configured to trust; a document is refused
-	// once the leaf has expired.
+	// chain must lead to a root the service is configured to trust, be valid and not revoked
+	// (CRL files) at registration and at each document's signing time; a leaf whose subject
+	// names an agency code (serialNumber, UID or OU) must name this agency.
 	CertificateChain string `protobuf:"bytes,6,opt,name=certificate_chain,json=certificateChain,proto3" json:"certificate_chain,omitempty"`
 	// Subject of the leaf certificate (output only).
 	CertificateSubject string `protobuf:"bytes,7,opt,name=certificate_subject,json=certificateSubject,proto3" json:"certificate_subject,omitempty"`
 	// End of the leaf certificate's validity, RFC 3339 (output only).
 	CertificateNotAfter string `protobuf:"bytes,8,opt,name=certificate_not_after,json=certificateNotAfter,proto3" json:"certificate_not_after,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Serial number of the leaf certificate, hexadecimal (output only).
+	CertificateSerial string `protobuf:"bytes,9,opt,name=certificate_serial,json=certificateSerial,proto3" json:"certificate_serial,omitempty"`
+	// Issuer of the leaf certificate (output only).
+	CertificateIssuer string `protobuf:"bytes,10,opt,name=certificate_issuer,json=certificateIssuer,proto3" json:"certificate_issuer,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SigningKey) Reset() {
@@ -2801,6 +2837,20 @@ func (x *SigningKey) GetCertificateSubject() string {
 func (x *SigningKey) GetCertificateNotAfter() string {
 	if x != nil {
 		return x.CertificateNotAfter
+	}
+	return ""
+}
+
+func (x *SigningKey) GetCertificateSerial() string {
+	if x != nil {
+		return x.CertificateSerial
+	}
+	return ""
+}
+
+func (x *SigningKey) GetCertificateIssuer() string {
+	if x != nil {
+		return x.CertificateIssuer
 	}
 	return ""
 }
@@ -3388,11 +3438,13 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x18\n" +
 	"\acontent\x18\x05 \x01(\fR\acontent\x12\x1b\n" +
 	"\tupload_id\x18\x06 \x01(\tR\buploadId\x12 \n" +
-	"\vdescription\x18\a \x01(\tR\vdescription\"V\n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\"w\n" +
 	"\tSignature\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\fR\x05value\"\x82\x02\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12\x1f\n" +
+	"\vsigned_json\x18\x04 \x01(\fR\n" +
+	"signedJson\"\x82\x02\n" +
 	"\fStatusChange\x12@\n" +
 	"\x06status\x18\x01 \x01(\x0e2(.lienthong.docexchange.v1.DocumentStatusR\x06status\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
@@ -3414,7 +3466,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\fDocumentLink\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12K\n" +
-	"\rbusiness_type\x18\x02 \x01(\x0e2&.lienthong.docexchange.v1.BusinessTypeR\fbusinessType\"\xd8\v\n" +
+	"\rbusiness_type\x18\x02 \x01(\x0e2&.lienthong.docexchange.v1.BusinessTypeR\fbusinessType\"\xf5\v\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -3454,7 +3506,8 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\bbusiness\x18\x1d \x01(\v2\".lienthong.docexchange.v1.BusinessR\bbusiness\x12J\n" +
 	"\rtrace_headers\x18\x1e \x03(\v2%.lienthong.docexchange.v1.TraceHeaderR\ftraceHeaders\x12#\n" +
 	"\rsuperseded_by\x18\x1f \x01(\tR\fsupersededBy\x122\n" +
-	"\x15xml_signature_subject\x18  \x01(\tR\x13xmlSignatureSubject\"\xfb\x01\n" +
+	"\x15xml_signature_subject\x18  \x01(\tR\x13xmlSignatureSubject\x12\x1b\n" +
+	"\tsigned_at\x18! \x01(\tR\bsignedAt\"\xfb\x01\n" +
 	"\fOrganization\x12\x19\n" +
 	"\borgan_id\x18\x01 \x01(\tR\aorganId\x124\n" +
 	"\x16organization_in_charge\x18\x02 \x01(\tR\x14organizationInCharge\x12\x1d\n" +
@@ -3577,7 +3630,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x15RecallDocumentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fagency_codes\x18\x02 \x03(\tR\vagencyCodes\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb2\x02\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x90\x03\n" +
 	"\n" +
 	"SigningKey\x12\x1f\n" +
 	"\vagency_code\x18\x01 \x01(\tR\n" +
@@ -3590,7 +3643,10 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"created_at\x18\x05 \x01(\tR\tcreatedAt\x12+\n" +
 	"\x11certificate_chain\x18\x06 \x01(\tR\x10certificateChain\x12/\n" +
 	"\x13certificate_subject\x18\a \x01(\tR\x12certificateSubject\x122\n" +
-	"\x15certificate_not_after\x18\b \x01(\tR\x13certificateNotAfter\"\x95\x01\n" +
+	"\x15certificate_not_after\x18\b \x01(\tR\x13certificateNotAfter\x12-\n" +
+	"\x12certificate_serial\x18\t \x01(\tR\x11certificateSerial\x12-\n" +
+	"\x12certificate_issuer\x18\n" +
+	" \x01(\tR\x11certificateIssuer\"\x95\x01\n" +
 	"\x14PutSigningKeyRequest\x12\x1f\n" +
 	"\vagency_code\x18\x01 \x01(\tR\n" +
 	"agencyCode\x12\x15\n" +
