@@ -299,8 +299,6 @@ func readResponseFor(n *xnode, form edxmlForm) *docv1.ResponseFor {
 			if rf.Code == "" {
 				rf.Code = code
 			}
-		} else if rf.OrganId != "" && rf.Code != "" && rf.PromulgationDate != "" {
-			rf.DocumentId, _, _, _, _ = idOfNational(rf.OrganId + "," + edxmlDate(rf.PromulgationDate) + "," + rf.Code)
 		}
 	}
 	return rf

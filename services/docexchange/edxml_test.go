@@ -1,6 +1,8 @@
 package docexchange
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,6 +109,16 @@ REVG</Attachment></AttachmentEncoded></edXMLEnvelope>`))
 	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `">` + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + `</edXMLEnvelope>`))
 	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `"><edXMLHeader><MessageHeader>` + strings.Repeat("<To><OrganId>x</OrganId></To>", 10001) + `</MessageHeader></edXMLHeader></edXMLEnvelope>`))
 	f.Add([]byte(`<edXMLEnvelope xmlns="` + EdxmlNamespace + `"><a` + strings.Repeat(` b="1"`, 17) + `/></edXMLEnvelope>`))
+	// The conformance fixtures (testdata/edxml, README there) and a national export.
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "edxml", "*.edxml"))
+	for _, p := range fixtures {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	if nat, err := MarshalNationalEdxml(d, [][]byte{d.Attachments[0].Content}); err == nil {
+		f.Add(nat)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		doc, err := ParseEdxml(in)
 		if err != nil {
@@ -126,6 +138,18 @@ REVG</Attachment></AttachmentEncoded></edXMLEnvelope>`))
 		}
 		if !proto.Equal(normalizedForXML(doc), normalizedForXML(again)) {
 			t.Fatalf("second round trip differs:\n%v\n%v", doc, again)
+		}
+		// The national form keeps the meaning (not lienthong's signature, message id, digests).
+		nat, err := MarshalNationalEdxml(doc, contents)
+		if err != nil {
+			return
+		}
+		back, err := ParseEdxml(nat)
+		if err != nil {
+			t.Fatalf("our own national package is refused: %v\n%s", err, nat)
+		}
+		if !proto.Equal(meaningOf(doc, true), meaningOf(back, true)) {
+			t.Fatalf("national round trip differs:\n%v\n%v", doc, back)
 		}
 	})
 }

@@ -184,7 +184,7 @@ func (w *xw) messageHeader(d *docv1.Document, o exportOptions) {
 	w.close("OtherInfo")
 	if rf := d.GetResponseFor(); rf != nil {
 		id := rf.GetDocumentId()
-		if o.form != formLienthong {
+		if o.form != formLienthong && id != "" {
 			switch {
 			case o.responseForNational != "":
 				id = o.responseForNational
