@@ -106,6 +106,7 @@ type Gateway struct {
 	requests   *prometheus.CounterVec
 	// reads bounds the reads each caller has in flight (readgate.go).
 	reads *readGate
+	proxy *proxy
 }
 
 // New connects to the parts (lazily: a part that is down does not stop the gateway) and
@@ -151,7 +152,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.openapi = doc
 
-	px := &proxy{routes: g.routes, check: func(ctx context.Context, auth, method string) (func(), error) {
+	g.proxy = &proxy{routes: g.routes, stopping: make(chan struct{})}
+	px := g.proxy
+	px.check = func(ctx context.Context, auth, method string) (func(), error) {
 		b := g.routes[serviceOf(method)]
 		c, err := g.authenticate(ctx, auth, b != nil && b.Policy[method] == platform.Public)
 		if err != nil || !isReadMethod(method) {
@@ -167,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return func() {}, nil
 		}
 		return g.reads.acquire(ctx, key)
-	}}
+	}
 	g.grpc = grpc.NewServer(
 		grpc.ChainStreamInterceptor(g.countGRPC),
 		grpc.UnknownServiceHandler(px.handler),
@@ -394,25 +397,36 @@ func mergedOpenAPI() ([]byte, error) {
 func (g *Gateway) shutdown(srv *http.Server, grace time.Duration) error {
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	grpcDone := make(chan struct{})
-	go func() { g.grpc.GracefulStop(); close(grpcDone) }()
-	err := srv.Shutdown(sctx)
-	select {
-	case <-grpcDone:
-	case <-sctx.Done():
-	}
-	if sctx.Err() != nil {
-		g.lg.Warn("calls still open after the grace period: closed", zap.Duration("grace", grace))
-		// Stop ends the gRPC calls (their contexts end, the proxy cancels its calls to the
-		// parts); Close closes every connection, hijacked and HTTP/2 ones included.
-		g.grpc.Stop()
-		if cerr := srv.Close(); cerr != nil && errors.Is(err, context.DeadlineExceeded) {
-			err = cerr
+	// REST: no new connections; the calls under way finish within the grace.
+	shutErr := make(chan error, 1)
+	go func() { shutErr <- srv.Shutdown(sctx) }()
+	// gRPC through the proxy: the calls under way may finish within the grace too (the
+	// gRPC server's own GracefulStop does not wait for calls reached through ServeHTTP: it
+	// would cut them without a status). Those still open then, streams mostly, end with
+	// UNAVAILABLE, so their clients know to call again.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for g.proxy.active.Load() > 0 && sctx.Err() == nil {
+		select {
+		case <-tick.C:
+		case <-sctx.Done():
 		}
-		<-grpcDone
 	}
+	if g.proxy.active.Load() > 0 {
+		g.lg.Warn("gRPC calls still open after the grace period: ended", zap.Duration("grace", grace), zap.Int64("calls", g.proxy.active.Load()))
+	}
+	close(g.proxy.stopping)
+	ended := time.Now().Add(time.Second) // their statuses reach the clients
+	for g.proxy.active.Load() > 0 && time.Now().Before(ended) {
+		<-tick.C
+	}
+	// Stop ends what is left (health watches, calls stuck sending to a client that does
+	// not read); Close closes every connection, hijacked and HTTP/2 ones included.
+	g.grpc.Stop()
+	err := <-shutErr
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = nil
+		g.lg.Warn("calls still open after the grace period: closed", zap.Duration("grace", grace))
+		err = srv.Close()
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/grpc"
@@ -60,6 +61,11 @@ var hopHeaders = map[string]bool{
 // proxy forwards every call of a service it does not serve itself to the part that owns the
 // service, streaming messages both ways as opaque frames.
 type proxy struct {
+	// stopping is closed when the gateway's grace period is over: calls still open end with
+	// UNAVAILABLE (a status the client can act on: call again) before the connections close.
+	stopping chan struct{}
+	// active counts the calls under way, so a stop can wait for them within the grace.
+	active atomic.Int64
 	routes map[string]*backend // full service name -> backend
 	// check refuses a call whose token is missing where the method needs one, or not
 	// valid, before the part is called (nil: the parts check alone).
@@ -110,8 +116,26 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	if len(out.Get(platform.RequestIDHeader)) == 0 {
 		out.Set(platform.RequestIDHeader, newRequestID())
 	}
+	p.active.Add(1)
+	defer p.active.Add(-1)
 	ctx, cancel := context.WithCancel(metadata.NewOutgoingContext(ctx, out))
 	defer cancel()
+	var stopped atomic.Bool
+	go func() {
+		select {
+		case <-p.stopping:
+			stopped.Store(true)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	// stopErr is what a call cut short by the stop answers.
+	stopErr := func(err error) error {
+		if stopped.Load() {
+			return status.Error(codes.Unavailable, "the gateway is stopping; call again")
+		}
+		return err
+	}
 	// The two connections to a part reconnect on their own schedules: when the part is back
 	// for REST and health but the streams' connection still waits out its backoff, try now.
 	if b.proxyConn.GetState() == connectivity.TransientFailure && b.conn.GetState() == connectivity.Ready {
@@ -119,7 +143,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	}
 	cs, err := b.proxyConn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
 	if err != nil {
-		return b.mapErr(ctx, err)
+		return stopErr(b.mapErr(ctx, err))
 	}
 	// Client to part. When the client half-closes, so does the proxy; when the client goes
 	// away, the call to the part is canceled. A send error means the part ended the call:
@@ -159,7 +183,7 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return b.mapErr(ctx, err)
+			return stopErr(b.mapErr(ctx, err))
 		}
 		if !headerSent {
 			h, err := cs.Header()
