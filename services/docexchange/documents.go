@@ -147,7 +147,7 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 			}
 		}
 		if d.GetSignature() != nil {
-			if err := verifySignature(tx, d, s.roots, s.now()); err != nil {
+			if err := s.verifySignature(tx, d, s.now()); err != nil {
 				return err
 			}
 		}

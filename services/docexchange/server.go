@@ -3,6 +3,7 @@ package docexchange
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
@@ -73,31 +74,35 @@ func (s *Service) PutSigningKey(ctx context.Context, r *docv1.PutSigningKeyReque
 		if k.GetKeyId() != "" && k.GetKeyId() != r.GetKeyId() {
 			v.Add("key_id", "the body names another key id than the path")
 		}
-		if k.GetCreatedAt() != "" || k.GetCertificateSubject() != "" || k.GetCertificateNotAfter() != "" {
+		if k.GetCreatedAt() != "" || k.GetCertificateSubject() != "" || k.GetCertificateNotAfter() != "" || k.GetCertificateSerial() != "" || k.GetCertificateIssuer() != "" {
 			v.Add("created_at", "set by the service; leave created_at and certificate_* out")
 		}
 		if k.GetCertificateChain() == "" {
 			if err := checkPublicKey(k.GetAlgorithm(), k.GetPublicKey()); err != nil {
 				v.Add("public_key", "%s", err.Error())
 			}
+		} else if a := k.GetAlgorithm(); a != "" && algorithms[a].family == "" {
+			v.Add("algorithm", "%s", unknownAlgorithm(a).Error())
 		}
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	alg, pub := k.GetAlgorithm(), k.GetPublicKey()
-	var subject, notAfter string
+	var subject, notAfter, serial, issuer string
+	var leaf *x509.Certificate
 	if k.GetCertificateChain() != "" {
-		leaf, calg, cpub, err := chainKey(s.roots, k.GetCertificateChain(), s.now())
+		// Valid now, to a trusted root, not revoked, bound to the agency (certificates.go).
+		ck, err := s.checkCertificate(k.GetCertificateChain(), r.GetAgencyCode(), alg, "certificate_chain", s.now())
 		if err != nil {
-			e := platform.Invalid(platform.FieldViolation{Field: "certificate_chain", Description: err.Error()})
-			e.Reason = "CERTIFICATE_INVALID"
-			return nil, e
+			return nil, err
 		}
-		if (alg != "" && alg != calg) || (len(pub) > 0 && !bytes.Equal(pub, cpub)) {
-			return nil, platform.Invalid(platform.FieldViolation{Field: "public_key", Description: "differs from the leaf certificate's key; leave it and algorithm out"})
+		if len(pub) > 0 && !bytes.Equal(pub, ck.pub) {
+			return nil, platform.Invalid(platform.FieldViolation{Field: "public_key", Description: "differs from the leaf certificate's key; leave it out"})
 		}
-		alg, pub, subject, notAfter = calg, cpub, leaf.Subject.String(), rfc3339(leaf.NotAfter)
+		leaf = ck.leaf
+		alg, pub, subject, notAfter = ck.alg, ck.pub, leaf.Subject.String(), rfc3339(leaf.NotAfter)
+		serial, issuer = leaf.SerialNumber.Text(16), leaf.Issuer.String()
 	}
 	units, err := s.refs.agencyUnits(ctx, []string{r.GetAgencyCode()})
 	if err != nil {
@@ -109,8 +114,14 @@ func (s *Service) PutSigningKey(ctx context.Context, r *docv1.PutSigningKeyReque
 		return nil, e
 	}
 	key := &docv1.SigningKey{AgencyCode: r.GetAgencyCode(), KeyId: r.GetKeyId(), Algorithm: alg, PublicKey: pub,
-		CreatedAt: rfc3339(s.now()), CertificateChain: k.GetCertificateChain(), CertificateSubject: subject, CertificateNotAfter: notAfter}
+		CreatedAt: rfc3339(s.now()), CertificateChain: k.GetCertificateChain(), CertificateSubject: subject, CertificateNotAfter: notAfter,
+		CertificateSerial: serial, CertificateIssuer: issuer}
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if leaf != nil {
+			if err := certificateOfOneAgency(tx, leaf, key.AgencyCode); err != nil {
+				return err
+			}
+		}
 		if raw := tx.Bucket(bucketKeys).Get([]byte(key.KeyId)); raw != nil {
 			var old docv1.SigningKey
 			if err := proto.Unmarshal(raw, &old); err != nil {

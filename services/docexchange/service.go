@@ -81,6 +81,8 @@ type Options struct {
 	// TrustedRoots are the roots agencies' certificate chains must lead to (none: only bare
 	// public keys can be registered).
 	TrustedRoots *x509.CertPool
+	// CRLs are the revocation lists certificates are checked against (nil: none).
+	CRLs *RevocationLists
 	// SendTimeout bounds each message of a server stream (inbox subscriptions, attachment
 	// downloads): a client that does not take one within it has its stream ended
 	// (0: platform.DefaultSendTimeout).
@@ -99,6 +101,7 @@ type Service struct {
 	maxDoc  int64
 	maxUpld int64
 	roots   *x509.CertPool
+	crls    *RevocationLists
 	// sendTimeout: see Options.SendTimeout.
 	sendTimeout time.Duration
 
@@ -130,7 +133,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	// the default 10 ms would be most of a request's time.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
-		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, notify: make(chan struct{}),
+		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, crls: o.CRLs, notify: make(chan struct{}),
 		sendTimeout: o.SendTimeout}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketSent, bucketBlobs, bucketUploads,

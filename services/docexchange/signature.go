@@ -1,11 +1,10 @@
 package docexchange
 
 import (
-	"crypto/ecdsa"
+	"bytes"
+	"crypto"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/sha256"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -14,42 +13,16 @@ import (
 	"github.com/lienthong/lienthong/services/platform"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-)
-
-// Signature algorithms.
-const (
-	AlgEd25519   = "ED25519"
-	AlgECDSAP256 = "ECDSA_P256"
 )
 
 var keyIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // checkPublicKey checks that a registered key is usable for its algorithm.
 func checkPublicKey(alg string, pub []byte) error {
-	switch alg {
-	case AlgEd25519:
-		if len(pub) != ed25519.PublicKeySize {
-			return fmt.Errorf("an Ed25519 public key is %d raw bytes, got %d", ed25519.PublicKeySize, len(pub))
-		}
-		return nil
-	case AlgECDSAP256:
-		_, err := parseP256(pub)
-		return err
-	}
-	return fmt.Errorf("algorithm must be %s or %s, got %q", AlgEd25519, AlgECDSAP256, alg)
-}
-
-func parseP256(der []byte) (*ecdsa.PublicKey, error) {
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("an ECDSA P-256 public key is PKIX DER: %v", err)
-	}
-	ek, ok := k.(*ecdsa.PublicKey)
-	if !ok || ek.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("not an ECDSA P-256 key")
-	}
-	return ek, nil
+	_, err := parsePublicKey(alg, pub)
+	return err
 }
 
 // signatureError refuses a document whose signature does not hold.
@@ -59,8 +32,30 @@ func signatureError(reason, field, msg, msgVI string) *platform.Error {
 		Violations: []platform.FieldViolation{{Field: field, Description: msg}}}
 }
 
-// verifySignature checks a document's signature against the sender's registered keys.
-func verifySignature(tx *bolt.Tx, d *docv1.Document, roots *x509.CertPool, now time.Time) error {
+// signingTimeSkew is how far after its arrival a document's signing time may be.
+const signingTimeSkew = 5 * time.Minute
+
+// signingTime is when a document says it was signed (signed_at), or else its arrival.
+func signingTime(d *docv1.Document, arrival time.Time) (time.Time, error) {
+	if d.GetSignedAt() == "" {
+		return arrival, nil
+	}
+	t, err := time.Parse(time.RFC3339, d.GetSignedAt())
+	if err != nil {
+		return time.Time{}, platform.Invalid(platform.FieldViolation{Field: "signed_at", Description: "must be an RFC 3339 time, e.g. 2026-11-23T09:30:00+07:00"})
+	}
+	if t.After(arrival.Add(signingTimeSkew)) {
+		return time.Time{}, platform.Invalid(platform.FieldViolation{Field: "signed_at",
+			Description: fmt.Sprintf("%s is after the document's arrival (%s)", d.GetSignedAt(), rfc3339(arrival))})
+	}
+	return t, nil
+}
+
+// verifySignature checks a document's signature against the sender's registered keys: a
+// certificate key's chain at the document's signing time (valid, not revoked, bound to the
+// sender), then the signature over the canonical proto JSON or, failing that, over the
+// JSON as sent (signature.signed_json), which is kept only when it is what was signed.
+func (s *Service) verifySignature(tx *bolt.Tx, d *docv1.Document, arrival time.Time) error {
 	sig := d.GetSignature()
 	if sig.GetKeyId() == "" {
 		return signatureError("SIGNATURE_INVALID", "signature.key_id", "the signature has no key_id", "chữ ký thiếu key_id")
@@ -76,60 +71,101 @@ func verifySignature(tx *bolt.Tx, d *docv1.Document, roots *x509.CertPool, now t
 		return fmt.Errorf("signing key %s: %w", sig.GetKeyId(), err)
 	}
 	if key.GetAgencyCode() != d.GetFrom() {
-		return &platform.Error{Code: codes.PermissionDenied, Reason: "SIGNING_KEY_NOT_OF_SENDER",
+		reason, what := "SIGNING_KEY_NOT_OF_SENDER", "key"
+		if key.GetCertificateChain() != "" {
+			reason, what = "CERTIFICATE_NOT_OF_SENDER", "the certificate of key"
+		}
+		return &platform.Error{Code: codes.PermissionDenied, Reason: reason,
 			Message: "document refused",
 			MessageVI: fmt.Sprintf("Văn bản bị từ chối: khóa %q thuộc cơ quan %s, không phải cơ quan gửi %s.",
 				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom()),
-			Violations: []platform.FieldViolation{{Field: "signature.key_id", Description: fmt.Sprintf("key %q belongs to agency %s, not to the sender %s",
-				sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom())}}}
+			Violations: []platform.FieldViolation{{Field: "signature.key_id", Description: fmt.Sprintf("%s %q belongs to agency %s, not to the sender %s",
+				what, sig.GetKeyId(), key.GetAgencyCode(), d.GetFrom())}}}
+	}
+	signedAt, err := signingTime(d, arrival)
+	if err != nil {
+		return err
 	}
 	if key.GetCertificateChain() != "" {
-		// The chain was checked at registration; the leaf must still be valid now.
-		if _, _, _, err := chainKey(roots, key.GetCertificateChain(), now); err != nil {
-			return signatureError("CERTIFICATE_INVALID", "signature.key_id",
-				fmt.Sprintf("the certificate of key %q is no longer valid: %v", sig.GetKeyId(), err),
-				fmt.Sprintf("chứng thư số của khóa %q không còn hiệu lực", sig.GetKeyId()))
+		ck, err := s.checkCertificate(key.GetCertificateChain(), d.GetFrom(), "", "signature.key_id", signedAt)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(ck.pub, key.GetPublicKey()) {
+			return fmt.Errorf("signing key %s: its public key is not its certificate's", sig.GetKeyId())
 		}
 	}
-	if sig.GetAlgorithm() != "" && sig.GetAlgorithm() != key.GetAlgorithm() {
-		return signatureError("SIGNATURE_INVALID", "signature.algorithm",
-			fmt.Sprintf("key %q is %s, the signature says %s", sig.GetKeyId(), key.GetAlgorithm(), sig.GetAlgorithm()),
+	alg, err := signatureAlgorithm(key.GetAlgorithm(), sig.GetAlgorithm())
+	if err != nil {
+		return signatureError("SIGNATURE_INVALID", "signature.algorithm", fmt.Sprintf("key %q: %v", sig.GetKeyId(), err),
 			"thuật toán chữ ký không khớp với khóa")
 	}
 	msg, err := CanonicalBytes(d)
 	if err != nil {
 		return signatureError("SIGNATURE_INVALID", "document", err.Error(), "không chuẩn hóa được văn bản")
 	}
-	if !verifyBytes(key.GetAlgorithm(), key.GetPublicKey(), msg, sig.GetValue()) {
+	if verifyWith(key.GetAlgorithm(), alg, key.GetPublicKey(), msg, sig.GetValue()) == nil {
+		sig.SignedJson = nil // the canonical proto JSON is what was signed
+		return nil
+	}
+	if asSent := sig.GetSignedJson(); len(asSent) > 0 {
+		if err := sameDocument(asSent, msg); err != nil {
+			return signatureError("SIGNATURE_INVALID", "signature.signed_json", err.Error(),
+				"nội dung đã ký không khớp với văn bản")
+		}
+		if verifyWith(key.GetAlgorithm(), alg, key.GetPublicKey(), asSent, sig.GetValue()) == nil {
+			return nil
+		}
 		return signatureError("SIGNATURE_INVALID", "signature.value",
-			"the signature does not match the canonical document (RFC 8785) and the key",
+			fmt.Sprintf("the %s signature matches neither the canonical document (RFC 8785 of the proto JSON) nor the JSON as sent, with key %q", alg, sig.GetKeyId()),
 			"chữ ký không khớp với nội dung văn bản")
+	}
+	return signatureError("SIGNATURE_INVALID", "signature.value",
+		fmt.Sprintf("the %s signature does not match the canonical document (RFC 8785) and key %q", alg, sig.GetKeyId()),
+		"chữ ký không khớp với nội dung văn bản")
+}
+
+// sameDocument checks that the JSON as sent (RFC 8785 form, without the fields the
+// signature leaves out) says exactly what the document's canonical proto JSON says: read
+// as a document, both are the same message. So a signature over the JSON as sent covers
+// this document and no other.
+func sameDocument(asSent, canonical []byte) error {
+	c, err := Canonicalize(asSent)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(c, asSent) {
+		return errors.New("signed_json is not in RFC 8785 canonical form")
+	}
+	var got, want docv1.Document
+	if err := protojson.Unmarshal(asSent, &got); err != nil {
+		return fmt.Errorf("signed_json is not a document: %v", err)
+	}
+	if err := protojson.Unmarshal(canonical, &want); err != nil {
+		return fmt.Errorf("canonical document: %v", err)
+	}
+	if !proto.Equal(&got, &want) {
+		return errors.New("signed_json says something other than the document (or holds a field the signature leaves out)")
 	}
 	return nil
 }
 
-// verifyBytes checks one signature.
-func verifyBytes(alg string, pub, msg, sig []byte) bool {
-	switch alg {
-	case AlgEd25519:
-		return len(pub) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
-	case AlgECDSAP256:
-		k, err := parseP256(pub)
-		if err != nil {
-			return false
-		}
-		h := sha256.Sum256(msg)
-		return ecdsa.VerifyASN1(k, h[:], sig)
-	}
-	return false
-}
-
 // Sign signs a document in place with an Ed25519 key (lienthong doc sign).
 func Sign(d *docv1.Document, keyID string, key ed25519.PrivateKey) error {
+	return SignWith(d, keyID, AlgEd25519, key)
+}
+
+// SignWith signs a document in place with a key and one of the algorithms of its family
+// (algorithms.go), over the canonical proto JSON.
+func SignWith(d *docv1.Document, keyID, alg string, key crypto.Signer) error {
 	msg, err := CanonicalBytes(d)
 	if err != nil {
 		return err
 	}
-	d.Signature = &docv1.Signature{KeyId: keyID, Algorithm: AlgEd25519, Value: ed25519.Sign(key, msg)}
+	v, err := signWith(alg, key, msg)
+	if err != nil {
+		return err
+	}
+	d.Signature = &docv1.Signature{KeyId: keyID, Algorithm: alg, Value: v}
 	return nil
 }
