@@ -49,7 +49,7 @@ func BenchmarkListProvincesGRPC(b *testing.B) {
 func BenchmarkLookupReferences(b *testing.B) {
 	f := newFixture(b, true)
 	ctx := context.Background()
-	req := &catalogv1.LookupReferencesRequest{ProcedureCodes: []string{"1.000114"}, AgencyCodes: []string{"000.00.00.H36"}, UnitCodes: []string{"36"}}
+	req := &catalogv1.LookupReferencesRequest{ProcedureCodes: []string{"1.000114"}, AgencyCodes: []string{"000.00.00.H40"}, UnitCodes: []string{"36"}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.cat.LookupReferences(ctx, req); err != nil {

@@ -83,7 +83,7 @@ func openFixture(t testing.TB, dataDir string, demo bool) *fixture {
 // as returns a context carrying a token of the role.
 func (f *fixture) as(role platform.Role, unit string) context.Context {
 	f.t.Helper()
-	system := "000.00.00.H33/test"
+	system := "000.00.00.H31/test"
 	tok, err := f.issuer.Issue(platform.Caller{System: system, Role: role, Unit: unit}, time.Hour, time.Now())
 	if err != nil {
 		f.t.Fatal(err)
@@ -104,7 +104,7 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	f := openFixture(t, dir, false)
 	ctx := f.admin()
-	if _, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: &catalogv1.Agency{Code: "000.00.00.H33", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"}}); err != nil {
+	if _, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: &catalogv1.Agency{Code: "000.00.00.H31", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Close by ending the test's first fixture early: open the same folder in a new
@@ -122,7 +122,7 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := c2.GetAgency(context.Background(), &catalogv1.GetAgencyRequest{Code: "000.00.00.H33"})
+	a, err := c2.GetAgency(context.Background(), &catalogv1.GetAgencyRequest{Code: "000.00.00.H31"})
 	if err != nil {
 		t.Fatalf("agency after reopen: %v", err)
 	}
@@ -177,7 +177,7 @@ func TestDemoCatalog(t *testing.T) {
 
 func TestPublicReadsAndAdminWrites(t *testing.T) {
 	f := newFixture(t, true)
-	agency := &catalogv1.Agency{Code: "000.00.01.H33", Name: "UBND thành phố Hưng Yên (thử)", UnitCode: "33"}
+	agency := &catalogv1.Agency{Code: "000.00.01.H31", Name: "UBND thành phố Hưng Yên (thử)", UnitCode: "33"}
 	cases := []struct {
 		name string
 		ctx  context.Context
@@ -190,7 +190,7 @@ func TestPublicReadsAndAdminWrites(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.client.CreateAgency(tc.ctx, &catalogv1.CreateAgencyRequest{Agency: &catalogv1.Agency{Code: "000.77.00.H33", Name: "x", UnitCode: "33"}})
+			_, err := f.client.CreateAgency(tc.ctx, &catalogv1.CreateAgencyRequest{Agency: &catalogv1.Agency{Code: "000.77.00.H31", Name: "x", UnitCode: "33"}})
 			wantCode(t, err, tc.want)
 			_, err = f.client.CreateProcedure(tc.ctx, &catalogv1.CreateProcedureRequest{Procedure: validProcedure("1.888888")})
 			wantCode(t, err, tc.want)
@@ -215,9 +215,9 @@ func TestAgencyValidation(t *testing.T) {
 	}{
 		{"bad code", &catalogv1.Agency{Code: "H33", Name: "x", UnitCode: "33"}, "agency.code"},
 		{"lower-case letter", &catalogv1.Agency{Code: "000.00.00.h33", Name: "x", UnitCode: "33"}, "agency.code"},
-		{"no name", &catalogv1.Agency{Code: "000.00.00.H33", UnitCode: "33"}, "agency.name"},
-		{"unknown unit", &catalogv1.Agency{Code: "000.00.00.H33", Name: "x", UnitCode: "99"}, "agency.unit_code"},
-		{"unknown parent", &catalogv1.Agency{Code: "000.00.00.H33", Name: "x", UnitCode: "33", ParentCode: "000.00.00.H34"}, "agency.parent_code"},
+		{"no name", &catalogv1.Agency{Code: "000.00.00.H31", UnitCode: "33"}, "agency.name"},
+		{"unknown unit", &catalogv1.Agency{Code: "000.00.00.H31", Name: "x", UnitCode: "99"}, "agency.unit_code"},
+		{"unknown parent", &catalogv1.Agency{Code: "000.00.00.H31", Name: "x", UnitCode: "33", ParentCode: "000.00.00.H54"}, "agency.parent_code"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,14 +228,14 @@ func TestAgencyValidation(t *testing.T) {
 			}
 		})
 	}
-	ok := &catalogv1.Agency{Code: "000.00.00.H33", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"}
+	ok := &catalogv1.Agency{Code: "000.00.00.H31", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"}
 	if _, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: ok}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: ok}); err != nil {
 		t.Errorf("same agency again: got %v, want success", err)
 	}
-	other := &catalogv1.Agency{Code: "000.00.00.H33", Name: "Tên khác", UnitCode: "33"}
+	other := &catalogv1.Agency{Code: "000.00.00.H31", Name: "Tên khác", UnitCode: "33"}
 	_, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: other})
 	wantCode(t, err, codes.AlreadyExists)
 }
@@ -256,7 +256,7 @@ func validProcedure(code string) *catalogv1.Procedure {
 	return &catalogv1.Procedure{
 		Code: code, Name: "Đăng ký thử nghiệm", Field: "Đất đai",
 		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE,
-		AgencyCodes:       []string{"000.06.00.H33"}, ProcessingDays: 10,
+		AgencyCodes:       []string{"000.06.00.H31"}, ProcessingDays: 10,
 		OnlineLevel: catalogv1.OnlineLevel_ONLINE_LEVEL_PARTIAL,
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func FuzzParseProceduresCSV(f *testing.F) {
-	f.Add([]byte("code,name,field,implementing_level,agency_codes\n1.000001,Tên,Đất đai,PROVINCE,000.01.00.H33\n"))
+	f.Add([]byte("code,name,field,implementing_level,agency_codes\n1.000001,Tên,Đất đai,PROVINCE,000.01.00.H31\n"))
 	f.Add([]byte("\xef\xbb\xbfcode,name,field,implementing_level,agency_codes,processing_days,online_level,legacy_level\n1.000001,\"Tên, có phẩy\",x,2,a;b,3,FULL,4\n"))
 	f.Add([]byte("code,name\n\"unterminated\n"))
 	f.Add([]byte(""))

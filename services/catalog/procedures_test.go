@@ -103,7 +103,7 @@ func TestSearchAndFilters(t *testing.T) {
 		}, 50},
 		{"unit", &catalogv1.ListProceduresRequest{Unit: "36"}, func(p *catalogv1.Procedure) bool {
 			for _, a := range p.GetAgencyCodes() {
-				if strings.HasSuffix(a, ".H36") {
+				if strings.HasSuffix(a, ".H40") { // Nam Định, unit 36
 					return true
 				}
 			}
@@ -198,8 +198,8 @@ func TestImport(t *testing.T) {
 	f := newFixture(t, true)
 	ctx := f.admin()
 	good := "code,name,field,implementing_level,agency_codes,processing_days,online_level,documents\n" +
-		"1.900001,Thủ tục nhập thử một,Đất đai,PROVINCE,000.06.00.H33,10,FULL,Tờ khai;Bản sao\n" +
-		"1.900002,Thủ tục nhập thử hai,Hộ tịch,ONLINE_LEVEL_PARTIAL,000.02.00.H33,5,2,\n"
+		"1.900001,Thủ tục nhập thử một,Đất đai,PROVINCE,000.06.00.H31,10,FULL,Tờ khai;Bản sao\n" +
+		"1.900002,Thủ tục nhập thử hai,Hộ tịch,ONLINE_LEVEL_PARTIAL,000.02.00.H31,5,2,\n"
 	// Row 2 has a bad implementing level; nothing of the import is stored.
 	_, err := f.client.ImportProcedures(ctx, &catalogv1.ImportProceduresRequest{Csv: good})
 	wantCode(t, err, codes.InvalidArgument)
@@ -210,9 +210,9 @@ func TestImport(t *testing.T) {
 	wantCode(t, err, codes.NotFound)
 
 	bad := "code,name,field,implementing_level,agency_codes,processing_days,online_level\n" +
-		"1.900001,Một,Đất đai,PROVINCE,000.06.00.H33,10,FULL\n" +
-		"1.900002,,Đất đai,PROVINCE,000.99.00.H33,x,FULL\n" +
-		"1.900001,Trùng,Đất đai,PROVINCE,000.06.00.H33,10,FULL\n" +
+		"1.900001,Một,Đất đai,PROVINCE,000.06.00.H31,10,FULL\n" +
+		"1.900002,,Đất đai,PROVINCE,000.99.00.H31,x,FULL\n" +
+		"1.900001,Trùng,Đất đai,PROVINCE,000.06.00.H31,10,FULL\n" +
 		"1.900004,short row\n"
 	_, err = f.client.ImportProcedures(ctx, &catalogv1.ImportProceduresRequest{Csv: bad})
 	wantCode(t, err, codes.InvalidArgument)
@@ -255,8 +255,8 @@ func TestCatalogStats(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := f.admin()
 	for _, a := range []*catalogv1.Agency{
-		{Code: "000.01.00.H33", Name: "Sở A", UnitCode: "33"},
-		{Code: "000.01.00.H36", Name: "Sở B", UnitCode: "36"},
+		{Code: "000.01.00.H31", Name: "Sở A", UnitCode: "33"},
+		{Code: "000.01.00.H40", Name: "Sở B", UnitCode: "36"},
 	} {
 		if _, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: a}); err != nil {
 			t.Fatal(err)
@@ -267,11 +267,11 @@ func TestCatalogStats(t *testing.T) {
 			AgencyCodes: []string{agency}, ProcessingDays: 5, OnlineLevel: level, Status: st}
 	}
 	ps := []*catalogv1.Procedure{
-		mk("1.000001", "Đất đai", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H33", 0),
-		mk("1.000002", "Đất đai", catalogv1.OnlineLevel_ONLINE_LEVEL_PARTIAL, "000.01.00.H33", 0),
-		mk("1.000003", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_NONE, "000.01.00.H33", 0),
-		mk("1.000004", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H36", 0),
-		mk("1.000005", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H33", catalogv1.ProcedureStatus_PROCEDURE_STATUS_ABOLISHED),
+		mk("1.000001", "Đất đai", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H31", 0),
+		mk("1.000002", "Đất đai", catalogv1.OnlineLevel_ONLINE_LEVEL_PARTIAL, "000.01.00.H31", 0),
+		mk("1.000003", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_NONE, "000.01.00.H31", 0),
+		mk("1.000004", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H40", 0),
+		mk("1.000005", "Hộ tịch", catalogv1.OnlineLevel_ONLINE_LEVEL_FULL, "000.01.00.H31", catalogv1.ProcedureStatus_PROCEDURE_STATUS_ABOLISHED),
 	}
 	if _, err := f.client.ImportProcedures(ctx, &catalogv1.ImportProceduresRequest{Procedures: ps}); err != nil {
 		t.Fatal(err)
@@ -297,7 +297,7 @@ func TestLookupReferences(t *testing.T) {
 	f := newFixture(t, true)
 	resp, err := f.client.LookupReferences(context.Background(), &catalogv1.LookupReferencesRequest{
 		ProcedureCodes: []string{"1.000114", "9.999999"},
-		AgencyCodes:    []string{"000.00.00.H36", "000.00.00.Z00"},
+		AgencyCodes:    []string{"000.00.00.H40", "000.00.00.Z00"},
 		UnitCodes:      []string{"36", "99"},
 		Date:           "2024-05-01",
 	})

@@ -104,8 +104,8 @@ func TestTokenRevocationsStoredAndEnforced(t *testing.T) {
 	now := time.Now()
 	admin, _ := f.token(platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, now)
 	adminCtx := bearer(admin)
-	province, provinceID := f.token(platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, now.Add(-time.Minute))
-	agency, agencyID := f.token(platform.Caller{System: "000.02.00.H33/qlvb", Role: platform.RoleAgency}, now.Add(-time.Minute))
+	province, provinceID := f.token(platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, now.Add(-time.Minute))
+	agency, agencyID := f.token(platform.Caller{System: "000.02.00.H31/qlvb", Role: platform.RoleAgency}, now.Add(-time.Minute))
 
 	// Who may revoke, and what a request must name.
 	_, err := f.revs.CreateTokenRevocation(bearer(province), &adminv1.CreateTokenRevocationRequest{TokenRevocation: &adminv1.TokenRevocation{TokenId: agencyID}})
@@ -114,7 +114,7 @@ func TestTokenRevocationsStoredAndEnforced(t *testing.T) {
 	wantCode(t, err, codes.Unauthenticated)
 	for name, bad := range map[string]*adminv1.TokenRevocation{
 		"nothing":     {},
-		"both":        {TokenId: agencyID, System: "000.02.00.H33/qlvb"},
+		"both":        {TokenId: agencyID, System: "000.02.00.H31/qlvb"},
 		"not an id":   {TokenId: "abc"},
 		"long reason": {TokenId: agencyID, Reason: strings.Repeat("x", 501)},
 	} {
@@ -143,12 +143,12 @@ func TestTokenRevocationsStoredAndEnforced(t *testing.T) {
 	}
 
 	// A whole system: its tokens so far are refused, one issued later works.
-	if _, err := f.revs.CreateTokenRevocation(adminCtx, &adminv1.CreateTokenRevocationRequest{TokenRevocation: &adminv1.TokenRevocation{System: "000.02.00.H33/qlvb"}}); err != nil {
+	if _, err := f.revs.CreateTokenRevocation(adminCtx, &adminv1.CreateTokenRevocationRequest{TokenRevocation: &adminv1.TokenRevocation{System: "000.02.00.H31/qlvb"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.catalog.GetCatalogStats(bearer(agency), &catalogv1.GetCatalogStatsRequest{})
 	wantCode(t, err, codes.Unauthenticated)
-	later, _ := f.token(platform.Caller{System: "000.02.00.H33/qlvb", Role: platform.RoleAgency}, time.Now().Add(time.Second))
+	later, _ := f.token(platform.Caller{System: "000.02.00.H31/qlvb", Role: platform.RoleAgency}, time.Now().Add(time.Second))
 	if _, err := f.catalog.GetCatalogStats(bearer(later), &catalogv1.GetCatalogStatsRequest{}); err != nil {
 		t.Errorf("token issued after the system's revocation: %v", err)
 	}
@@ -181,7 +181,7 @@ func TestTokenRevocationsStoredAndEnforced(t *testing.T) {
 	if _, err := g.catalog.GetCatalogStats(bearer(later), &catalogv1.GetCatalogStatsRequest{}); err != nil {
 		t.Errorf("later token after restart: %v", err)
 	}
-	next, err := g.revs.CreateTokenRevocation(bearer(admin), &adminv1.CreateTokenRevocationRequest{TokenRevocation: &adminv1.TokenRevocation{System: "000.00.00.H40/motcua"}})
+	next, err := g.revs.CreateTokenRevocation(bearer(admin), &adminv1.CreateTokenRevocationRequest{TokenRevocation: &adminv1.TokenRevocation{System: "000.00.00.H41/motcua"}})
 	if err != nil || next.GetSequence() != 3 {
 		t.Errorf("revocation after restart: %v, %v; want sequence 3", next, err)
 	}
@@ -199,7 +199,7 @@ func TestWatchTokenRevocationsFeedsFollowers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	revoke("000.00.00.H33/a")
+	revoke("000.00.00.H31/a")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -208,9 +208,9 @@ func TestWatchTokenRevocationsFeedsFollowers(t *testing.T) {
 	go func() { follower.Follow(ctx, f.revs, zap.NewNop()); close(done) }()
 	defer func() { cancel(); <-done }()
 	waitUntil(t, "the follower has the first revocation", func() bool { return follower.Len() == 1 })
-	revoke("000.00.00.H33/b")
+	revoke("000.00.00.H31/b")
 	waitUntil(t, "the follower has the second revocation", func() bool { return follower.Len() == 2 })
-	if err := follower.Check(&platform.Caller{System: "000.00.00.H33/b", IssuedAt: time.Now().Add(-time.Hour)}); err == nil {
+	if err := follower.Check(&platform.Caller{System: "000.00.00.H31/b", IssuedAt: time.Now().Add(-time.Hour)}); err == nil {
 		t.Error("the follower accepts a token of a revoked system")
 	}
 
@@ -223,7 +223,7 @@ func TestWatchTokenRevocationsFeedsFollowers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rv.GetSequence() != 2 || rv.GetSystem() != "000.00.00.H33/b" || rv.GetReason() != "" || rv.GetRevokedBy() != "" {
+	if rv.GetSequence() != 2 || rv.GetSystem() != "000.00.00.H31/b" || rv.GetReason() != "" || rv.GetRevokedBy() != "" {
 		t.Errorf("watched revocation: %v", rv)
 	}
 }

@@ -17,18 +17,18 @@ func TestTokenSystemBelongsToItsUnitOrAgency(t *testing.T) {
 		caller  platform.Caller
 		wantErr string // "" for accepted
 	}{
-		{"province, own committee", platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
-		{"province, own department", platform.Caller{System: "000.02.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
-		{"province, agency of a unit merged into it", platform.Caller{System: "000.00.00.H34/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
-		{"province, agency of another unit", platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "33"}, "belongs to unit 40, not to the token's unit 33"},
-		{"province, unit absorbed by the agency's", platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "34"}, "belongs to unit 33, not to the token's unit 34"},
-		{"province, unknown agency", platform.Caller{System: "000.99.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, "not in the catalog"},
+		{"province, own committee", platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
+		{"province, own department", platform.Caller{System: "000.02.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
+		{"province, agency of a unit merged into it", platform.Caller{System: "000.00.00.H54/motcua", Role: platform.RoleProvince, Unit: "33"}, ""},
+		{"province, agency of another unit", platform.Caller{System: "000.00.00.H41/motcua", Role: platform.RoleProvince, Unit: "33"}, "belongs to unit 40, not to the token's unit 33"},
+		{"province, unit absorbed by the agency's", platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "34"}, "belongs to unit 33, not to the token's unit 34"},
+		{"province, unknown agency", platform.Caller{System: "000.99.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, "not in the catalog"},
 		{"province, not an agency code", platform.Caller{System: "hungyen/motcua", Role: platform.RoleProvince, Unit: "33"}, "must start with an agency code"},
-		{"agency, known", platform.Caller{System: "000.06.00.H33/qlvb", Role: platform.RoleAgency}, ""},
-		{"agency, unknown", platform.Caller{System: "000.98.00.H33/qlvb", Role: platform.RoleAgency}, "not in the catalog"},
+		{"agency, known", platform.Caller{System: "000.06.00.H31/qlvb", Role: platform.RoleAgency}, ""},
+		{"agency, unknown", platform.Caller{System: "000.98.00.H31/qlvb", Role: platform.RoleAgency}, "not in the catalog"},
 		{"ministry, ministry code", platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry}, ""},
 		{"ministry, lienthong's own", platform.Caller{System: "lienthong/scoring", Role: platform.RoleMinistry}, ""},
-		{"ministry, a province's code", platform.Caller{System: "000.00.00.H33/bo", Role: platform.RoleMinistry}, "ministry's agency code"},
+		{"ministry, a province's code", platform.Caller{System: "000.00.00.H31/bo", Role: platform.RoleMinistry}, "ministry's agency code"},
 		{"ministry, bare lienthong", platform.Caller{System: "lienthong", Role: platform.RoleMinistry}, "ministry's agency code"},
 		{"admin, anything", platform.Caller{System: "ops/anyone", Role: platform.RoleAdmin}, ""},
 	}
@@ -56,7 +56,7 @@ func TestRemoteSystemCheckWithoutCatalogIsUnavailable(t *testing.T) {
 	check := RemoteSystemCheck(f.client)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // no answer can come
-	err := check(ctx, &platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"})
+	err := check(ctx, &platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"})
 	if pe, ok := err.(*platform.Error); !ok || pe.Code != codes.Unavailable {
 		t.Errorf("got %v, want UNAVAILABLE", err)
 	}
