@@ -41,7 +41,7 @@ func ParseRole(s string) (Role, error) {
 
 // Caller is who is calling, as proven by a token.
 type Caller struct {
-	System    string // e.g. 000.00.00.H33/motcua
+	System    string // e.g. 000.00.00.H31/motcua
 	Role      Role
 	Unit      string // 2-digit province code, for province tokens
 	ExpiresAt time.Time

@@ -80,9 +80,9 @@ func TestCallerAgency(t *testing.T) {
 	tests := []struct {
 		system, want string
 	}{
-		{"000.00.00.H33/motcua", "000.00.00.H33"},
-		{"000.00.00.H33", "000.00.00.H33"},
-		{"000.00.00.H33/a/b", "000.00.00.H33"},
+		{"000.00.00.H31/motcua", "000.00.00.H31"},
+		{"000.00.00.H31", "000.00.00.H31"},
+		{"000.00.00.H31/a/b", "000.00.00.H31"},
 		{"/x", ""},
 	}
 	for _, tt := range tests {
@@ -103,12 +103,12 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		name   string
 		caller Caller
 	}{
-		{"admin", Caller{System: "000.00.00.H33/admin", Role: RoleAdmin}},
+		{"admin", Caller{System: "000.00.00.H31/admin", Role: RoleAdmin}},
 		{"ministry", Caller{System: "000.00.00.G12/bonoivu", Role: RoleMinistry}},
 		{"province", Caller{System: "000.00.00.H29/motcua", Role: RoleProvince, Unit: "01"}},
-		{"province other unit", Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "79"}},
-		{"agency", Caller{System: "000.00.00.H33/edoc", Role: RoleAgency}},
-		{"agency without subsystem", Caller{System: "000.00.00.H33", Role: RoleAgency}},
+		{"province other unit", Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "79"}},
+		{"agency", Caller{System: "000.00.00.H31/edoc", Role: RoleAgency}},
+		{"agency without subsystem", Caller{System: "000.00.00.H31", Role: RoleAgency}},
 		{"admin with unit", Caller{System: "sys/x", Role: RoleAdmin, Unit: "48"}},
 		{"system with vietnamese text", Caller{System: "Sở Nội vụ/một cửa", Role: RoleMinistry}},
 	}
@@ -151,7 +151,7 @@ func TestIssueRefusesBadCallers(t *testing.T) {
 		{"agency system without agency code", Caller{System: "motcua/x", Role: RoleAgency}, time.Hour, "agency code"},
 		{"agency lower-case code", Caller{System: "000.00.00.h33/edoc", Role: RoleAgency}, time.Hour, "agency code"},
 		{"agency short code", Caller{System: "000.00.0.H33/edoc", Role: RoleAgency}, time.Hour, "agency code"},
-		{"agency code not first", Caller{System: "edoc/000.00.00.H33", Role: RoleAgency}, time.Hour, "agency code"},
+		{"agency code not first", Caller{System: "edoc/000.00.00.H31", Role: RoleAgency}, time.Hour, "agency code"},
 		{"admin with bad unit", Caller{System: "sys/a", Role: RoleAdmin, Unit: "1a"}, time.Hour, "unit"},
 		{"empty system", Caller{Role: RoleAdmin}, time.Hour, "system"},
 		{"system too long", Caller{System: strings.Repeat("x", 201), Role: RoleAdmin}, time.Hour, "system"},
@@ -343,10 +343,10 @@ func ctxWith(c *Caller) context.Context {
 }
 
 var (
-	adminCaller    = &Caller{System: "000.00.00.H33/admin", Role: RoleAdmin}
+	adminCaller    = &Caller{System: "000.00.00.H31/admin", Role: RoleAdmin}
 	ministryCaller = &Caller{System: "000.00.00.G12/bo", Role: RoleMinistry}
 	province01     = &Caller{System: "000.00.00.H29/motcua", Role: RoleProvince, Unit: "01"}
-	agencyCaller   = &Caller{System: "000.00.00.H33/edoc", Role: RoleAgency}
+	agencyCaller   = &Caller{System: "000.00.00.H31/edoc", Role: RoleAgency}
 )
 
 func TestCallerFrom(t *testing.T) {

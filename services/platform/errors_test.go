@@ -103,12 +103,12 @@ func TestErrorStatusDetails(t *testing.T) {
 		},
 		{
 			name:        "agency already exists",
-			err:         AlreadyExists("agency", "000.00.00.H33"),
+			err:         AlreadyExists("agency", "000.00.00.H31"),
 			wantCode:    codes.AlreadyExists,
-			wantMessage: `agency "000.00.00.H33" already exists`,
+			wantMessage: `agency "000.00.00.H31" already exists`,
 			wantDetails: []proto.Message{
-				&errdetails.ErrorInfo{Reason: "AGENCY_ALREADY_EXISTS", Domain: "lienthong.vn", Metadata: map[string]string{"id": "000.00.00.H33"}},
-				&errdetails.LocalizedMessage{Locale: "vi-VN", Message: `Cơ quan "000.00.00.H33" đã tồn tại.`},
+				&errdetails.ErrorInfo{Reason: "AGENCY_ALREADY_EXISTS", Domain: "lienthong.vn", Metadata: map[string]string{"id": "000.00.00.H31"}},
+				&errdetails.LocalizedMessage{Locale: "vi-VN", Message: `Cơ quan "000.00.00.H31" đã tồn tại.`},
 			},
 		},
 		{

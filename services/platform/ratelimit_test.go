@@ -16,7 +16,7 @@ import (
 func TestRateLimitPerSystem(t *testing.T) {
 	s := startTestServer(t, func(o *ServerOptions) { o.RateLimit = RateLimit{PerSecond: 0.5, Burst: 2} })
 	ha := s.bearer(t, Caller{System: "000.00.00.H29/motcua", Role: RoleProvince, Unit: "01"})
-	hb := s.bearer(t, Caller{System: "000.00.00.H40/motcua", Role: RoleProvince, Unit: "36"})
+	hb := s.bearer(t, Caller{System: "000.00.00.H41/motcua", Role: RoleProvince, Unit: "36"})
 	admin := s.bearer(t, Caller{System: "lienthong/admin", Role: RoleAdmin})
 	call := func(auth string) error {
 		_, err := s.client.UnaryCall(callCtx(t, "authorization", auth), &testgrpc.SimpleRequest{})

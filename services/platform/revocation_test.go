@@ -25,7 +25,7 @@ func wantRevoked(t *testing.T, what string, err error) {
 func TestRevokedTokensAreRefusedAtOnce(t *testing.T) {
 	priv, pub := newKeyPair(t)
 	now := time.Now()
-	hungyen := Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "33"}
+	hungyen := Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "33"}
 	iss := NewTokenIssuer(priv)
 	tok, id, err := iss.IssueWithID(hungyen, time.Hour, now.Add(-time.Minute))
 	if err != nil {
@@ -59,7 +59,7 @@ func TestRevokedTokensAreRefusedAtOnce(t *testing.T) {
 	if _, err := v.Verify(later); err != nil {
 		t.Errorf("token issued after the system's revocation: %v, want accepted", err)
 	}
-	nghean := issue(t, priv, Caller{System: "000.00.00.H40/motcua", Role: RoleProvince, Unit: "40"}, time.Hour, now)
+	nghean := issue(t, priv, Caller{System: "000.00.00.H41/motcua", Role: RoleProvince, Unit: "40"}, time.Hour, now)
 	if _, err := v.Verify(nghean); err != nil {
 		t.Errorf("token of another system: %v, want accepted", err)
 	}
@@ -74,7 +74,7 @@ func TestRevocationsKeptInTheDataFolder(t *testing.T) {
 	}
 	revs := []*adminv1.TokenRevocation{
 		{Sequence: 1, TokenId: "0123456789abcdef0123456789abcdef", RevokedAt: timestamppb.New(now)},
-		{Sequence: 2, System: "000.00.00.H40/motcua", RevokedAt: timestamppb.New(now)},
+		{Sequence: 2, System: "000.00.00.H41/motcua", RevokedAt: timestamppb.New(now)},
 	}
 	if n, err := r.Add(revs...); n != 2 || err != nil {
 		t.Fatalf("Add: %d, %v; want 2 new", n, err)
@@ -91,9 +91,9 @@ func TestRevocationsKeptInTheDataFolder(t *testing.T) {
 	if again.Len() != 2 {
 		t.Fatalf("after restart: %d revocations, want 2", again.Len())
 	}
-	wantRevoked(t, "token by id after restart", again.Check(&Caller{System: "000.00.00.H33/motcua", TokenID: revs[0].TokenId, IssuedAt: now}))
-	wantRevoked(t, "system after restart", again.Check(&Caller{System: "000.00.00.H40/motcua", IssuedAt: now.Add(-time.Hour)}))
-	if err := again.Check(&Caller{System: "000.00.00.H40/motcua", IssuedAt: now.Add(time.Hour)}); err != nil {
+	wantRevoked(t, "token by id after restart", again.Check(&Caller{System: "000.00.00.H31/motcua", TokenID: revs[0].TokenId, IssuedAt: now}))
+	wantRevoked(t, "system after restart", again.Check(&Caller{System: "000.00.00.H41/motcua", IssuedAt: now.Add(-time.Hour)}))
+	if err := again.Check(&Caller{System: "000.00.00.H41/motcua", IssuedAt: now.Add(time.Hour)}); err != nil {
 		t.Errorf("token issued after: %v", err)
 	}
 }
@@ -113,7 +113,7 @@ func TestCachedSystemCheck(t *testing.T) {
 	calls := 0
 	var answer error
 	check := CachedSystemCheck(func(context.Context, *Caller) error { calls++; return answer })
-	c := &Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "33"}
+	c := &Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "33"}
 	ctx := context.Background()
 	if err := check(ctx, c); err != nil || calls != 1 {
 		t.Fatalf("first: %v after %d calls", err, calls)
@@ -122,7 +122,7 @@ func TestCachedSystemCheck(t *testing.T) {
 	if err := check(ctx, c); err != nil || calls != 1 {
 		t.Errorf("remembered yes: %v after %d calls, want nil after 1", err, calls)
 	}
-	other := &Caller{System: "000.00.00.H40/motcua", Role: RoleProvince, Unit: "33"}
+	other := &Caller{System: "000.00.00.H41/motcua", Role: RoleProvince, Unit: "33"}
 	if err := check(ctx, other); codeOf(err) != codes.Unavailable {
 		t.Errorf("no answer, nothing remembered: %v, want UNAVAILABLE", err)
 	}
@@ -155,7 +155,7 @@ func TestVerifierChecksSystemOncePerToken(t *testing.T) {
 		}
 		return nil
 	})
-	good := issue(t, priv, Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "33"}, time.Hour, time.Now())
+	good := issue(t, priv, Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "33"}, time.Hour, time.Now())
 	for i := 0; i < 3; i++ {
 		if _, err := v.Verify(good); err != nil {
 			t.Fatal(err)
@@ -164,7 +164,7 @@ func TestVerifierChecksSystemOncePerToken(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("system checked %d times for one token, want 1", calls)
 	}
-	bad := issue(t, priv, Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "40"}, time.Hour, time.Now())
+	bad := issue(t, priv, Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "40"}, time.Hour, time.Now())
 	if _, err := v.Verify(bad); codeOf(err) != codes.Unauthenticated || !strings.Contains(err.Error(), "not 40") {
 		t.Errorf("token of a system of another unit: %v", err)
 	}

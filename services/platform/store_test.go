@@ -268,7 +268,7 @@ func TestBackupStreamsValidCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	auth := s.bearer(t, Caller{System: "000.00.00.H33/admin", Role: RoleAdmin})
+	auth := s.bearer(t, Caller{System: "000.00.00.H31/admin", Role: RoleAdmin})
 	stream, err := client.Backup(callCtx(t, "authorization", auth), &adminv1.BackupRequest{})
 	if err != nil {
 		t.Fatalf("Backup: %v", err)
@@ -370,7 +370,7 @@ func TestBackupNeedsAdmin(t *testing.T) {
 		{"bad token", "Bearer x.y.z", codes.Unauthenticated},
 		{"province", s.bearer(t, Caller{System: "000.00.00.H29/motcua", Role: RoleProvince, Unit: "01"}), codes.PermissionDenied},
 		{"ministry", s.bearer(t, Caller{System: "000.00.00.G12/bo", Role: RoleMinistry}), codes.PermissionDenied},
-		{"agency", s.bearer(t, Caller{System: "000.00.00.H33/edoc", Role: RoleAgency}), codes.PermissionDenied},
+		{"agency", s.bearer(t, Caller{System: "000.00.00.H31/edoc", Role: RoleAgency}), codes.PermissionDenied},
 		{"admin", s.bearer(t, Caller{System: "sys/admin", Role: RoleAdmin}), codes.OK},
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ func TestSlowSystemCheckHoldsUpNoOtherCall(t *testing.T) {
 	entered := make(chan struct{}, 8)
 	s := startTestServer(t, func(o *ServerOptions) {
 		o.Verifier.SetSystemCheck(func(ctx context.Context, c *Caller) error {
-			if c.System != "000.00.00.H40/slow" {
+			if c.System != "000.00.00.H41/slow" {
 				return nil
 			}
 			entered <- struct{}{}
@@ -33,8 +33,8 @@ func TestSlowSystemCheckHoldsUpNoOtherCall(t *testing.T) {
 		})
 	})
 	defer close(release)
-	slow := s.bearer(t, Caller{System: "000.00.00.H40/slow", Role: RoleProvince, Unit: "40"})
-	fast := s.bearer(t, Caller{System: "000.00.00.H33/fast", Role: RoleProvince, Unit: "33"})
+	slow := s.bearer(t, Caller{System: "000.00.00.H41/slow", Role: RoleProvince, Unit: "40"})
+	fast := s.bearer(t, Caller{System: "000.00.00.H31/fast", Role: RoleProvince, Unit: "33"})
 
 	slowDone := make(chan error, 1)
 	go func() {

@@ -12,7 +12,7 @@ import (
 
 // claimsFor is a province token's claims with the given issue and expiry times (nil: left out).
 func claimsFor(iat, exp *time.Time) tokenClaims {
-	c := tokenClaims{System: "000.00.00.H33/motcua", Role: string(RoleProvince), Unit: "33",
+	c := tokenClaims{System: "000.00.00.H31/motcua", Role: string(RoleProvince), Unit: "33",
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer, ID: "0123456789abcdef0123456789abcdef"}}
 	if iat != nil {
 		c.IssuedAt = jwt.NewNumericDate(*iat)
@@ -66,7 +66,7 @@ func TestVerifierRefusesTokensBeyondTheirRoleLifetime(t *testing.T) {
 func TestIssuerRefusesTTLBeyondMaximum(t *testing.T) {
 	priv, pub := newKeyPair(t)
 	now := time.Now()
-	c := Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "33"}
+	c := Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "33"}
 	if _, err := NewTokenIssuer(priv).Issue(c, 91*24*time.Hour, now); err == nil || !strings.Contains(err.Error(), "maximum lifetime of a province token") {
 		t.Errorf("Issue 91 days: got %v, want the maximum named", err)
 	}

@@ -13,7 +13,7 @@ func TestVerifierRemembersUntilExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	tok, err := NewTokenIssuer(priv).Issue(Caller{System: "000.00.00.H33/motcua", Role: RoleProvince, Unit: "33"}, time.Hour, now)
+	tok, err := NewTokenIssuer(priv).Issue(Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "33"}, time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
