@@ -16,6 +16,7 @@ import (
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Canonicalize returns the RFC 8785 (JCS) form of a JSON text: no insignificant white space,
@@ -229,14 +230,28 @@ var signedJSON = protojson.MarshalOptions{UseProtoNames: true}
 // `sha256` stays).
 func CanonicalBytes(d *docv1.Document) ([]byte, error) {
 	c := proto.Clone(d).(*docv1.Document)
-	c.Id, c.Signature, c.Recipients, c.SentAt, c.Links = "", nil, nil, "", nil
-	c.SupersededBy, c.XmlSignatureSubject = "", "" // kept by the service, as links are
+	clearFields(c.ProtoReflect(), unsignedFields)
 	for _, a := range c.Attachments {
-		a.Content, a.UploadId = nil, ""
+		clearFields(a.ProtoReflect(), unsignedAttachmentFields)
 	}
 	js, err := signedJSON.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("document json: %w", err)
 	}
 	return Canonicalize(js)
+}
+
+// unsignedFields are the fields of a document its signature leaves out, as the service
+// fills them in (the JSON as sent leaves them out too, in either name form: as_sent.go).
+var unsignedFields = []protoreflect.Name{"id", "signature", "recipients", "sent_at", "links", "superseded_by", "xml_signature_subject"}
+
+// unsignedAttachmentFields are the fields of an attachment its document's signature leaves
+// out: the bytes themselves (their sha256 stays) and the upload they came from.
+var unsignedAttachmentFields = []protoreflect.Name{"content", "upload_id"}
+
+func clearFields(m protoreflect.Message, names []protoreflect.Name) {
+	fields := m.Descriptor().Fields()
+	for _, n := range names {
+		m.Clear(fields.ByName(n))
+	}
 }

@@ -73,7 +73,7 @@ func certError(reason, field, msg, msgVI string) *platform.Error {
 	if reason == "CERTIFICATE_NOT_OF_SENDER" {
 		code = codes.PermissionDenied
 	}
-	return &platform.Error{Code: code, Reason: reason, Message: "certificate refused: " + msg,
+	return &platform.Error{Code: code, Reason: reason, Message: "certificate refused",
 		MessageVI:  "Chứng thư số bị từ chối: " + msgVI,
 		Violations: []platform.FieldViolation{{Field: field, Description: msg}}}
 }

@@ -21,12 +21,17 @@ import (
 )
 
 // RegisterREST registers the part's REST handlers on the gateway's mux: the generated ones,
-// and GET /v1/documents/{id}/attachments/{index}, which answers an attachment's raw bytes as
+// POST /v1/documents, which keeps the JSON as sent for its signature (as_sent.go), and GET /v1/documents/{id}/attachments/{index}, which answers an attachment's raw bytes as
 // they stream from the part (grpc-gateway's own streaming would put a delimiter between
 // chunks).
 func RegisterREST(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
 	client := docv1.NewDocumentServiceClient(conn)
 	if err := docv1.RegisterDocumentServiceHandlerClient(ctx, mux, client); err != nil {
+		return err
+	}
+	// Registered later, it serves POST /v1/documents in place of the generated handler, so
+	// that a signature over the JSON as sent is checked (as_sent.go).
+	if err := mux.HandlePath(http.MethodPost, sendDocumentPattern, handleSendAsSent(mux, client)); err != nil {
 		return err
 	}
 	const pattern = "/v1/documents/{id}/attachments/{index}"
