@@ -91,14 +91,14 @@ func TestClosePeriodNotBegun(t *testing.T) {
 // agency (or the unit that agency's unit rolled into).
 func TestAdminHeartbeatAgencyOfUnit(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", UnitCode: "33"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/cong", UnitCode: "33"}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("admin, a system of 36 under 33: got %v, want PERMISSION_DENIED", err)
 	}
 	hbs, err := f.svc.store.Heartbeats()
 	if err != nil || len(hbs) != 0 {
 		t.Errorf("stored after the refusal: %v %v", hbs, err)
 	}
-	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H33/motcua", UnitCode: "33"}); err != nil {
+	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H31/motcua", UnitCode: "33"}); err != nil {
 		t.Errorf("admin, a system of 33 under 33: %v", err)
 	}
 }

@@ -207,7 +207,7 @@ func ParseSeedFigures(r io.Reader, reg registry) ([]demoRow, error) {
 
 // DemoSilentSystem is a demo one-stop system whose last heartbeat is three hours old when
 // the demo is first loaded, so the interconnection status shows a DISCONNECTED system.
-const DemoSilentSystem = "000.00.00.H08/motcua"
+const DemoSilentSystem = "000.00.00.H60/motcua"
 
 func (s *Service) demoHeartbeat() error {
 	hbs, err := s.store.Heartbeats()

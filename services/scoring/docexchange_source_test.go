@@ -35,7 +35,7 @@ func TestGRPCDocExchange(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	arrived := func(id, agency, at string) *docv1.Document {
 		return &docv1.Document{Id: id, Recipients: []*docv1.Recipient{
-			{AgencyCode: "000.00.33.H40", Status: docv1.DocumentStatus_DOCUMENT_STATUS_ACCEPTED, UpdatedAt: "2026-11-01T00:00:00Z"},
+			{AgencyCode: "000.00.33.H41", Status: docv1.DocumentStatus_DOCUMENT_STATUS_ACCEPTED, UpdatedAt: "2026-11-01T00:00:00Z"},
 			{AgencyCode: agency, Status: docv1.DocumentStatus_DOCUMENT_STATUS_ARRIVED, UpdatedAt: at},
 		}}
 	}

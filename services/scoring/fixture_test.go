@@ -78,14 +78,19 @@ func (f *fakeCatalog) CurrentCodes(_ context.Context, codes []string) (map[strin
 	return out, nil
 }
 
-// AgencyUnit takes the unit from the code's last two digits (000.00.00.H33 is of 33), as the
-// agencies of these tests are numbered; 99 is unknown.
+// testLevel1Units is the unit of each level-1 code the tests name (docs/domain.md,
+// Identifiers): 000.00.00.H31 is of Hưng Yên, 33.
+var testLevel1Units = map[string]string{"H31": "33", "H40": "36", "H41": "40", "H42": "37", "H26": "01",
+	"H22": "02", "H11": "60", "H60": "08", "H17": "48"}
+
+// AgencyUnit takes the unit from the code's level-1 code; one not in testLevel1Units (H99)
+// is unknown.
 func (f *fakeCatalog) AgencyUnit(_ context.Context, agency string) (string, bool, error) {
 	if f.down {
 		return "", false, &UnavailableError{Reason: "catalog down"}
 	}
-	u := agency[len(agency)-2:]
-	return u, u != "99", nil
+	u, ok := testLevel1Units[agency[len(agency)-3:]]
+	return u, ok, nil
 }
 
 func (f *fakeCatalog) OnlineProcedures(_ context.Context, unit string) ([]string, error) {
@@ -233,8 +238,8 @@ func as(role platform.Role, unit, system string) context.Context {
 var (
 	admin    = as(platform.RoleAdmin, "", "lienthong/admin")
 	ministry = as(platform.RoleMinistry, "", "000.00.00.G22/bo")
-	namdinh  = as(platform.RoleProvince, "36", "000.00.00.H36/cong")
-	hungyen  = as(platform.RoleProvince, "33", "000.00.00.H33/motcua")
+	namdinh  = as(platform.RoleProvince, "36", "000.00.00.H40/cong")
+	hungyen  = as(platform.RoleProvince, "33", "000.00.00.H31/motcua")
 	anon     = context.Background()
 )
 

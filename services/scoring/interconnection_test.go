@@ -28,7 +28,7 @@ func channelOf(t *testing.T, st *scoringv1.InterconnectionStatus, system, channe
 
 func TestHeartbeatsAndStatus(t *testing.T) {
 	f := newFixture(t)
-	const sys = "000.00.00.H33/motcua"
+	const sys = "000.00.00.H31/motcua"
 	status33 := func() *scoringv1.InterconnectionStatus {
 		t.Helper()
 		st, err := f.svc.GetInterconnectionStatus(ministry, &scoringv1.GetInterconnectionStatusRequest{Unit: "33"})
@@ -98,7 +98,7 @@ func TestHeartbeatsAndStatus(t *testing.T) {
 
 func TestHeartbeatScopeAndValidation(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.svc.SendHeartbeat(hungyen, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H33/motcua"}); err != nil {
+	if _, err := f.svc.SendHeartbeat(hungyen, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H31/motcua"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -106,12 +106,12 @@ func TestHeartbeatScopeAndValidation(t *testing.T) {
 		req  *scoringv1.SendHeartbeatRequest
 		code codes.Code
 	}{
-		{"another province's unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", UnitCode: "33"}, codes.PermissionDenied},
-		{"a system of another unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H33/motcua"}, codes.PermissionDenied},
-		{"a new system of another unit's agency", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/motcua"}, codes.PermissionDenied},
+		{"another province's unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/cong", UnitCode: "33"}, codes.PermissionDenied},
+		{"a system of another unit", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H31/motcua"}, codes.PermissionDenied},
+		{"a new system of another unit's agency", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H41/motcua"}, codes.PermissionDenied},
 		{"an agency the catalog does not know", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H99/motcua"}, codes.InvalidArgument},
 		{"bad system id", &scoringv1.SendHeartbeatRequest{System: "motcua"}, codes.InvalidArgument},
-		{"bad channel", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", Channels: []string{"FAX"}}, codes.InvalidArgument},
+		{"bad channel", &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/cong", Channels: []string{"FAX"}}, codes.InvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,10 +120,10 @@ func TestHeartbeatScopeAndValidation(t *testing.T) {
 			}
 		})
 	}
-	if _, err := f.svc.SendHeartbeat(ministry, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong", UnitCode: "36"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := f.svc.SendHeartbeat(ministry, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/cong", UnitCode: "36"}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("ministry heartbeat: %v", err)
 	}
-	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H36/cong"}); status.Code(err) != codes.InvalidArgument {
+	if _, err := f.svc.SendHeartbeat(admin, &scoringv1.SendHeartbeatRequest{System: "000.00.00.H40/cong"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("admin without unit_code: %v", err)
 	}
 	// A province sees only its own systems.
@@ -142,7 +142,7 @@ func TestHeartbeatScopeAndValidation(t *testing.T) {
 
 func TestConnectednessIndicator(t *testing.T) {
 	f := newFixture(t)
-	for _, sys := range []string{"000.00.00.H33/motcua", "000.00.00.H33/cong"} {
+	for _, sys := range []string{"000.00.00.H31/motcua", "000.00.00.H31/cong"} {
 		if _, err := f.svc.SendHeartbeat(hungyen, &scoringv1.SendHeartbeatRequest{System: sys, Channels: []string{ChannelDossierPush}}); err != nil {
 			t.Fatal(err)
 		}

@@ -31,9 +31,9 @@ func (f *fakeSystems) ListSystemActivity(ctx context.Context, _ *dossierv1.ListS
 
 func TestLastAcceptedFromTheDossierPart(t *testing.T) {
 	fake := &fakeSystems{resp: &dossierv1.ListSystemActivityResponse{Systems: []*dossierv1.SystemActivity{
-		{System: "000.00.00.H33/motcua", Accepted: 4, LastAcceptedAt: "2026-11-20T10:30:00.123+07:00"},
-		{System: "000.00.00.H40/motcua", Refused: 2}, // refused only: never had an event stored
-		{System: "000.00.00.H48/motcua", LastAcceptedAt: "2026-01-02T03:04:05Z"},
+		{System: "000.00.00.H31/motcua", Accepted: 4, LastAcceptedAt: "2026-11-20T10:30:00.123+07:00"},
+		{System: "000.00.00.H41/motcua", Refused: 2}, // refused only: never had an event stored
+		{System: "000.00.00.H17/motcua", LastAcceptedAt: "2026-01-02T03:04:05Z"},
 	}}}
 	g := GRPCDossier{Client: fake, Token: func() (string, error) { return "tok", nil }}
 	all, err := g.Activity(context.Background())
@@ -47,8 +47,8 @@ func TestLastAcceptedFromTheDossierPart(t *testing.T) {
 		}
 	}
 	want := map[string]time.Time{
-		"000.00.00.H33/motcua": time.Date(2026, 11, 20, 3, 30, 0, 123e6, time.UTC),
-		"000.00.00.H48/motcua": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		"000.00.00.H31/motcua": time.Date(2026, 11, 20, 3, 30, 0, 123e6, time.UTC),
+		"000.00.00.H17/motcua": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 	if len(m) != len(want) {
 		t.Fatalf("got %v, want %v", m, want)

@@ -18,7 +18,7 @@ func TestMetricReportRevisionsAndClosing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.GetRevision() != 1 || r1.GetSubmittedBy() != "000.00.00.H36/cong" || r1.GetSubmittedAt() == "" {
+	if r1.GetRevision() != 1 || r1.GetSubmittedBy() != "000.00.00.H40/cong" || r1.GetSubmittedAt() == "" {
 		t.Fatalf("first report: %v", r1)
 	}
 	// The same values again store nothing.

@@ -476,7 +476,7 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 	}
 	var v platform.Violations
 	if !systemIDRE.MatchString(r.GetSystem()) {
-		v.Add("system", "must be an agency code, '/', and a subsystem name in lower case, like 000.00.00.H33/motcua, got %q", r.GetSystem())
+		v.Add("system", "must be an agency code, '/', and a subsystem name in lower case, like 000.00.00.H31/motcua, got %q", r.GetSystem())
 	}
 	unit := r.GetUnitCode()
 	if unit == "" && c.Role == platform.RoleProvince {
