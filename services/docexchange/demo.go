@@ -23,7 +23,7 @@ const (
 	demoOtherDocsPerUnit  = 40
 	demoSystem            = "lienthong/demo"
 	demoLoadedKey         = "demo_loaded"
-	demoAgenciesPerUnit   = 13 // 000.00.00.Hxx to 000.12.00.Hxx are in the demo catalog
+	demoAgenciesPerUnit   = 13 // 000.00.00.Xnn to 000.12.00.Xnn are in the demo catalog
 	demoHoursToAcceptance = 30
 	demoWorkers           = 16
 )
@@ -31,11 +31,22 @@ const (
 // demoUnits are the seed provinces of the source articles besides Hưng Yên.
 var demoUnits = []string{"01", "02", "36", "60"}
 
-func demoAgency(unit string, i int) string { return fmt.Sprintf("000.%02d.00.H%s", i, unit) }
+// demoLevel1 is the level-1 code of the agency identifiers of each demo unit (docs/domain.md,
+// Identifiers: H01–H63 follow the provinces' names, not their unit codes).
+var demoLevel1 = map[string]string{"01": "H26", "02": "H22", "33": "H31", "36": "H40", "60": "H11", "08": "H60", "37": "H42", "68": "H36"}
+
+// demoMerged is the unit each retired seed province merged into on demoMergedOn: its agencies
+// closed the day before, so its documents from then on are between the successor's agencies.
+var demoMerged = map[string]string{"02": "08", "36": "37", "60": "68"}
+
+const demoMergedOn = "2025-07-01"
+
+func demoAgency(unit string, i int) string { return fmt.Sprintf("000.%02d.00.%s", i, demoLevel1[unit]) }
 
 // LoadDemo adds, once, documents between the seed provinces' agencies: 200 documents of
 // 2018 between agencies of Hưng Yên with exactly 89% accepted electronically and 45% sent
-// without a paper copy and accepted electronically, and a few documents of 2025 in the other seed provinces.
+// without a paper copy and accepted electronically, and a few documents of 2025 in the other seed provinces
+// (from 2025-07-01, those of a merged province are between the agencies of the province it merged into).
 // It waits for the catalog, which may still be starting.
 func (s *Service) LoadDemo(ctx context.Context) error {
 	done := false
@@ -85,12 +96,17 @@ func (s *Service) LoadDemo(ctx context.Context) error {
 	var jobs []job
 	add := func(unit string, year, n int, electronic, online int) error {
 		for i := 0; i < n; i++ {
-			from := demoAgency(unit, rng.IntN(demoAgenciesPerUnit))
-			to := from
-			for to == from {
-				to = demoAgency(unit, rng.IntN(demoAgenciesPerUnit))
+			fi := rng.IntN(demoAgenciesPerUnit)
+			ti := fi
+			for ti == fi {
+				ti = rng.IntN(demoAgenciesPerUnit)
 			}
 			day := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 8+rng.IntN(8), rng.IntN(60), 0, 0, vietnam)
+			sender := unit
+			if s := demoMerged[unit]; s != "" && day.Format("2006-01-02") >= demoMergedOn {
+				sender = s
+			}
+			from, to := demoAgency(sender, fi), demoAgency(sender, ti)
 			content := []byte(fmt.Sprintf("%%PDF-1.4\n%% Công văn số %d/UBND-VP, %s\n", i+1, day.Format("02/01/2006")))
 			d := &docv1.Document{
 				From: from, To: []string{to}, CodeNumber: fmt.Sprint(i + 1), CodeNotation: "UBND-VP",

@@ -191,7 +191,7 @@ func TestTamperedDocumentsAreRefused(t *testing.T) {
 		}, codes.InvalidArgument, "SIGNATURE_INVALID"},
 		{"unknown recipient", func() *docv1.Document {
 			d := letter("10")
-			d.To = []string{"000.99.00.H33"}
+			d.To = []string{"000.99.00.H31"}
 			return d
 		}, codes.InvalidArgument, "UNKNOWN_REFERENCE"},
 	}
@@ -286,11 +286,11 @@ func TestScope(t *testing.T) {
 	if _, err := f.client.SendDocument(f.agency(agUBND33), &docv1.SendDocumentRequest{Document: letter("2")}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("send as another agency: %v", err)
 	}
-	prov36 := f.as("000.00.00.H36/qlvb", platform.RoleProvince, "36")
+	prov36 := f.as("000.00.00.H40/qlvb", platform.RoleProvince, "36")
 	if _, err := f.client.SendDocument(prov36, &docv1.SendDocumentRequest{Document: letter("3")}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("province 36 sends for 33: %v", err)
 	}
-	if _, err := f.client.SendDocument(f.as("000.00.00.H33/qlvb", platform.RoleProvince, "33"), &docv1.SendDocumentRequest{Document: letter("4")}); err != nil {
+	if _, err := f.client.SendDocument(f.as("000.00.00.H31/qlvb", platform.RoleProvince, "33"), &docv1.SendDocumentRequest{Document: letter("4")}); err != nil {
 		t.Fatalf("province 33 sends for its agency: %v", err)
 	}
 	if _, err := f.client.GetDocument(f.agency(agTuPhap36), &docv1.GetDocumentRequest{Id: id}); status.Code(err) != codes.NotFound {
@@ -401,7 +401,7 @@ func TestListSentDocuments(t *testing.T) {
 	if _, err := f.client.ListDocuments(f.agency(agUBND33), &docv1.ListDocumentsRequest{From: agTuPhap33}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("another agency lists: %v", err)
 	}
-	resp, err := f.client.ListDocuments(f.as("000.00.00.H33/qlvb", platform.RoleProvince, "33"), &docv1.ListDocumentsRequest{From: agTuPhap33})
+	resp, err := f.client.ListDocuments(f.as("000.00.00.H31/qlvb", platform.RoleProvince, "33"), &docv1.ListDocumentsRequest{From: agTuPhap33})
 	if err != nil || len(resp.GetDocuments()) != 3 {
 		t.Fatalf("province of the sender: %v %v", resp, err)
 	}
@@ -476,7 +476,7 @@ func TestEvidenceDetectsAlteredByte(t *testing.T) {
 		if i < 0 {
 			return errors.New("agency not in the record")
 		}
-		val[i+len(agUBND33)-1] ^= 1 // H33 -> H32
+		val[i+len(agUBND33)-1] ^= 1 // H31 -> H30
 		return b.Put(be64(5), val)
 	})
 	if err != nil {
@@ -761,7 +761,7 @@ func TestDocumentStats(t *testing.T) {
 	if err != nil || len(hist.GetRows()) != 2 || hist.GetRows()[1].GetKey() != "36" {
 		t.Fatalf("2024 by unit, historical: %v %v", hist, err)
 	}
-	prov := f.as("000.00.00.H36/qlvb", platform.RoleProvince, "36")
+	prov := f.as("000.00.00.H40/qlvb", platform.RoleProvince, "36")
 	if _, err := f.client.GetDocumentStats(prov, &docv1.GetDocumentStatsRequest{Unit: "33"}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("province reads another unit: %v", err)
 	}
@@ -774,7 +774,7 @@ func TestDocumentStats(t *testing.T) {
 func TestDemoFigures(t *testing.T) {
 	f := newFixture(t)
 	for u := 0; u < demoAgenciesPerUnit; u++ {
-		for _, unit := range append([]string{"33"}, demoUnits...) {
+		for _, unit := range append([]string{"33", "08", "37", "68"}, demoUnits...) {
 			f.cat.agencies[demoAgency(unit, u)] = unit
 		}
 	}
@@ -784,6 +784,37 @@ func TestDemoFigures(t *testing.T) {
 	}
 	if err := f.svc.LoadDemo(t.Context()); err != nil { // a second start adds nothing
 		t.Fatal(err)
+	}
+	// The agencies of Hà Giang (H22), Nam Định (H40) and Bình Thuận (H11) closed when their
+	// provinces merged on 2025-07-01 (docs/domain.md, Agencies): no demo document of theirs is
+	// dated from then on; those of the second half of 2025 are between the agencies of the
+	// provinces they merged into (Tuyên Quang H60, Ninh Bình H42, Lâm Đồng H36).
+	dated := func(from string) (before, after int) {
+		resp, err := f.client.ListDocuments(f.admin(), &docv1.ListDocumentsRequest{From: from, PageSize: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range resp.GetDocuments() {
+			if d.GetPromulgationDate() >= demoMergedOn {
+				after++
+			} else {
+				before++
+			}
+		}
+		return before, after
+	}
+	for old, successor := range demoMerged {
+		var oldBefore, oldAfter, newBefore, newAfter int
+		for u := 0; u < demoAgenciesPerUnit; u++ {
+			b, a := dated(demoAgency(old, u))
+			oldBefore, oldAfter = oldBefore+b, oldAfter+a
+			b, a = dated(demoAgency(successor, u))
+			newBefore, newAfter = newBefore+b, newAfter+a
+		}
+		if oldAfter != 0 || newBefore != 0 || oldBefore == 0 || newAfter == 0 || oldBefore+newAfter != demoOtherDocsPerUnit {
+			t.Errorf("unit %s merged into %s: %d documents before the merger and %d after from the old agencies, %d before and %d after from the successor's",
+				old, successor, oldBefore, oldAfter, newBefore, newAfter)
+		}
 	}
 	st, err := f.client.GetDocumentStats(f.admin(), &docv1.GetDocumentStatsRequest{Unit: "33", From: "2018", Geography: "historical"})
 	if err != nil {

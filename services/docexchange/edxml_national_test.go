@@ -89,7 +89,7 @@ func TestEdxmlNationalRoundTrip(t *testing.T) {
 	}
 	x := string(body.GetData())
 	for _, want := range []string{`<edXML xmlns="` + EdxmlNamespace + `">`, `<edXML:edXMLEnvelope xmlns:edXML="` + EdxmlNamespace + `">`,
-		"<edXML:Paper>0</edXML:Paper>", "<edXML:ContentTransferEncoded", "<edXML:DocumentId>000.02.00.H33,2026/11/02,1205/STP-VP</edXML:DocumentId>"} {
+		"<edXML:Paper>0</edXML:Paper>", "<edXML:ContentTransferEncoded", "<edXML:DocumentId>000.02.00.H31,2026/11/02,1205/STP-VP</edXML:DocumentId>"} {
 		if !strings.Contains(x, want) {
 			t.Errorf("export lacks %s", want)
 		}

@@ -38,8 +38,8 @@ func TestEdxmlRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	xml := string(body.GetData())
-	for _, want := range []string{`xmlns="` + EdxmlNamespace + `"`, "<OrganId>000.02.00.H33</OrganId>", "<PromulgationDate>2026/11/02</PromulgationDate>",
-		"<CodeNotation>STP-VP</CodeNotation>", "<BussinessDocType>0</BussinessDocType>", "<DocumentId>000.02.00.H33,2026/11/02,42/STP-VP</DocumentId>"} {
+	for _, want := range []string{`xmlns="` + EdxmlNamespace + `"`, "<OrganId>000.02.00.H31</OrganId>", "<PromulgationDate>2026/11/02</PromulgationDate>",
+		"<CodeNotation>STP-VP</CodeNotation>", "<BussinessDocType>0</BussinessDocType>", "<DocumentId>000.02.00.H31,2026/11/02,42/STP-VP</DocumentId>"} {
 		if !strings.Contains(xml, want) {
 			t.Errorf("edXML lacks %s", want)
 		}

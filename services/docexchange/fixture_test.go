@@ -29,10 +29,10 @@ import (
 
 // The fixed catalog of the tests.
 const (
-	agTuPhap33 = "000.02.00.H33" // Sở Tư pháp Hưng Yên
-	agUBND33   = "000.00.00.H33" // UBND Hưng Yên
-	agTNMT33   = "000.06.00.H33"
-	agTuPhap36 = "000.02.00.H36" // Nam Định, rolled up into Ninh Bình (37) today
+	agTuPhap33 = "000.02.00.H31" // Sở Tư pháp Hưng Yên
+	agUBND33   = "000.00.00.H31" // UBND Hưng Yên
+	agTNMT33   = "000.06.00.H31"
+	agTuPhap36 = "000.02.00.H40" // Nam Định, rolled up into Ninh Bình (37) today
 )
 
 type fakeCatalog struct {

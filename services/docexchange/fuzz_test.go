@@ -14,8 +14,8 @@ import (
 // bytes.
 func FuzzDocumentJSON(f *testing.F) {
 	for _, s := range []string{
-		`{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"1","code_notation":"STP","promulgation_date":"2026-11-02","subject":"Về việc","attachments":[{"name":"a.pdf","content":"JVBERi0xLjQ="}]}`,
-		`{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"2","code_notation":"STP","promulgation_date":"2026-11-02","subject":"x","business_type":"BUSINESS_TYPE_REPLACE","response_for":{"document_id":"0123456789abcdef01234567"},"priority":3}`,
+		`{"from":"000.02.00.H31","to":["000.00.00.H31"],"code_number":"1","code_notation":"STP","promulgation_date":"2026-11-02","subject":"Về việc","attachments":[{"name":"a.pdf","content":"JVBERi0xLjQ="}]}`,
+		`{"from":"000.02.00.H31","to":["000.00.00.H31"],"code_number":"2","code_notation":"STP","promulgation_date":"2026-11-02","subject":"x","business_type":"BUSINESS_TYPE_REPLACE","response_for":{"document_id":"0123456789abcdef01234567"},"priority":3}`,
 		`{"attachments":[{"content":"!!!"}]}`,
 		`{"attachments":[{"content":"JVBERi0xLjQ"}]}`,
 		`{"signer":{"name":"\u0000"},"subject":"\ud800"}`,
