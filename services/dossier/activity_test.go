@@ -48,8 +48,8 @@ func TestSystemActivity(t *testing.T) {
 		accepted, refused int64
 		reason            string
 	}{
-		{"000.00.00.H33/motcua", 3, 2, "INVALID_ARGUMENT"},
-		{"000.00.00.H37/motcua", 1, 0, ""},
+		{"000.00.00.H31/motcua", 3, 2, "INVALID_ARGUMENT"},
+		{"000.00.00.H42/motcua", 1, 0, ""},
 	}
 	if len(got.GetSystems()) != len(want) {
 		t.Fatalf("systems %v, want %d", got.GetSystems(), len(want))

@@ -34,33 +34,33 @@ var demoFakeUnits = map[string]*catalogv1.UnitReference{
 }
 
 var demoFakeAgencies = []*catalogv1.Agency{
-	{Code: "000.00.00.H33", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"},
-	{Code: "000.00.00.H36", Name: "Ủy ban nhân dân tỉnh Nam Định", UnitCode: "36"},
-	{Code: "000.00.00.H37", Name: "Ủy ban nhân dân tỉnh Ninh Bình", UnitCode: "37"},
-	{Code: "000.00.01.H33", Name: "Ủy ban nhân dân thành phố Hưng Yên", UnitCode: "33"},
-	{Code: "000.00.01.H36", Name: "Ủy ban nhân dân thành phố Nam Định", UnitCode: "36"},
-	{Code: "000.02.00.H33", Name: "Sở Tư pháp tỉnh Hưng Yên", UnitCode: "33"},
-	{Code: "000.02.00.H36", Name: "Sở Tư pháp tỉnh Nam Định", UnitCode: "36"},
-	{Code: "000.02.00.H37", Name: "Sở Tư pháp tỉnh Ninh Bình", UnitCode: "37"},
-	{Code: "000.03.00.H33", Name: "Sở Kế hoạch và Đầu tư tỉnh Hưng Yên", UnitCode: "33"},
-	{Code: "000.03.00.H36", Name: "Sở Kế hoạch và Đầu tư tỉnh Nam Định", UnitCode: "36"},
+	{Code: "000.00.00.H31", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"},
+	{Code: "000.00.00.H40", Name: "Ủy ban nhân dân tỉnh Nam Định", UnitCode: "36"},
+	{Code: "000.00.00.H42", Name: "Ủy ban nhân dân tỉnh Ninh Bình", UnitCode: "37"},
+	{Code: "000.00.01.H31", Name: "Ủy ban nhân dân thành phố Hưng Yên", UnitCode: "33"},
+	{Code: "000.00.01.H40", Name: "Ủy ban nhân dân thành phố Nam Định", UnitCode: "36"},
+	{Code: "000.02.00.H31", Name: "Sở Tư pháp tỉnh Hưng Yên", UnitCode: "33"},
+	{Code: "000.02.00.H40", Name: "Sở Tư pháp tỉnh Nam Định", UnitCode: "36"},
+	{Code: "000.02.00.H42", Name: "Sở Tư pháp tỉnh Ninh Bình", UnitCode: "37"},
+	{Code: "000.03.00.H31", Name: "Sở Kế hoạch và Đầu tư tỉnh Hưng Yên", UnitCode: "33"},
+	{Code: "000.03.00.H40", Name: "Sở Kế hoạch và Đầu tư tỉnh Nam Định", UnitCode: "36"},
 }
 
 var demoFakeProcedures = []*catalogv1.Procedure{
 	{Code: "1.000001", Name: "Cấp phiếu lý lịch tư pháp", Field: "Lý lịch tư pháp", ProcessingDays: 10, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.02.00.H33", "000.02.00.H36", "000.02.00.H37"}, ValidFrom: "2019-01-01"},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.02.00.H31", "000.02.00.H40", "000.02.00.H42"}, ValidFrom: "2019-01-01"},
 	{Code: "1.000002", Name: "Đăng ký thành lập doanh nghiệp", Field: "Thành lập doanh nghiệp", ProcessingDays: 3, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.03.00.H33", "000.03.00.H36"}, ValidFrom: "2021-01-04"},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.03.00.H31", "000.03.00.H40"}, ValidFrom: "2021-01-04"},
 	{Code: "1.000003", Name: "Giải quyết khiếu nại lần đầu", Field: "Khiếu nại", ProcessingDays: 30, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.00.00.H33", "000.00.00.H36", "000.00.00.H37"}},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.00.00.H31", "000.00.00.H40", "000.00.00.H42"}},
 	{Code: "1.000004", Name: "Cấp giấy phép xây dựng nhà ở riêng lẻ", Field: "Xây dựng", ProcessingDays: 15, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_DISTRICT, AgencyCodes: []string{"000.00.01.H33", "000.00.01.H36"}},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_DISTRICT, AgencyCodes: []string{"000.00.01.H31", "000.00.01.H40"}},
 	{Code: "1.000005", Name: "Đăng ký hộ kinh doanh", Field: "Thành lập hộ kinh doanh", ProcessingDays: 3, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.03.00.H33", "000.02.00.H36"}, ValidFrom: "2025-01-01"},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.03.00.H31", "000.02.00.H40"}, ValidFrom: "2025-01-01"},
 	{Code: "2.000006", Name: "Cấp giấy phép karaoke", Field: "Văn hóa", ProcessingDays: 5, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ABOLISHED,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.02.00.H33", "000.02.00.H36"}},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_PROVINCE, AgencyCodes: []string{"000.02.00.H31", "000.02.00.H40"}},
 	{Code: "2.000007", Name: "Cấp bản sao trích lục hộ tịch", Field: "Hộ tịch", ProcessingDays: 1, Status: catalogv1.ProcedureStatus_PROCEDURE_STATUS_ACTIVE,
-		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_COMMUNE, AgencyCodes: []string{"000.00.01.H33", "000.00.01.H36"}},
+		ImplementingLevel: catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_COMMUNE, AgencyCodes: []string{"000.00.01.H31", "000.00.01.H40"}},
 }
 
 func (f *demoFakeCatalog) listing() error {
@@ -258,7 +258,7 @@ func TestDemoLoad(t *testing.T) {
 		t.Errorf("best on-time rate of the often-late agencies %.3f >= worst of the others %.3f", bestLate, worstUsual)
 	}
 	for k := range rows {
-		if k == "000.00.00.H37" || k == "000.02.00.H37" {
+		if k == "000.00.00.H42" || k == "000.02.00.H42" {
 			t.Errorf("agency %s of unit 37 (not a seed province) has dossiers", k)
 		}
 	}
@@ -277,7 +277,7 @@ func TestDemoLoad(t *testing.T) {
 		if got := demoStats(t, s, &dossierv1.GetDossierStatsRequest{From: month, Procedure: "1.000004"})["total"].GetReceivedTotal(); got != 0 {
 			t.Errorf("%s: %d dossiers of a district-level procedure after the districts were abolished", month, got)
 		}
-		for _, a := range []string{"000.00.01.H33", "000.00.01.H36"} {
+		for _, a := range []string{"000.00.01.H31", "000.00.01.H40"} {
 			if got := demoStats(t, s, &dossierv1.GetDossierStatsRequest{From: month, Agency: a})["total"].GetReceivedTotal(); got != 0 {
 				t.Errorf("%s: %d dossiers at %s, a district's committee, after the districts were abolished", month, got, a)
 			}

@@ -48,12 +48,12 @@ func simulated() []*dossierv1.DossierEvent {
 	rng := rand.New(rand.NewPCG(20261123, 766))
 	now := simNow
 	recent := []simulate.Ref{
-		{Unit: "33", Agency: "000.01.00.H33", Procedure: "1.000001", ProcessingDays: 5},
-		{Unit: "33", Agency: "000.02.00.H33", Procedure: "1.000002", ProcessingDays: 10},
-		{Unit: "37", Agency: "000.01.00.H37", Procedure: "1.000001", ProcessingDays: 5},
-		{Unit: "37", Agency: "000.01.00.H37", Procedure: "1.000002", ProcessingDays: 10},
+		{Unit: "33", Agency: "000.01.00.H31", Procedure: "1.000001", ProcessingDays: 5},
+		{Unit: "33", Agency: "000.02.00.H31", Procedure: "1.000002", ProcessingDays: 10},
+		{Unit: "37", Agency: "000.01.00.H42", Procedure: "1.000001", ProcessingDays: 5},
+		{Unit: "37", Agency: "000.01.00.H42", Procedure: "1.000002", ProcessingDays: 10},
 	}
-	old := simulate.Ref{Unit: "36", Agency: "000.01.00.H36", Procedure: "1.000002", ProcessingDays: 10}
+	old := simulate.Ref{Unit: "36", Agency: "000.01.00.H40", Procedure: "1.000002", ProcessingDays: 10}
 	var out []*dossierv1.DossierEvent
 	for i := range 300 {
 		ref := recent[rng.IntN(len(recent))]
@@ -154,10 +154,10 @@ func TestDurability(t *testing.T) {
 		t.Fatalf("answers differ after reopening (-before +after):\n%s", diff)
 	}
 
-	c := "000.01.00.H33-261123-9999"
+	c := "000.01.00.H31-261123-9999"
 	resp, err := svc.CreateDossierEvent(admin, &dossierv1.CreateDossierEventRequest{Event: &dossierv1.DossierEvent{
 		EventId: "after-reopen", DossierCode: c, Status: dossierv1.DossierStatus_DOSSIER_STATUS_NEW,
-		OccurredAt: "2026-11-23T09:00:00+07:00", UnitCode: "33", AgencyCode: "000.01.00.H33", ProcedureCode: "1.000001",
+		OccurredAt: "2026-11-23T09:00:00+07:00", UnitCode: "33", AgencyCode: "000.01.00.H31", ProcedureCode: "1.000001",
 		Channel: dossierv1.Channel_CHANNEL_ONLINE}})
 	if err != nil {
 		t.Fatal(err)

@@ -32,11 +32,11 @@ const (
 	procLand  = "1.000001" // 5 working days, field "Đất đai"
 	procCivil = "1.000002" // 10 working days, field "Hộ tịch"
 	// agency33p is the province's People's Committee: it numbers dossiers it files at its departments.
-	agency33p = "000.00.00.H33"
-	agency33a = "000.01.00.H33"
-	agency33b = "000.02.00.H33"
-	agency36  = "000.01.00.H36"
-	agency37  = "000.01.00.H37"
+	agency33p = "000.00.00.H31"
+	agency33a = "000.01.00.H31"
+	agency33b = "000.02.00.H31"
+	agency36  = "000.01.00.H40"
+	agency37  = "000.01.00.H42"
 )
 
 // testNow is the fixtures' clock at start: Monday 2026-11-23 10:00 Vietnam time.
@@ -206,8 +206,12 @@ func (f *fixture) ministry() context.Context {
 	return f.as("000.00.00.G09/report", platform.RoleMinistry, "")
 }
 func (f *fixture) province(unit string) context.Context {
-	return f.as("000.00.00.H"+unit+"/motcua", platform.RoleProvince, unit)
+	return f.as("000.00.00."+testLevel1[unit]+"/motcua", platform.RoleProvince, unit)
 }
+
+// testLevel1 is the level-1 code of the agencies of the units the tests write for
+// (docs/domain.md, Identifiers): Hưng Yên, 33, is H31; Ninh Bình, 37, H42.
+var testLevel1 = map[string]string{"33": "H31", "37": "H42"}
 
 // vn is y-m-d hh:mm Vietnam time as RFC 3339.
 func vn(y int, m time.Month, d, hh, mm int) string {

@@ -28,14 +28,14 @@ func FuzzCheckEvent(f *testing.F) {
 		reason, note     string
 	}
 	for _, s := range []seed{
-		{"e-1", "000.01.00.H33-261022-0001", 2, "2026-10-22T08:00:00+07:00", "33", "000.01.00.H33", "1.000001", 1, 1, "2026-10-29", false, "", "Hồ sơ"},
+		{"e-1", "000.01.00.H31-261022-0001", 2, "2026-10-22T08:00:00+07:00", "33", "000.01.00.H31", "1.000001", 1, 1, "2026-10-29", false, "", "Hồ sơ"},
 		{"e-2", "G09.20-20260609-0092637", 1, "2026-06-09T01:00:00Z", "", "", "", 0, 0, "", false, "", ""},
-		{"e-3", "000.01.00.H33-261022-0001", 4, "2026-10-23T08:00:00+07:00", "", "", "", 0, 0, "2026-11-05T17:00:00+07:00", true, "Chờ ý kiến", ""},
+		{"e-3", "000.01.00.H31-261022-0001", 4, "2026-10-23T08:00:00+07:00", "", "", "", 0, 0, "2026-11-05T17:00:00+07:00", true, "Chờ ý kiến", ""},
 		{" ", "x", 0, "", "3", "H33", "1", 9, 9, "30/10", true, "", strings.Repeat("n", 2001)},
-		{"e-5", "000.01.00.H33-261022-0001\n", 11, "2099-01-01T00:00:00+07:00", "033", "000.01.00.H33", "1.000001", -1, -1, "", false, "", ""},
-		{"e\xff", "000.01.00.H33-261022-0001", 1, "2026-10-22T08:00:00+07:00", "33", "000.01.00.H33", "1.000001", 1, 0, "", false, "", "\xc3"},
+		{"e-5", "000.01.00.H31-261022-0001\n", 11, "2099-01-01T00:00:00+07:00", "033", "000.01.00.H31", "1.000001", -1, -1, "", false, "", ""},
+		{"e\xff", "000.01.00.H31-261022-0001", 1, "2026-10-22T08:00:00+07:00", "33", "000.01.00.H31", "1.000001", 1, 0, "", false, "", "\xc3"},
 		{"e-7", "000.01.00.\u212a33-261022-0001", 1, "2026-10-22T08:00:00.123456789+07:00", "33", "", "", 2, 3, "1999-01-01", false, "", "e\u0301"},
-		{"e-8", "000.01.00.H33-261022-0001", 1, "2026-11-23T10:05:00+07:00", "33", "000.01.00.H33", "1.000001", 3, 2, "2026-02-30", false, "", ""},
+		{"e-8", "000.01.00.H31-261022-0001", 1, "2026-11-23T10:05:00+07:00", "33", "000.01.00.H31", "1.000001", 3, 2, "2026-02-30", false, "", ""},
 	} {
 		f.Add(s.id, s.code, s.status, s.at, s.unit, s.agency, s.proc, s.channel, s.kind, s.due, s.resched, s.reason, s.note)
 	}
@@ -93,7 +93,7 @@ func FuzzCheckEvent(f *testing.F) {
 // dossier_code check.
 func FuzzDossierCode(f *testing.F) {
 	for _, s := range []string{
-		"000.00.33.H31-261015-0001", "G09.20-20260609-0092637", "000.01.00.H33-261022-0001\n", "000.01.00.h33-261022-0001",
+		"000.00.33.H31-261015-0001", "G09.20-20260609-0092637", "000.01.00.H31-261022-0001\n", "000.01.00.h33-261022-0001",
 		"", "-", "--", "A-123456-1234", "AB-123456-1234", "AB-1234567-1234", "AB-12345678-12345678901", ".A-123456-1234",
 		"000.00.33.H31-261015-0001-0001", strings.Repeat("A", 41) + "-123456-1234", "ＡB-123456-1234", "000.00.33.Ｈ31-261015-0001",
 	} {
@@ -138,7 +138,7 @@ func FuzzDossierCode(f *testing.F) {
 // FuzzStoredEventDossier: verify's shortcut to a stored event's dossier code must agree
 // with a full decode whenever both succeed.
 func FuzzStoredEventDossier(f *testing.F) {
-	se := &storev1.StoredEvent{Event: &dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H33-261123-0001", Status: 2},
+	se := &storev1.StoredEvent{Event: &dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H31-261123-0001", Status: 2},
 		ProcessingDays: 5, ContentHash: []byte{1, 2, 3}}
 	b, err := proto.Marshal(se)
 	if err != nil {
@@ -167,7 +167,7 @@ func FuzzLiveSnapshot(f *testing.F) {
 	good := []byte(liveSnapMagic)
 	good = binary.BigEndian.AppendUint64(good, 7)
 	good = append(good, sum[:]...)
-	k := encodeCellKey(cellKey{channel: 1, unit: "33", agency: "000.01.00.H33", procedure: "1.000001"})
+	k := encodeCellKey(cellKey{channel: 1, unit: "33", agency: "000.01.00.H31", procedure: "1.000001"})
 	good = binary.AppendUvarint(good, 1)
 	good = binary.AppendUvarint(good, uint64(len(k)))
 	good = append(good, k...)
@@ -190,7 +190,7 @@ func FuzzLiveSnapshot(f *testing.F) {
 
 // storedForm is a stored event as the writer builds it: the event field twice (encoding.go).
 func storedForm(tb testing.TB) []byte {
-	ev, err := proto.Marshal(&dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H33-261123-0001", Status: 2})
+	ev, err := proto.Marshal(&dossierv1.DossierEvent{EventId: "e1", DossierCode: "000.01.00.H31-261123-0001", Status: 2})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func storedForm(tb testing.TB) []byte {
 // the part stores it (its later reads skip other shares' events by it).
 func TestStoredEventDossier(t *testing.T) {
 	code, ok := storedEventDossier(storedForm(t))
-	if !ok || string(code) != "000.01.00.H33-261123-0001" {
+	if !ok || string(code) != "000.01.00.H31-261123-0001" {
 		t.Fatalf("storedEventDossier = %q, %v; want the dossier code", code, ok)
 	}
 }

@@ -31,7 +31,7 @@ func TestLastStoredPerSystem(t *testing.T) {
 	if _, err := f.create(hy, mkEv("h2", c33, sResolved, vn(2026, 11, 10, 9, 0))); err == nil {
 		t.Fatal("NEW to RESOLVED accepted")
 	}
-	want := map[string]string{"000.00.00.H33/motcua": t33, "000.00.00.H37/motcua": t37}
+	want := map[string]string{"000.00.00.H31/motcua": t33, "000.00.00.H42/motcua": t37}
 	if got := f.svc.last.all(); !maps.Equal(got, want) {
 		t.Fatalf("last stored %v, want %v", got, want)
 	}

@@ -43,7 +43,7 @@ func TestLiveIndexExactAsTimePasses(t *testing.T) {
 	for step := range 4000 {
 		switch op := rng.IntN(10); {
 		case op < 5 || len(open) == 0:
-			e := liveEntry{key: cellKey{channel: int32(1 + rng.IntN(3)), unit: units[rng.IntN(3)], agency: "000.00.01.H01", procedure: "1.000001"},
+			e := liveEntry{key: cellKey{channel: int32(1 + rng.IntN(3)), unit: units[rng.IntN(3)], agency: "000.00.01.H26", procedure: "1.000001"},
 				status: statuses[rng.IntN(len(statuses))], overdueAt: clock + int64(rng.IntN(2000)) - 1000}
 			if rng.IntN(10) == 0 {
 				e.overdueAt = math.MaxInt64

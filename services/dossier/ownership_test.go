@@ -36,7 +36,7 @@ func TestFirstEventOwnership(t *testing.T) {
 			mkFirst("o-4", dcode(agency37, "261120", 4), sNew, at, "33", agency33a, procLand, chDirect),
 			codes.FailedPrecondition, "DOSSIER_CODE_NOT_OF_UNIT", ""},
 		{"code of an agency not in the catalog", f.province("33"),
-			mkFirst("o-5", dcode("000.09.00.H33", "261120", 5), sNew, at, "33", agency33a, procLand, chDirect),
+			mkFirst("o-5", dcode("000.09.00.H31", "261120", 5), sNew, at, "33", agency33a, procLand, chDirect),
 			codes.InvalidArgument, "UNKNOWN_REFERENCE", "dossier_code"},
 		{"admin: agency of another unit", f.admin(),
 			mkFirst("o-6", dcode(agency37, "261120", 6), sNew, at, "33", agency37, procLand, chDirect),

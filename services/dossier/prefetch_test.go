@@ -25,7 +25,7 @@ func TestReadsAheadGoneStale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx := platform.WithCaller(context.Background(), &platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleAdmin})
+		ctx := platform.WithCaller(context.Background(), &platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleAdmin})
 		c := dcode(agency33a, "261022", 1)
 		first := mkFirst("e-1", c, sNew, vn(2026, 10, 22, 8, 0), "33", agency33a, procLand, chOnline)
 		// All four read ahead while the dossier does not exist yet.

@@ -50,10 +50,12 @@ func newIngestWorld() *ingestWorld {
 	for p := range 25 {
 		w.procs[fmt.Sprintf("1.%06d", 1000+p)] = uint32(3 + p%13)
 	}
+	// The units' level-1 codes of agency identifiers (docs/domain.md, Identifiers).
+	level1 := map[string]string{"01": "H26", "31": "H24", "33": "H31", "48": "H17", "79": "H29"}
 	for _, u := range []string{"01", "31", "33", "48", "79"} {
 		w.units[u] = true
 		for a := range 8 {
-			ag := fmt.Sprintf("000.%02d.00.H%s", a+1, u)
+			ag := fmt.Sprintf("000.%02d.00.%s", a+1, level1[u])
 			w.ags[ag] = u
 			for p, days := range w.procs {
 				w.refs = append(w.refs, simulate.Ref{Unit: u, Agency: ag, Procedure: p, ProcessingDays: int(days)})

@@ -31,7 +31,7 @@ func scopeFixture(t *testing.T) (f *fixture, c33, c36, c37 string) {
 func TestScopeWrites(t *testing.T) {
 	f, c33, c36, _ := scopeFixture(t)
 	p33 := f.province("33")
-	agencyTok := f.as("000.01.00.H33/qlvb", platform.RoleAgency, "")
+	agencyTok := f.as("000.01.00.H31/qlvb", platform.RoleAgency, "")
 	newC36 := dcode(agency36, "240305", 9)
 	tests := []struct {
 		name   string

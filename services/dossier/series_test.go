@@ -13,7 +13,7 @@ func TestRollupRunningTotals(t *testing.T) {
 	s := newStats()
 	cells := map[cellKey]counters{}
 	units := []string{"01", "36", "37"}
-	agencies := []string{"000.00.01.H01", "000.00.36.H40"}
+	agencies := []string{"000.00.01.H26", "000.00.36.H41"}
 	base := int32(2024 * 12)
 	for step := 0; step < 3000; step++ {
 		k := cellKey{month: base + int32(rng.IntN(36)), channel: int32(1 + rng.IntN(3)), unit: units[rng.IntN(len(units))],
@@ -83,8 +83,8 @@ func TestRollupChoice(t *testing.T) {
 		{statsQuery{groupBy: "month"}, 0},
 		{statsQuery{unit: "36", groupBy: "procedure"}, keepUnit | keepProcedure},
 		{statsQuery{unit: "36", groupBy: "unit"}, keepUnit},
-		{statsQuery{agency: "000.00.01.H01", groupBy: "procedure"}, keepAll},
-		{statsQuery{unit: "36", agency: "000.00.36.H40", procedure: "1.000001", groupBy: "channel"}, keepAll},
+		{statsQuery{agency: "000.00.01.H26", groupBy: "procedure"}, keepAll},
+		{statsQuery{unit: "36", agency: "000.00.36.H41", procedure: "1.000001", groupBy: "channel"}, keepAll},
 	}
 	for _, tc := range cases {
 		if _, r := s.rollupIndex(tc.q.needs()); r.mask != tc.want {

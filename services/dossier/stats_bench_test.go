@@ -66,7 +66,7 @@ func BenchmarkStatsQuery(b *testing.B) {
 		{"all months by month", "2024", "2026", "month", "", ""},
 		{"year by unit current", "2026", "", "unit", "", ""},
 		{"province year by procedure", "2026", "", "procedure", "36", ""},
-		{"agency year by procedure", "2026", "", "procedure", "", "000.00.36.H36"},
+		{"agency year by procedure", "2026", "", "procedure", "", "000.00.36.H40"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			q, err := parseStatsQuery(&dossierv1.GetDossierStatsRequest{From: tc.from, To: tc.to, GroupBy: tc.groupBy, Unit: tc.unit, Agency: tc.agency}, now)

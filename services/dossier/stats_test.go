@@ -36,7 +36,7 @@ import (
 //	E1  2024 unit 36, A6, P2, dir: acc Mon 4/3/2024 08:00, due Mon 18/3; resolved Fri 15/3 10:00: EARLY (266 h)
 //	E2  2024 unit 37, A7, P1, onl: acc Tue 5/3/2024 08:00, due Tue 12/3; resolved Wed 13/3 09:00: LATE (193 h)
 //
-// A1 = 000.01.00.H33, A2 = 000.02.00.H33 (unit 33), A6 = 000.01.00.H36, A7 = 000.01.00.H37;
+// A1 = 000.01.00.H31, A2 = 000.02.00.H31 (unit 33), A6 = 000.01.00.H40, A7 = 000.01.00.H42;
 // P1 = 1.000001 (5 days), P2 = 1.000002 (10 days).
 func loadStatsSet(f *fixture) {
 	f.t.Helper()

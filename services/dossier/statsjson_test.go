@@ -65,7 +65,7 @@ func TestStatsJSONMatchesProtoJSON(t *testing.T) {
 			t.Errorf("%s has %d fields, StatsJSON writes %d: add the new ones to it", name, got, n)
 		}
 	}
-	strs := []string{"", "total", "000.00.36.H40", "2026-11", "Tư pháp – Hộ tịch", `a"b\c`, "tab\there\nnew\x01\x1f", "<&>", "\u2028"}
+	strs := []string{"", "total", "000.00.36.H41", "2026-11", "Tư pháp – Hộ tịch", `a"b\c`, "tab\there\nnew\x01\x1f", "<&>", "\u2028"}
 	rng := rand.New(rand.NewPCG(3, 5))
 	for i := range 500 {
 		m := &dossierv1.DossierStats{}

@@ -17,8 +17,8 @@ import (
 // is a success that stores nothing, other content under the same id is ALREADY_EXISTS.
 func TestIdempotency(t *testing.T) {
 	f := newFixture(t)
-	motcua := f.as("000.00.00.H33/motcua", platform.RoleProvince, "33")
-	dvc := f.as("000.00.00.H33/dvc", platform.RoleProvince, "33")
+	motcua := f.as("000.00.00.H31/motcua", platform.RoleProvince, "33")
+	dvc := f.as("000.00.00.H31/dvc", platform.RoleProvince, "33")
 	c := dcode(agency33a, "261022", 1)
 	orig := mkFirst("e-1", c, sNew, vn(2026, 10, 22, 8, 0), "33", agency33a, procLand, chOnline)
 	orig.Note = "Hồ sơ đất đai"
@@ -116,8 +116,8 @@ func TestIdempotency(t *testing.T) {
 			t.Errorf("other system's e-1: got %v, want a new event with sequence %d", resp, seq+1)
 		}
 		d := f.dossier(c2)
-		if got := d.GetEvents()[0].GetSystem(); got != "000.00.00.H33/dvc" {
-			t.Errorf("stored system: got %q, want 000.00.00.H33/dvc", got)
+		if got := d.GetEvents()[0].GetSystem(); got != "000.00.00.H31/dvc" {
+			t.Errorf("stored system: got %q, want 000.00.00.H31/dvc", got)
 		}
 		// Each system's e-1 is its own duplicate.
 		resp, err = f.create(motcua, orig)
@@ -191,7 +191,7 @@ func TestValidation(t *testing.T) {
 	}{
 		{"bad dossier code", func(e *dossierv1.DossierEvent) { e.DossierCode = "HS-2026-1" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"dossier_code"}},
 		{"dossier code in lower case", func(e *dossierv1.DossierEvent) { e.DossierCode = "000.01.00.h33-261022-0001" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"dossier_code"}},
-		{"dossier code with a short sequence", func(e *dossierv1.DossierEvent) { e.DossierCode = "000.01.00.H33-261022-001" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"dossier_code"}},
+		{"dossier code with a short sequence", func(e *dossierv1.DossierEvent) { e.DossierCode = "000.01.00.H31-261022-001" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"dossier_code"}},
 		{"dossier code empty", func(e *dossierv1.DossierEvent) { e.DossierCode = "" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"dossier_code"}},
 		{"missing event_id", func(e *dossierv1.DossierEvent) { e.EventId = "" }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"event_id"}},
 		{"blank event_id", func(e *dossierv1.DossierEvent) { e.EventId = "   " }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"event_id"}},
@@ -229,10 +229,10 @@ func TestValidation(t *testing.T) {
 		}, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"unit_code", "agency_code", "procedure_code", "channel"}},
 		{"first event without channel", func(e *dossierv1.DossierEvent) { e.Channel = 0 }, codes.InvalidArgument, "INVALID_ARGUMENT", []string{"channel"}},
 		{"unknown procedure", func(e *dossierv1.DossierEvent) { e.ProcedureCode = "1.999999" }, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"procedure_code"}},
-		{"unknown agency", func(e *dossierv1.DossierEvent) { e.AgencyCode = "000.09.00.H33" }, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"agency_code"}},
+		{"unknown agency", func(e *dossierv1.DossierEvent) { e.AgencyCode = "000.09.00.H31" }, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"agency_code"}},
 		{"unknown unit", func(e *dossierv1.DossierEvent) { e.UnitCode = "99" }, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"unit_code"}},
 		{"unknown procedure and agency", func(e *dossierv1.DossierEvent) {
-			e.ProcedureCode, e.AgencyCode = "2.000404", "000.09.00.H33"
+			e.ProcedureCode, e.AgencyCode = "2.000404", "000.09.00.H31"
 		}, codes.InvalidArgument, "UNKNOWN_REFERENCE", []string{"procedure_code", "agency_code"}},
 		{"unit 36 in 2026, after its merger", func(e *dossierv1.DossierEvent) {
 			e.UnitCode, e.AgencyCode = "36", agency36
