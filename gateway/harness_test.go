@@ -281,7 +281,7 @@ func newEnvConfig(t *testing.T, configure func(*gateway.Config)) *env {
 // token issues a valid province token for unit 80.
 func (e *env) token() string {
 	e.t.Helper()
-	tok, err := e.issuer.Issue(platform.Caller{System: "000.00.00.H80/motcua", Role: platform.RoleProvince, Unit: "80"},
+	tok, err := e.issuer.Issue(platform.Caller{System: "000.00.00.H53/motcua", Role: platform.RoleProvince, Unit: "80"},
 		time.Hour, time.Now())
 	if err != nil {
 		e.t.Fatal(err)

@@ -185,7 +185,7 @@ func tooManyCalls(perKey int, retry time.Duration, why string) error {
 }
 
 // readKey is whose read a call is: the province or central body whose systems call (the
-// level-1 code of the token's agency, H33 in 000.00.00.H33/motcua or H31.01/cong, G22 in
+// level-1 code of the token's agency, H31 in 000.00.00.H31/motcua or H31.01/cong, G22 in
 // 000.00.00.G22/bo), so that a province's systems share one share of read time however
 // many of them it holds tokens for; the system itself when its agency has no such code
 // (lienthong's own); the client's address for an anonymous call; "" for calls the gate lets

@@ -105,9 +105,9 @@ func TestReadKeyGroupsAProvince(t *testing.T) {
 		c    *platform.Caller
 		want string
 	}{
-		{"province one-stop", &platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}, "org H33"},
-		{"department of the same province", &platform.Caller{System: "000.06.00.H33/qlvb", Role: platform.RoleAgency}, "org H33"},
-		{"left-to-right form", &platform.Caller{System: "H33.01/cong", Role: platform.RoleAgency}, "org H33"},
+		{"province one-stop", &platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, "org H31"},
+		{"department of the same province", &platform.Caller{System: "000.06.00.H31/qlvb", Role: platform.RoleAgency}, "org H31"},
+		{"left-to-right form", &platform.Caller{System: "H31.01/cong", Role: platform.RoleAgency}, "org H31"},
 		{"ministry", &platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry}, "org G22"},
 		{"lienthong's own", &platform.Caller{System: "lienthong/scoring", Role: platform.RoleMinistry}, "system lienthong/scoring"},
 		{"admin", &platform.Caller{System: "lienthong/admin", Role: platform.RoleAdmin}, ""},

@@ -31,8 +31,8 @@ func TestReadsInFlightPerCaller(t *testing.T) {
 		}
 		return tok
 	}
-	greedy := issue("000.00.00.H80/motcua", "80")
-	other := issue("000.00.00.H40/motcua", "40")
+	greedy := issue("000.00.00.H53/motcua", "80")
+	other := issue("000.00.00.H41/motcua", "40")
 
 	// The greedy caller sends 6 reads at once, then 70 more: 2 run, 64 wait, the rest are refused.
 	codes := make(chan int, 76)
