@@ -1,8 +1,7 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -21,8 +20,10 @@ import (
 )
 
 const docUsage = `Usage:
-  lienthong doc keygen --out FILE                       make an Ed25519 key pair for signing documents
-  lienthong doc sign --key FILE --key-id ID [--in doc.json]   sign a document JSON (stdin by default)`
+  lienthong doc keygen --out FILE [--algorithm ALG]     make a key pair for signing documents (default ED25519)
+  lienthong doc sign --key FILE --key-id ID [--algorithm ALG] [--in doc.json]   sign a document JSON (stdin by default)
+
+ALG: ED25519, ECDSA_P256, ECDSA_P384, RSA_PKCS1_SHA256|384|512, RSA_PSS_SHA256|384|512.`
 
 func cmdDoc(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "keygen" && args[0] != "sign") {
@@ -41,8 +42,9 @@ func cmdDoc(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 // cmdDocKeygen writes the private key (PKCS#8 PEM, 0600) and prints the body that registers
 // the public key: PUT /v1/agencies/{code}/signing-keys/{key_id}.
 func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("doc keygen --out FILE", "Makes an Ed25519 key pair for signing documents: writes the private key to FILE (0600) and prints the JSON body that registers the public key.", stderr)
+	fs := newFlags("doc keygen --out FILE [--algorithm ALG]", "Makes a key pair for signing documents: writes the private key to FILE (PKCS#8 PEM, 0600) and prints the JSON body that registers the public key.", stderr)
 	out := fs.String("out", "", "file for the private key (PEM); must not exist")
+	alg := fs.String("algorithm", docexchange.AlgEd25519, "ED25519, ECDSA_P256, ECDSA_P384 or an RSA algorithm (a 3072-bit key; it signs with any RSA algorithm)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,7 +54,7 @@ func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
 	if _, err := os.Stat(*out); err == nil {
 		return fmt.Errorf("%s exists; refusing to overwrite a key", *out)
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	priv, pub, err := docexchange.GenerateSigningKey(*alg)
 	if err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
 	if err := platform.WriteFileAtomic(*out, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{"algorithm": docexchange.AlgEd25519, "public_key": base64.StdEncoding.EncodeToString(pub)})
+	body, _ := json.Marshal(map[string]string{"algorithm": *alg, "public_key": base64.StdEncoding.EncodeToString(pub)})
 	fmt.Fprintln(stdout, string(body))
 	return nil
 }
@@ -72,7 +74,8 @@ func cmdDocKeygen(args []string, stdout, stderr io.Writer) error {
 // content, signs the canonical form (RFC 8785; docs/api.md, "Documents") and prints the
 // signed document.
 func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("doc sign --key FILE --key-id ID [--in doc.json]", "Signs a document JSON with an Ed25519 key and prints it with its signature.", stderr)
+	fs := newFlags("doc sign --key FILE --key-id ID [--algorithm ALG] [--in doc.json]", "Signs a document JSON (its canonical proto JSON, RFC 8785) and prints it with its signature.", stderr)
+	alg := fs.String("algorithm", "", "signature algorithm (default: the key's; RSA_PKCS1_SHA256 for an RSA key)")
 	keyFile := fs.String("key", "", "private key made by `lienthong doc keygen`")
 	keyID := fs.String("key-id", "", "id under which the public key is registered for the sending agency")
 	in := fs.String("in", "", "document JSON file (default standard input)")
@@ -94,9 +97,14 @@ func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("%s: %w", *keyFile, err)
 	}
-	priv, ok := k.(ed25519.PrivateKey)
+	priv, ok := k.(crypto.Signer)
 	if !ok {
-		return fmt.Errorf("%s: not an Ed25519 key", *keyFile)
+		return fmt.Errorf("%s: not a signing key", *keyFile)
+	}
+	if *alg == "" {
+		if *alg, err = docexchange.DefaultAlgorithm(priv.Public()); err != nil {
+			return fmt.Errorf("%s: %w", *keyFile, err)
+		}
 	}
 	var src []byte
 	if *in == "" {
@@ -117,7 +125,7 @@ func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
 		}
 	}
-	if err := docexchange.Sign(&d, *keyID, priv); err != nil {
+	if err := docexchange.SignWith(&d, *keyID, *alg, priv); err != nil {
 		return err
 	}
 	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&d)

@@ -41,8 +41,10 @@ type partEnv struct {
 	maxDoc int
 	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
 	trustedRoots string
-	rateLimit    platform.RateLimit
-	partTLS      platform.PartTLS // mutual TLS between parts, when configured
+	// crls are the CRL files certificates are checked against.
+	crls      []string
+	rateLimit platform.RateLimit
+	partTLS   platform.PartTLS // mutual TLS between parts, when configured
 	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
 	// statistics as a ministry); nil when the private key is not at hand.
 	issuer *platform.TokenIssuer
@@ -219,6 +221,12 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 			return nil, nil, fmt.Errorf("docexchange: trusted roots: %w", err)
 		}
 	}
+	var crls *docexchange.RevocationLists
+	if len(env.crls) > 0 {
+		if crls, err = docexchange.LoadRevocationLists(env.crls, docexchange.DefaultCRLPoll, env.lg.Named(docexchange.Part)); err != nil {
+			return nil, nil, fmt.Errorf("docexchange: CRL: %w", err)
+		}
+	}
 	db, err := platform.OpenDBChecked(env.dataDir, docexchange.Part, env.checkDB)
 	if err != nil {
 		return nil, nil, err
@@ -234,7 +242,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	lg := env.lg.Named(docexchange.Part)
 	cat := catalogv1.NewCatalogServiceClient(conn)
 	svc, err := docexchange.Open(db, docexchange.Options{Catalog: cat, Logger: lg, EvidenceKey: key, MaxDocumentBytes: int64(env.maxDoc),
-		TrustedRoots: roots})
+		TrustedRoots: roots, CRLs: crls})
 	if err != nil {
 		conn.Close()
 		db.Close()

@@ -114,6 +114,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		maxMsg: c.maxMsg, peers: addrs, calendar: cal, demoDossiers: c.demoDossiers, thresholds: c.thresholds, rateLimit: c.rateLimit,
 		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots, limits: c.limits}
 	env.checkDB = c.checkDB
+	env.crls = c.crls
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {

@@ -231,3 +231,34 @@ func signWith(alg string, key crypto.Signer, msg []byte) ([]byte, error) {
 	}
 	return key.Sign(rand.Reader, h.Sum(nil), opts)
 }
+
+// DefaultAlgorithm is the algorithm a key signs with unless told: its family's, and
+// RSA_PKCS1_SHA256 for RSA.
+func DefaultAlgorithm(pub crypto.PublicKey) (string, error) {
+	alg, _, err := keyAlgorithm(pub, "")
+	return alg, err
+}
+
+// GenerateSigningKey makes a key for an algorithm (RSA: 3072 bits) and answers it with its
+// public key as a registered key keeps it (lienthong doc keygen).
+func GenerateSigningKey(alg string) (crypto.Signer, []byte, error) {
+	var key crypto.Signer
+	var err error
+	switch algorithms[alg].family {
+	case AlgEd25519:
+		_, key, err = ed25519.GenerateKey(rand.Reader)
+	case AlgECDSAP256:
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgECDSAP384:
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "RSA":
+		key, err = rsa.GenerateKey(rand.Reader, 3072)
+	default:
+		return nil, nil, unknownAlgorithm(alg)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	_, pub, err := keyAlgorithm(key.Public(), "")
+	return key, pub, err
+}
