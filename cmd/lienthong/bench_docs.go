@@ -48,7 +48,7 @@ func (b *bencher) docConn() (*grpc.ClientConn, error) {
 // benchDocument is a small unsigned letter with a 2 KiB attachment, unique per run and n.
 func benchDocument(run, mode, n int) *docv1.Document {
 	return &docv1.Document{
-		From: "000.02.00.H33", To: []string{"000.00.00.H33", "000.06.00.H33"},
+		From: "000.02.00.H31", To: []string{"000.00.00.H31", "000.06.00.H31"},
 		CodeNumber: fmt.Sprintf("%d%d%07d", run, mode, n), CodeNotation: "BENCH-VP", PromulgationDate: time.Now().Format("2006-01-02"),
 		DocumentType: "Công văn", Subject: "Văn bản đo tải", Signer: &docv1.Signer{Name: "Nguyễn Văn A", Position: "Chánh Văn phòng"},
 		Attachments: []*docv1.Attachment{{Name: "cv.pdf", ContentType: "application/pdf", Content: bytes.Repeat([]byte("%PDF lienthong "), 2048/15)}},

@@ -234,10 +234,18 @@ func (b *bencher) runHostile(ctx context.Context, stdout io.Writer) error {
 	}
 	issuer := platform.NewTokenIssuer(priv)
 	now := time.Now()
-	attackerAgency := "000.00.00.H" + h.attackerUnit
+	attackerL1, err := b.unitLevel1(ctx, h.attackerUnit)
+	if err != nil {
+		return err
+	}
+	victimL1, err := b.unitLevel1(ctx, h.victimUnit)
+	if err != nil {
+		return err
+	}
+	attackerAgency := "000.00.00." + attackerL1
 	sum := &hostileSummary{Addr: b.o.addr, Started: now.Format(time.RFC3339), RunID: b.o.runID,
 		AttackerUnit: h.attackerUnit, AttackerSystem: attackerAgency + "/motcua", AttackerAgency: attackerAgency + "/qlvb",
-		AttackerSource: h.attackerSource, VictimUnit: h.victimUnit, VictimSystem: "000.00.00.H" + h.victimUnit + "/motcua",
+		AttackerSource: h.attackerSource, VictimUnit: h.victimUnit, VictimSystem: "000.00.00." + victimL1 + "/motcua",
 		VictimSource: h.victimSrc, MemoryLimitMiB: h.memoryLimitMiB}
 	provTok, err := issuer.Issue(platform.Caller{System: sum.AttackerSystem, Role: platform.RoleProvince, Unit: h.attackerUnit}, hostileTokenTTL, now)
 	if err != nil {
@@ -264,8 +272,8 @@ func (b *bencher) runHostile(ctx context.Context, stdout io.Writer) error {
 	}
 	if len(mine) == 0 {
 		// No procedure of the catalog names an agency of the victim's province: file under
-		// its People's Committee (000.00.00.HNN), which every province has.
-		mine = []simulate.Ref{{Unit: h.victimUnit, Agency: "000.00.00.H" + h.victimUnit, Procedure: refs[0].Procedure, ProcessingDays: refs[0].ProcessingDays}}
+		// its People's Committee (000.00.00.XNN), which every province has.
+		mine = []simulate.Ref{{Unit: h.victimUnit, Agency: "000.00.00." + victimL1, Procedure: refs[0].Procedure, ProcessingDays: refs[0].ProcessingDays}}
 	}
 	profile := simulate.Typical
 	profile.Online = b.o.online

@@ -227,9 +227,14 @@ func unitRefs(t *testing.T, s *suite, unit string) []simulate.Ref {
 	if err := json.Unmarshal(raw, &procs); err != nil {
 		t.Fatal(err)
 	}
+	st, ub := s.call(http.MethodGet, "/v1/units/"+unit, "", "")
+	level1, _ := ub["level1_code"].(string)
+	if st != http.StatusOK || level1 == "" {
+		t.Fatalf("unit %s: %d, level-1 code %q", unit, st, level1)
+	}
 	for _, p := range procs {
 		for _, a := range p.AgencyCodes {
-			if strings.HasSuffix(a, ".H"+unit) {
+			if strings.HasSuffix(a, "."+level1) { // an agency of the unit (docs/domain.md, Identifiers)
 				refs = append(refs, simulate.Ref{Unit: unit, Agency: a, Procedure: p.Code, ProcessingDays: p.ProcessingDays})
 			}
 		}

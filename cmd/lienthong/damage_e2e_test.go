@@ -235,7 +235,7 @@ func TestKill9LeavesSoundFiles(t *testing.T) {
 				default:
 				}
 				code := fmt.Sprintf("1.9%d%04d", w, i)
-				body := fmt.Sprintf(`{"code":%q,"name":"Thủ tục %s","field":"Đất đai","implementing_level":"IMPLEMENTING_LEVEL_PROVINCE","agency_codes":["000.06.00.H33"],"processing_days":5,"online_level":"ONLINE_LEVEL_FULL"}`, code, code)
+				body := fmt.Sprintf(`{"code":%q,"name":"Thủ tục %s","field":"Đất đai","implementing_level":"IMPLEMENTING_LEVEL_PROVINCE","agency_codes":["000.06.00.H31"],"processing_days":5,"online_level":"ONLINE_LEVEL_FULL"}`, code, code)
 				req, _ := http.NewRequest(http.MethodPost, s.base+"/v1/procedures", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+token)
 				resp, err := client.Do(req)

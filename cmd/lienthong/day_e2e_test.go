@@ -35,11 +35,11 @@ func TestRealisticDay(t *testing.T) {
 	s := startUp(t, t.TempDir(), "--demo", "--demo-dossiers", "0")
 	admin := s.token()
 	tok := func(c platform.Caller) string { return s.issue(c, time.Hour, time.Now()) }
-	nghean := tok(platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "40"})
-	hungyen := tok(platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"})
+	nghean := tok(platform.Caller{System: "000.00.00.H41/motcua", Role: platform.RoleProvince, Unit: "40"})
+	hungyen := tok(platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"})
 	ministry := tok(platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry})
-	stp := tok(platform.Caller{System: "000.02.00.H33/qlvb", Role: platform.RoleAgency})
-	ubnd := tok(platform.Caller{System: "000.00.00.H33/qlvb", Role: platform.RoleAgency})
+	stp := tok(platform.Caller{System: "000.02.00.H31/qlvb", Role: platform.RoleAgency})
+	ubnd := tok(platform.Caller{System: "000.00.00.H31/qlvb", Role: platform.RoleAgency})
 	grpcCtx := func(token string) context.Context {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		t.Cleanup(cancel)
@@ -124,7 +124,7 @@ func TestRealisticDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := docv1.NewDocumentServiceClient(conn)
-	if _, err := docs.PutSigningKey(grpcCtx(admin), &docv1.PutSigningKeyRequest{AgencyCode: "000.02.00.H33", KeyId: "day",
+	if _, err := docs.PutSigningKey(grpcCtx(admin), &docv1.PutSigningKeyRequest{AgencyCode: "000.02.00.H31", KeyId: "day",
 		SigningKey: &docv1.SigningKey{Algorithm: docexchange.AlgEd25519, PublicKey: pub}}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestRealisticDay(t *testing.T) {
 	for i := range 3 {
 		content := []byte(fmt.Sprintf("%%PDF-1.4 công văn số %d", 700+i))
 		sum := sha256.Sum256(content)
-		d := &docv1.Document{From: "000.02.00.H33", To: []string{"000.00.00.H33"}, CodeNumber: strconv.Itoa(700 + i), CodeNotation: "STP-VP",
+		d := &docv1.Document{From: "000.02.00.H31", To: []string{"000.00.00.H31"}, CodeNumber: strconv.Itoa(700 + i), CodeNotation: "STP-VP",
 			PromulgationDate: now.In(dossier.Vietnam).Format("2006-01-02"), DocumentType: "Công văn", Subject: "Về việc báo cáo trong ngày",
 			Attachments: []*docv1.Attachment{{Name: "cv.pdf", ContentType: "application/pdf", Content: content, Sha256: hex.EncodeToString(sum[:]), Size: int64(len(content))}}}
 		if err := docexchange.Sign(d, "day", key); err != nil {
@@ -145,7 +145,7 @@ func TestRealisticDay(t *testing.T) {
 		ids = append(ids, resp.GetId())
 	}
 	for _, id := range ids[:2] {
-		if _, err := docs.ReportStatus(grpcCtx(ubnd), &docv1.ReportStatusRequest{Id: id, AgencyCode: "000.00.00.H33", Status: docv1.DocumentStatus_DOCUMENT_STATUS_ACCEPTED}); err != nil {
+		if _, err := docs.ReportStatus(grpcCtx(ubnd), &docv1.ReportStatusRequest{Id: id, AgencyCode: "000.00.00.H31", Status: docv1.DocumentStatus_DOCUMENT_STATUS_ACCEPTED}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,7 +156,7 @@ func TestRealisticDay(t *testing.T) {
 	if _, err := sc.PutMetricReport(grpcCtx(hungyen), &scoringv1.PutMetricReportRequest{Unit: "33", Period: year, Values: map[string]float64{"procedures_published_pct": 95}}); err != nil {
 		t.Fatal(err)
 	}
-	if code, out := s.call(http.MethodPost, "/v1/systems/000.00.00.H33%2Fmotcua:heartbeat", hungyen, `{"channels":["DOSSIER_PUSH","DOCUMENT_EXCHANGE"]}`); code != 200 {
+	if code, out := s.call(http.MethodPost, "/v1/systems/000.00.00.H31%2Fmotcua:heartbeat", hungyen, `{"channels":["DOSSIER_PUSH","DOCUMENT_EXCHANGE"]}`); code != 200 {
 		t.Fatalf("heartbeat: %d %v", code, out)
 	}
 

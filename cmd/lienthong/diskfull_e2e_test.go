@@ -61,7 +61,7 @@ func TestFullDataFile(t *testing.T) {
 	var body map[string]any
 	sentDocs := 0
 	for i := 0; i < 3000; i++ {
-		code, body = s.call(http.MethodPost, "/v1/documents", token, fmt.Sprintf(`{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"%d","code_notation":"STP-VP","promulgation_date":"2026-11-02","subject":"Văn bản %d","attachments":[{"name":"a.txt","content":"%s"}]}`, 5000+i, i, attachment))
+		code, body = s.call(http.MethodPost, "/v1/documents", token, fmt.Sprintf(`{"from":"000.02.00.H31","to":["000.00.00.H31"],"code_number":"%d","code_notation":"STP-VP","promulgation_date":"2026-11-02","subject":"Văn bản %d","attachments":[{"name":"a.txt","content":"%s"}]}`, 5000+i, i, attachment))
 		if code != http.StatusOK {
 			break
 		}

@@ -54,7 +54,7 @@ func TestKill9KeepsDocuments(t *testing.T) {
 						return
 					default:
 					}
-					body := fmt.Sprintf(`{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"%d%d%04d","code_notation":"STP-VP","promulgation_date":"2026-11-02","subject":"Văn bản %d","attachments":[{"name":"a.txt","content":"YWJj"}]}`, round, w, i, i)
+					body := fmt.Sprintf(`{"from":"000.02.00.H31","to":["000.00.00.H31"],"code_number":"%d%d%04d","code_notation":"STP-VP","promulgation_date":"2026-11-02","subject":"Văn bản %d","attachments":[{"name":"a.txt","content":"YWJj"}]}`, round, w, i, i)
 					out, ok := post(client, "/v1/documents", body)
 					if !ok {
 						continue
@@ -64,7 +64,7 @@ func TestKill9KeepsDocuments(t *testing.T) {
 					acked = append(acked, ack{id: id, status: "DOCUMENT_STATUS_ARRIVED"})
 					mine := len(acked) - 1
 					mu.Unlock()
-					if _, ok := post(client, "/v1/documents/"+id+"/statuses", `{"agency_code":"000.00.00.H33","status":3}`); ok {
+					if _, ok := post(client, "/v1/documents/"+id+"/statuses", `{"agency_code":"000.00.00.H31","status":3}`); ok {
 						mu.Lock()
 						acked[mine].status = "DOCUMENT_STATUS_ACCEPTED"
 						mu.Unlock()

@@ -28,7 +28,7 @@ func TestScoringSurvivesKill9(t *testing.T) {
 	if st, body := s.call("POST", "/v1/reporting-periods/2026-Q1:close", token, `{}`); st != http.StatusOK {
 		t.Fatalf("close: %d %v", st, body)
 	}
-	if st, body := s.call("POST", "/v1/systems/000.00.00.H37%2Fmotcua:heartbeat", token, `{"unit_code":"37"}`); st != http.StatusOK {
+	if st, body := s.call("POST", "/v1/systems/000.00.00.H42%2Fmotcua:heartbeat", token, `{"unit_code":"37"}`); st != http.StatusOK {
 		t.Fatalf("heartbeat: %d %v", st, body)
 	}
 	s.kill9()
@@ -48,7 +48,7 @@ func TestScoringSurvivesKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(status.GetSystems()) != 1 || status.GetSystems()[0].GetSystem() != "000.00.00.H37/motcua" {
+	if len(status.GetSystems()) != 1 || status.GetSystems()[0].GetSystem() != "000.00.00.H42/motcua" {
 		t.Errorf("systems after kill -9: %v", status.GetSystems())
 	}
 	rk, err := scoringv1.NewScoringServiceClient(s.grpcConn()).GetRanking(context.Background(), &scoringv1.GetRankingRequest{Methodology: "ICT-2018", Period: "2018"})

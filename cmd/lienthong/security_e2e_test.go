@@ -22,11 +22,11 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 	s.waitDemoDocuments()
 	tok := s.issue
 	now := time.Now()
-	hungyen := platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}
-	namdinh := tok(platform.Caller{System: "000.00.00.H36/motcua", Role: platform.RoleProvince, Unit: "36"}, time.Hour, now)
-	nghean := tok(platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "40"}, time.Hour, now)
+	hungyen := platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}
+	namdinh := tok(platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "36"}, time.Hour, now)
+	nghean := tok(platform.Caller{System: "000.00.00.H41/motcua", Role: platform.RoleProvince, Unit: "40"}, time.Hour, now)
 	ministry := tok(platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry}, time.Hour, now)
-	tnmt := tok(platform.Caller{System: "000.06.00.H33/qlvb", Role: platform.RoleAgency}, time.Hour, now)
+	tnmt := tok(platform.Caller{System: "000.06.00.H31/qlvb", Role: platform.RoleAgency}, time.Hour, now)
 	expired := tok(hungyen, time.Hour, now.Add(-2*time.Hour))
 	valid := tok(hungyen, time.Hour, now)
 	parts := strings.Split(valid, ".")
@@ -43,7 +43,7 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 		name, method, path, body string
 		wrong                    map[string]string // token name -> token with the wrong role, unit or agency
 	}{
-		{"create agency", "POST", "/v1/agencies", `{"code":"000.09.00.H33","name":"Sở Thử nghiệm","unit_code":"33"}`,
+		{"create agency", "POST", "/v1/agencies", `{"code":"000.09.00.H31","name":"Sở Thử nghiệm","unit_code":"33"}`,
 			map[string]string{"province": valid, "ministry": ministry}},
 		{"create procedure", "POST", "/v1/procedures", `{"code":"1.999999","name":"Thủ tục thử nghiệm"}`,
 			map[string]string{"province": valid, "agency": tnmt}},
@@ -55,9 +55,9 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 			map[string]string{"ministry": ministry, "another unit": nghean}},
 		{"dossier batch", "POST", "/v1/dossier-events:batchCreate", `{"events":[` + event + `]}`,
 			map[string]string{"ministry": ministry}},
-		{"send document", "POST", "/v1/documents", `{"from":"000.02.00.H33","to":["000.00.00.H33"],"code_number":"9","code_notation":"STP","promulgation_date":"2026-11-02","document_type":"Công văn","subject":"Thử"}`,
+		{"send document", "POST", "/v1/documents", `{"from":"000.02.00.H31","to":["000.00.00.H31"],"code_number":"9","code_notation":"STP","promulgation_date":"2026-11-02","document_type":"Công văn","subject":"Thử"}`,
 			map[string]string{"another agency": tnmt, "ministry": ministry, "another unit": namdinh}},
-		{"signing key", "PUT", "/v1/agencies/000.02.00.H33/signing-keys/k1", `{"algorithm":"ED25519","public_key":"KiSszORNcYGWNQ32MMa+IEqKWBe5j1pYSvdy3uOCrbA="}`,
+		{"signing key", "PUT", "/v1/agencies/000.02.00.H31/signing-keys/k1", `{"algorithm":"ED25519","public_key":"KiSszORNcYGWNQ32MMa+IEqKWBe5j1pYSvdy3uOCrbA="}`,
 			map[string]string{"another agency": tnmt, "another unit": namdinh}},
 		{"metric report", "PUT", "/v1/units/33/metric-reports/2024", `{"values":{"online_dossier_pct":15}}`,
 			map[string]string{"another unit": namdinh, "ministry": ministry}},
@@ -65,14 +65,14 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 			map[string]string{"province": valid, "agency": tnmt}},
 		{"close period", "POST", "/v1/reporting-periods/2024:close", `{}`,
 			map[string]string{"province": valid}},
-		{"heartbeat", "POST", "/v1/systems/000.00.00.H33%2Fmotcua:heartbeat", `{}`,
+		{"heartbeat", "POST", "/v1/systems/000.00.00.H31%2Fmotcua:heartbeat", `{}`,
 			map[string]string{"another unit": namdinh}},
 	}
 	snapshot := func() map[string]string {
 		out := map[string]string{}
 		for _, p := range []string{"/v1/catalog-stats", "/v1/agencies?unit=33&page_size=1000", "/v1/procedures/" + proc,
-			"/v1/dossier-events?page_size=1000", "/v1/agencies/000.00.00.H33/inbox?page_size=1000", "/v1/documents?from=000.02.00.H33&page_size=1000",
-			"/v1/units/33/metric-reports/2024", "/v1/methodologies", "/v1/interconnection-status?unit=33", "/v1/agencies/000.02.00.H33/signing-keys",
+			"/v1/dossier-events?page_size=1000", "/v1/agencies/000.00.00.H31/inbox?page_size=1000", "/v1/documents?from=000.02.00.H31&page_size=1000",
+			"/v1/units/33/metric-reports/2024", "/v1/methodologies", "/v1/interconnection-status?unit=33", "/v1/agencies/000.02.00.H31/signing-keys",
 			"/v1/rankings/QD766-2022/2024"} {
 			code, body := s.call(http.MethodGet, p, admin, "")
 			if code != http.StatusOK { // errors carry a request id of their own

@@ -30,7 +30,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("token issue [flags]", "Prints a signed bearer token (Ed25519) for a calling system.", stderr)
 	dataDir := fs.String("data-dir", "./data", "data folder of `lienthong up` (its keys are under DATA_DIR/keys)")
 	keysDir := fs.String("keys-dir", "", "folder of the token signing keys (default DATA_DIR/keys)")
-	system := fs.String("system", "", "calling system: agency code and subsystem, e.g. 000.00.00.H33/motcua")
+	system := fs.String("system", "", "calling system: agency code and subsystem, e.g. 000.00.00.H31/motcua")
 	role := fs.String("role", "", "admin, ministry, province or agency")
 	unit := fs.String("unit", "", "2-digit province code (required for role province)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (at most the role's --token-max-ttl)")

@@ -29,7 +29,7 @@ import (
 )
 
 // hungYen is the province system the token tests use: a demo agency of unit 33.
-var hungYen = platform.Caller{System: "000.00.00.H33/motcua", Role: platform.RoleProvince, Unit: "33"}
+var hungYen = platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}
 
 // tokenProbe uses a token the way a provincial system does, in every part that serves it:
 // a dossier event (dossier), a read of its documents (docexchange) and a heartbeat
@@ -62,7 +62,7 @@ func (p *tokenProbe) connect(gatewayAddr string) {
 func (p *tokenProbe) event() string {
 	p.n++
 	at := time.Now().Add(-time.Hour).In(time.FixedZone("ICT", 7*3600))
-	agency := "000.04.00.H33"
+	agency := "000.04.00.H31"
 	return fmt.Sprintf(`{"event_id":"tok-%d-%d","dossier_code":"%s-%s-%04d","status":"DOSSIER_STATUS_NEW","occurred_at":"%s","unit_code":"33","agency_code":"%s","procedure_code":"%s","channel":"CHANNEL_ONLINE"}`,
 		time.Now().UnixNano(), p.n, agency, at.Format("060102"), p.n%10000, at.Format(time.RFC3339), agency, hungYenProcedure)
 }
@@ -79,8 +79,8 @@ func (p *tokenProbe) results(token string) []string {
 		out = append(out, fmt.Sprintf("REST %s: %d %s", name, code, reason))
 	}
 	rest("dossier write", http.MethodPost, "/v1/dossier-events", p.event())
-	rest("document read", http.MethodGet, "/v1/documents?from=000.00.00.H33&page_size=1", "")
-	rest("heartbeat", http.MethodPost, "/v1/systems/000.00.00.H33%2Fmotcua:heartbeat", `{}`)
+	rest("document read", http.MethodGet, "/v1/documents?from=000.00.00.H31&page_size=1", "")
+	rest("heartbeat", http.MethodPost, "/v1/systems/000.00.00.H31%2Fmotcua:heartbeat", `{}`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -91,7 +91,7 @@ func (p *tokenProbe) results(token string) []string {
 	}
 	_, err := dossierv1.NewDossierServiceClient(p.conn).CreateDossierEvent(ctx, &dossierv1.CreateDossierEventRequest{Event: ev})
 	out = append(out, "gRPC dossier write: "+grpcResult(err))
-	_, err = docv1.NewDocumentServiceClient(p.conn).ListDocuments(ctx, &docv1.ListDocumentsRequest{From: "000.00.00.H33", PageSize: 1})
+	_, err = docv1.NewDocumentServiceClient(p.conn).ListDocuments(ctx, &docv1.ListDocumentsRequest{From: "000.00.00.H31", PageSize: 1})
 	out = append(out, "gRPC document read: "+grpcResult(err))
 	_, err = scoringv1.NewScoringServiceClient(p.conn).SendHeartbeat(ctx, &scoringv1.SendHeartbeatRequest{System: hungYen.System})
 	out = append(out, "gRPC heartbeat: "+grpcResult(err))
@@ -262,7 +262,7 @@ func TestTokenRevocationLifetimeAndSystem(t *testing.T) {
 	}
 
 	// A system that is an agency of another unit (Nghệ An's, 40) on a token of unit 33.
-	nghean := platform.Caller{System: "000.00.00.H40/motcua", Role: platform.RoleProvince, Unit: "33"}
+	nghean := platform.Caller{System: "000.00.00.H41/motcua", Role: platform.RoleProvince, Unit: "33"}
 	probe.want("a token of unit 33 for an agency of unit 40", s.issue(nghean, time.Hour, time.Now()), refusedRE("TOKEN_SYSTEM_NOT_OWNED"))
 	_, _, err = issueCLI(t, "--data-dir", data, "--catalog-addr", s.addr, "--system", nghean.System, "--role", "province", "--unit", "33")
 	if err == nil || !strings.Contains(err.Error(), "belongs to unit 40") {

@@ -30,7 +30,7 @@ type TokenRevocation struct {
 	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// Id (`jti` claim) of the revoked token. Exactly one of token_id and system is set.
 	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
-	// Calling system (e.g. 000.00.00.H33/motcua) whose tokens issued up to `revoked_at` are
+	// Calling system (e.g. 000.00.00.H31/motcua) whose tokens issued up to `revoked_at` are
 	// all revoked; tokens issued later are valid.
 	System string `protobuf:"bytes,3,opt,name=system,proto3" json:"system,omitempty"`
 	// Why, for the operators (at most 500 bytes).

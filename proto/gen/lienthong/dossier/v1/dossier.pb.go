@@ -441,7 +441,7 @@ func (x *ListSystemActivityResponse) GetCountedSince() string {
 // Events one sending system pushed in the window.
 type SystemActivity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The system id of the sender's token, e.g. 000.00.00.H33/motcua.
+	// The system id of the sender's token, e.g. 000.00.00.H31/motcua.
 	System string `protobuf:"bytes,1,opt,name=system,proto3" json:"system,omitempty"`
 	// Events accepted (duplicates of stored events included).
 	Accepted int64 `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`

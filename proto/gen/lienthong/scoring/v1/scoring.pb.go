@@ -2274,8 +2274,8 @@ func (x *UnitScore) GetNotes() []string {
 // Request for SendHeartbeat.
 type SendHeartbeatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// System id: an agency code and a subsystem, e.g. `000.00.00.H33/motcua`
-	// (URL-encoded in a REST path: `000.00.00.H33%2Fmotcua`).
+	// System id: an agency code and a subsystem, e.g. `000.00.00.H31/motcua`
+	// (URL-encoded in a REST path: `000.00.00.H31%2Fmotcua`).
 	System string `protobuf:"bytes,1,opt,name=system,proto3" json:"system,omitempty"`
 	// 2-digit province code of the system; defaults to a province token's unit.
 	UnitCode string `protobuf:"bytes,2,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
