@@ -420,13 +420,21 @@ func (g *Gateway) shutdown(srv *http.Server, grace time.Duration) error {
 	for g.proxy.active.Load() > 0 && time.Now().Before(ended) {
 		<-tick.C
 	}
-	// Stop ends what is left (health watches, calls stuck sending to a client that does
-	// not read); Close closes every connection, hijacked and HTTP/2 ones included.
-	g.grpc.Stop()
+	// Close closes every connection left (hijacked and HTTP/2 ones included), which ends what
+	// is left: calls stuck sending to a client that does not read, bodies half sent, health
+	// watches. It comes before the gRPC server's Stop, which waits for its ServeHTTP calls
+	// to return, and those wait for their body's reader, which a connection's close ends.
 	err := <-shutErr
 	if errors.Is(err, context.DeadlineExceeded) {
 		g.lg.Warn("calls still open after the grace period: closed", zap.Duration("grace", grace))
 		err = srv.Close()
+	}
+	stopped := make(chan struct{})
+	go func() { g.grpc.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		g.lg.Warn("gRPC calls through the gateway still running after their connections closed")
 	}
 	return err
 }
