@@ -291,6 +291,10 @@ func putDoc(tx *bolt.Tx, sd *storev1.StoredDocument) error {
 	if err != nil {
 		return err
 	}
+	// The statistics counters follow the document in the same transaction (stats_counters.go).
+	if err := countDocument(tx, sd); err != nil {
+		return err
+	}
 	return tx.Bucket(bucketDocs).Put([]byte(sd.GetDocument().GetId()), v)
 }
 

@@ -150,6 +150,9 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if err := s.removeOrphanChunks(); err != nil {
 		return nil, fmt.Errorf("docexchange: chunks of unfinished uploads: %w", err)
 	}
+	if err := s.ensureCounters(); err != nil {
+		return nil, fmt.Errorf("docexchange: statistics counters: %w", err)
+	}
 	return s, nil
 }
 

@@ -7,11 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/platform"
-	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/proto"
 )
 
 var periodRE = regexp.MustCompile(`^(\d{4})(?:-Q([1-4])|-(\d{2}))?$`)
@@ -51,12 +48,12 @@ func monthOfDate(date string) int {
 
 // received is what the statistics need of one (document, recipient) pair.
 type receivedPair struct {
-	electronic bool    // reached 03 or beyond, never on paper
-	hours      float64 // delivery to first 03; -1 when not accepted
+	electronic bool  // reached 03 or beyond, never on paper
+	seconds    int64 // delivery to first 03; -1 when not accepted
 }
 
 func judgeRecipient(rc *docv1.Recipient) receivedPair {
-	out := receivedPair{hours: -1}
+	out := receivedPair{seconds: -1}
 	var arrived, accepted time.Time
 	paper := false
 	for i, h := range rc.GetHistory() {
@@ -72,22 +69,83 @@ func judgeRecipient(rc *docv1.Recipient) receivedPair {
 		}
 	}
 	if !accepted.IsZero() {
-		out.hours = max(0, accepted.Sub(arrived).Hours())
+		out.seconds = max(0, int64(accepted.Sub(arrived)/time.Second))
 		out.electronic = !paper
 	}
 	return out
 }
 
-type statsRow struct {
-	sent, received, electronic, fullyOnline int64
-	hours                                   []float64
+// statsQuery is a GetDocumentStats request checked, with the caller's scope applied.
+type statsQuery struct {
+	group, geo   string
+	fromM, toM   int    // months (year*12 + month-1), inclusive
+	unit, agency string // only this unit (as asked by geo) or agency, when set
 }
 
-// GetDocumentStats computes the statistics from the stored documents of the period.
+// GetDocumentStats answers the statistics of a period from the counters kept as documents
+// and statuses arrive (stats_counters.go).
 func (s *Service) GetDocumentStats(ctx context.Context, r *docv1.GetDocumentStatsRequest) (*docv1.DocumentStats, error) {
-	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince, platform.RoleAgency)
+	q, err := checkStatsRequest(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	rows, err := s.readCounters(q.fromM, q.toM)
+	if err != nil {
+		return nil, err
+	}
+	// Units as asked: historical as stored, current rolled up into today's units.
+	unitOf := func(u string) string { return u }
+	if q.geo == "current" {
+		set := map[string]bool{}
+		for _, kr := range rows {
+			set[kr.unit] = true
+		}
+		list := make([]string, 0, len(set))
+		for u := range set {
+			list = append(list, u)
+		}
+		cur, err := s.refs.currentUnits(ctx, list)
+		if err != nil {
+			return nil, err
+		}
+		unitOf = func(u string) string { return cur[u] }
+	}
+	byKey := map[string]*counterRow{}
+	total := &counterRow{}
+	for _, kr := range rows {
+		if q.agency != "" && kr.agency != q.agency {
+			continue
+		}
+		if q.unit != "" && unitOf(kr.unit) != q.unit {
+			continue
+		}
+		key := kr.agency
+		if q.group == "unit" {
+			key = unitOf(kr.unit)
+		}
+		if byKey[key] == nil {
+			byKey[key] = &counterRow{}
+		}
+		byKey[key].add(kr.row, 1)
+		total.add(kr.row, 1)
+	}
+	out := &docv1.DocumentStats{Total: total.proto("")}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out.Rows = append(out.Rows, byKey[k].proto(k))
+	}
+	return out, nil
+}
+
+// checkStatsRequest checks a request and narrows it to the caller's scope.
+func checkStatsRequest(ctx context.Context, r *docv1.GetDocumentStatsRequest) (statsQuery, error) {
+	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince, platform.RoleAgency)
+	if err != nil {
+		return statsQuery{}, err
 	}
 	var v platform.Violations
 	group := r.GetGroupBy()
@@ -123,119 +181,23 @@ func (s *Service) GetDocumentStats(ctx context.Context, r *docv1.GetDocumentStat
 		v.Add("to", "ends before from")
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return statsQuery{}, err
 	}
-	unit, agency := r.GetUnit(), ""
+	q := statsQuery{group: group, geo: geo, fromM: fromM, toM: toM, unit: r.GetUnit()}
 	switch c.Role {
 	case platform.RoleProvince:
-		if unit != "" && unit != c.Unit {
-			_, err := platform.MayReadUnit(ctx, unit)
-			return nil, err
+		if q.unit != "" && q.unit != c.Unit {
+			_, err := platform.MayReadUnit(ctx, q.unit)
+			return statsQuery{}, err
 		}
-		unit = c.Unit
+		q.unit = c.Unit
 	case platform.RoleAgency:
-		agency = c.Agency()
+		q.agency = c.Agency()
 	}
-	var docs []*storev1.StoredDocument
-	err = s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketDocs).ForEach(func(_, raw []byte) error {
-			var sd storev1.StoredDocument
-			if err := proto.Unmarshal(raw, &sd); err != nil {
-				return err
-			}
-			if m := monthOfDate(sd.GetDocument().GetPromulgationDate()); m >= fromM && m <= toM {
-				docs = append(docs, &sd)
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Units as asked: historical as stored, current rolled up into today's units.
-	unitOf := func(u string) string { return u }
-	if geo == "current" {
-		set := map[string]bool{}
-		for _, sd := range docs {
-			set[sd.GetFromUnit()] = true
-			for _, u := range sd.GetRecipientUnits() {
-				set[u] = true
-			}
-		}
-		list := make([]string, 0, len(set))
-		for u := range set {
-			list = append(list, u)
-		}
-		cur, err := s.refs.currentUnits(ctx, list)
-		if err != nil {
-			return nil, err
-		}
-		unitOf = func(u string) string { return cur[u] }
-	}
-	rows := map[string]*statsRow{}
-	total := &statsRow{}
-	row := func(key string) *statsRow {
-		if rows[key] == nil {
-			rows[key] = &statsRow{}
-		}
-		return rows[key]
-	}
-	keep := func(ag, u string) (string, bool) {
-		if agency != "" && ag != agency {
-			return "", false
-		}
-		if unit != "" && unitOf(u) != unit {
-			return "", false
-		}
-		if group == "unit" {
-			return unitOf(u), true
-		}
-		return ag, true
-	}
-	for _, sd := range docs {
-		d := sd.GetDocument()
-		allElectronic := true
-		for i, rc := range d.GetRecipients() {
-			p := judgeRecipient(rc)
-			allElectronic = allElectronic && p.electronic
-			ru := ""
-			if i < len(sd.GetRecipientUnits()) {
-				ru = sd.GetRecipientUnits()[i]
-			}
-			if key, ok := keep(rc.GetAgencyCode(), ru); ok {
-				for _, r := range []*statsRow{row(key), total} {
-					r.received++
-					if p.electronic {
-						r.electronic++
-					}
-					if p.hours >= 0 {
-						r.hours = append(r.hours, p.hours)
-					}
-				}
-			}
-		}
-		if key, ok := keep(d.GetFrom(), sd.GetFromUnit()); ok {
-			for _, r := range []*statsRow{row(key), total} {
-				r.sent++
-				if allElectronic && !d.GetBusiness().GetPaper() {
-					r.fullyOnline++
-				}
-			}
-		}
-	}
-	out := &docv1.DocumentStats{Total: total.proto("")}
-	keys := make([]string, 0, len(rows))
-	for k := range rows {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out.Rows = append(out.Rows, rows[k].proto(k))
-	}
-	return out, nil
+	return q, nil
 }
 
-func (r *statsRow) proto(key string) *docv1.DocumentStatsRow {
+func (r *counterRow) proto(key string) *docv1.DocumentStatsRow {
 	out := &docv1.DocumentStatsRow{Key: key, Sent: r.sent, Received: r.received, ReceivedElectronically: r.electronic, SentFullyOnline: r.fullyOnline}
 	if r.received > 0 {
 		out.ElectronicShare = float64(r.electronic) / float64(r.received)
@@ -243,13 +205,6 @@ func (r *statsRow) proto(key string) *docv1.DocumentStatsRow {
 	if r.sent > 0 {
 		out.FullyOnlineShare = float64(r.fullyOnline) / float64(r.sent)
 	}
-	if n := len(r.hours); n > 0 {
-		sort.Float64s(r.hours)
-		if n%2 == 1 {
-			out.MedianHoursToAcceptance = r.hours[n/2]
-		} else {
-			out.MedianHoursToAcceptance = (r.hours[n/2-1] + r.hours[n/2]) / 2
-		}
-	}
+	out.MedianHoursToAcceptance = r.medianHours()
 	return out
 }
