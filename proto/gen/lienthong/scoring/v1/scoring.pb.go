@@ -84,6 +84,66 @@ func (PeriodKind) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{0}
 }
 
+// What a methodology ranks.
+type Scope int32
+
+const (
+	// Not set: SCOPE_PROVINCES.
+	Scope_SCOPE_UNSPECIFIED Scope = 0
+	// The province-level units in force on the period's last day (the national rankings).
+	Scope_SCOPE_PROVINCES Scope = 1
+	// The agencies of one province (its departments and district People's Committees; not
+	// the province's People's Committee itself) in the catalog in force on the period's last
+	// day, as provinces rank them quarterly for emulation awards.
+	Scope_SCOPE_AGENCIES Scope = 2
+	// The commune-level units (communes, wards, special zones) of one province in force on the
+	// period's last day.
+	Scope_SCOPE_COMMUNES Scope = 3
+)
+
+// Enum value maps for Scope.
+var (
+	Scope_name = map[int32]string{
+		0: "SCOPE_UNSPECIFIED",
+		1: "SCOPE_PROVINCES",
+		2: "SCOPE_AGENCIES",
+		3: "SCOPE_COMMUNES",
+	}
+	Scope_value = map[string]int32{
+		"SCOPE_UNSPECIFIED": 0,
+		"SCOPE_PROVINCES":   1,
+		"SCOPE_AGENCIES":    2,
+		"SCOPE_COMMUNES":    3,
+	}
+)
+
+func (x Scope) Enum() *Scope {
+	p := new(Scope)
+	*p = x
+	return p
+}
+
+func (x Scope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Scope) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[1].Descriptor()
+}
+
+func (Scope) Type() protoreflect.EnumType {
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[1]
+}
+
+func (x Scope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Scope.Descriptor instead.
+func (Scope) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{1}
+}
+
 // The scale of a methodology's total.
 type Scale int32
 
@@ -121,11 +181,11 @@ func (x Scale) String() string {
 }
 
 func (Scale) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_scoring_v1_scoring_proto_enumTypes[1].Descriptor()
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[2].Descriptor()
 }
 
 func (Scale) Type() protoreflect.EnumType {
-	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[1]
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[2]
 }
 
 func (x Scale) Number() protoreflect.EnumNumber {
@@ -134,7 +194,7 @@ func (x Scale) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Scale.Descriptor instead.
 func (Scale) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{2}
 }
 
 // Where an indicator's value comes from.
@@ -175,11 +235,11 @@ func (x IndicatorSource) String() string {
 }
 
 func (IndicatorSource) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_scoring_v1_scoring_proto_enumTypes[2].Descriptor()
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[3].Descriptor()
 }
 
 func (IndicatorSource) Type() protoreflect.EnumType {
-	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[2]
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[3]
 }
 
 func (x IndicatorSource) Number() protoreflect.EnumNumber {
@@ -188,7 +248,7 @@ func (x IndicatorSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use IndicatorSource.Descriptor instead.
 func (IndicatorSource) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{3}
 }
 
 // How a raw value becomes a normalised value from 0 to 1.
@@ -235,11 +295,11 @@ func (x Normalization) String() string {
 }
 
 func (Normalization) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_scoring_v1_scoring_proto_enumTypes[3].Descriptor()
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[4].Descriptor()
 }
 
 func (Normalization) Type() protoreflect.EnumType {
-	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[3]
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[4]
 }
 
 func (x Normalization) Number() protoreflect.EnumNumber {
@@ -248,7 +308,7 @@ func (x Normalization) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Normalization.Descriptor instead.
 func (Normalization) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{4}
 }
 
 // Whether more is better.
@@ -288,11 +348,11 @@ func (x Direction) String() string {
 }
 
 func (Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_scoring_v1_scoring_proto_enumTypes[4].Descriptor()
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[5].Descriptor()
 }
 
 func (Direction) Type() protoreflect.EnumType {
-	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[4]
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[5]
 }
 
 func (x Direction) Number() protoreflect.EnumNumber {
@@ -301,7 +361,7 @@ func (x Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Direction.Descriptor instead.
 func (Direction) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{5}
 }
 
 // The unit a value is measured in; it fixes the allowed range.
@@ -353,11 +413,11 @@ func (x MeasureUnit) String() string {
 }
 
 func (MeasureUnit) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_scoring_v1_scoring_proto_enumTypes[5].Descriptor()
+	return file_lienthong_scoring_v1_scoring_proto_enumTypes[6].Descriptor()
 }
 
 func (MeasureUnit) Type() protoreflect.EnumType {
-	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[5]
+	return &file_lienthong_scoring_v1_scoring_proto_enumTypes[6]
 }
 
 func (x MeasureUnit) Number() protoreflect.EnumNumber {
@@ -366,7 +426,7 @@ func (x MeasureUnit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MeasureUnit.Descriptor instead.
 func (MeasureUnit) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_scoring_v1_scoring_proto_rawDescGZIP(), []int{6}
 }
 
 // An indicator inside a methodology. In a new methodology, an indicator given with only `id`
@@ -647,7 +707,13 @@ type Methodology struct {
 	// Output only: the system that added it.
 	CreatedBy string `protobuf:"bytes,11,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	// Output only: when it was added, RFC 3339.
-	CreatedAt     string `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt string `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// What it ranks; SCOPE_UNSPECIFIED is SCOPE_PROVINCES. A methodology of agencies or
+	// communes has SUBMITTED indicators only.
+	Scope Scope `protobuf:"varint,13,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the 2-digit code of the province whose agencies
+	// or communes it ranks; empty for SCOPE_PROVINCES.
+	ScopeUnit     string `protobuf:"bytes,14,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -762,6 +828,20 @@ func (x *Methodology) GetCreatedBy() string {
 func (x *Methodology) GetCreatedAt() string {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return ""
+}
+
+func (x *Methodology) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *Methodology) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
 	}
 	return ""
 }
@@ -986,10 +1066,12 @@ func (x *CreateMethodologyRequest) GetValidateOnly() bool {
 	return false
 }
 
-// A province's submitted indicators for a period, one revision.
+// A province's submitted indicators for a period, one revision (or a commune's, or an
+// agency's).
 type MetricReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 2-digit province code.
+	// 2-digit province code; a commune's 5-digit code for a commune's report; for an agency's
+	// report, the agency's province.
 	UnitCode string `protobuf:"bytes,1,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
 	// Period: `2018`, `2026-Q3` or `2026-10`.
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
@@ -1004,7 +1086,12 @@ type MetricReport struct {
 	// Output only: the period is closed to revisions.
 	PeriodClosed bool `protobuf:"varint,7,opt,name=period_closed,json=periodClosed,proto3" json:"period_closed,omitempty"`
 	// Optional note of the submitter (source, remarks), at most 2000 bytes.
-	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// The agency's code, for an agency's report.
+	AgencyCode string `protobuf:"bytes,9,opt,name=agency_code,json=agencyCode,proto3" json:"agency_code,omitempty"`
+	// Output only: the province whose agencies or communes the report is for (the scope it
+	// belongs to); empty for a province's report.
+	ScopeUnit     string `protobuf:"bytes,10,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1095,17 +1182,33 @@ func (x *MetricReport) GetNote() string {
 	return ""
 }
 
+func (x *MetricReport) GetAgencyCode() string {
+	if x != nil {
+		return x.AgencyCode
+	}
+	return ""
+}
+
+func (x *MetricReport) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
+	}
+	return ""
+}
+
 // Request for PutMetricReport. The body is `{"values": {...}}` (and an optional `note`).
 type PutMetricReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 2-digit province code.
+	// 2-digit province code, or a commune's 5-digit code; empty with `agency`.
 	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Period.
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// Indicator id → value.
 	Values map[string]float64 `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	// Optional note.
-	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// An agency's code (instead of `unit`): the report of one agency of a province.
+	Agency        string `protobuf:"bytes,5,opt,name=agency,proto3" json:"agency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1168,15 +1271,24 @@ func (x *PutMetricReportRequest) GetNote() string {
 	return ""
 }
 
+func (x *PutMetricReportRequest) GetAgency() string {
+	if x != nil {
+		return x.Agency
+	}
+	return ""
+}
+
 // Request for GetMetricReport.
 type GetMetricReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 2-digit province code.
+	// 2-digit province code, or a commune's 5-digit code; empty with `agency`.
 	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Period.
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// A past revision; 0 for the latest.
-	Revision      int32 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	Revision int32 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// An agency's code (instead of `unit`).
+	Agency        string `protobuf:"bytes,4,opt,name=agency,proto3" json:"agency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1232,17 +1344,26 @@ func (x *GetMetricReportRequest) GetRevision() int32 {
 	return 0
 }
 
+func (x *GetMetricReportRequest) GetAgency() string {
+	if x != nil {
+		return x.Agency
+	}
+	return ""
+}
+
 // Request for ListMetricReportRevisions.
 type ListMetricReportRevisionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 2-digit province code.
+	// 2-digit province code, or a commune's 5-digit code; empty with `agency`.
 	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Period.
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// Page size, default 50, at most 1000.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous page.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An agency's code (instead of `unit`).
+	Agency        string `protobuf:"bytes,5,opt,name=agency,proto3" json:"agency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1301,6 +1422,13 @@ func (x *ListMetricReportRevisionsRequest) GetPageSize() int32 {
 func (x *ListMetricReportRevisionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListMetricReportRevisionsRequest) GetAgency() string {
+	if x != nil {
+		return x.Agency
 	}
 	return ""
 }
@@ -1379,7 +1507,12 @@ type ReportingPeriod struct {
 	// Who closed it.
 	ClosedBy string `protobuf:"bytes,3,opt,name=closed_by,json=closedBy,proto3" json:"closed_by,omitempty"`
 	// When, RFC 3339.
-	ClosedAt      string `protobuf:"bytes,4,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	ClosedAt string `protobuf:"bytes,4,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// The scope closed: the provinces' reports (SCOPE_PROVINCES), or those of the agencies or
+	// communes of `scope_unit`.
+	Scope Scope `protobuf:"varint,5,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the province.
+	ScopeUnit     string `protobuf:"bytes,6,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1442,11 +1575,31 @@ func (x *ReportingPeriod) GetClosedAt() string {
 	return ""
 }
 
+func (x *ReportingPeriod) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *ReportingPeriod) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
+	}
+	return ""
+}
+
 // Request for CloseReportingPeriod.
 type CloseReportingPeriodRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Period.
-	Period        string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// Which reports close: SCOPE_UNSPECIFIED or SCOPE_PROVINCES for the provinces' reports,
+	// SCOPE_AGENCIES or SCOPE_COMMUNES for those of one province's agencies or communes.
+	Scope Scope `protobuf:"varint,2,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the 2-digit province code; a province token's
+	// unit when empty.
+	ScopeUnit     string `protobuf:"bytes,3,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1488,11 +1641,29 @@ func (x *CloseReportingPeriodRequest) GetPeriod() string {
 	return ""
 }
 
+func (x *CloseReportingPeriodRequest) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *CloseReportingPeriodRequest) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
+	}
+	return ""
+}
+
 // Request for GetReportingPeriod.
 type GetReportingPeriodRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Period.
-	Period        string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// The scope, as in CloseReportingPeriodRequest.
+	Scope Scope `protobuf:"varint,2,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the province; a province token's unit when empty.
+	ScopeUnit     string `protobuf:"bytes,3,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1530,6 +1701,20 @@ func (*GetReportingPeriodRequest) Descriptor() ([]byte, []int) {
 func (x *GetReportingPeriodRequest) GetPeriod() string {
 	if x != nil {
 		return x.Period
+	}
+	return ""
+}
+
+func (x *GetReportingPeriodRequest) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *GetReportingPeriodRequest) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
 	}
 	return ""
 }
@@ -1674,9 +1859,9 @@ func (x *ComponentScore) GetMax() float64 {
 // One unit in a ranking.
 type RankingRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unit code.
+	// Code of the ranked unit: a province, a commune, or an agency for a ranking of agencies.
 	UnitCode string `protobuf:"bytes,1,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
-	// Unit name in the period.
+	// Its name in the period.
 	UnitName string `protobuf:"bytes,2,opt,name=unit_name,json=unitName,proto3" json:"unit_name,omitempty"`
 	// Total score, rounded to the methodology's precision.
 	Score float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
@@ -1797,7 +1982,11 @@ type Ranking struct {
 	// When the figures were computed, RFC 3339.
 	ComputedAt string `protobuf:"bytes,6,opt,name=computed_at,json=computedAt,proto3" json:"computed_at,omitempty"`
 	// What the reader should know (figures unavailable, roll-up of merged units).
-	Notes         []string `protobuf:"bytes,7,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []string `protobuf:"bytes,7,rep,name=notes,proto3" json:"notes,omitempty"`
+	// What is ranked (the methodology's scope).
+	Scope Scope `protobuf:"varint,8,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the province.
+	ScopeUnit     string `protobuf:"bytes,9,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1881,15 +2070,31 @@ func (x *Ranking) GetNotes() []string {
 	return nil
 }
 
+func (x *Ranking) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *Ranking) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
+	}
+	return ""
+}
+
 // Request for GetUnitScore.
 type GetUnitScoreRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unit code.
+	// Unit code: a province, or a commune for a methodology of communes; empty with `agency`.
 	Unit string `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
 	// Methodology id.
 	Methodology string `protobuf:"bytes,2,opt,name=methodology,proto3" json:"methodology,omitempty"`
 	// Period.
-	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	Period string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// An agency's code, for a methodology of agencies (instead of `unit`).
+	Agency        string `protobuf:"bytes,4,opt,name=agency,proto3" json:"agency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1941,6 +2146,13 @@ func (x *GetUnitScoreRequest) GetMethodology() string {
 func (x *GetUnitScoreRequest) GetPeriod() string {
 	if x != nil {
 		return x.Period
+	}
+	return ""
+}
+
+func (x *GetUnitScoreRequest) GetAgency() string {
+	if x != nil {
+		return x.Agency
 	}
 	return ""
 }
@@ -2124,9 +2336,9 @@ type UnitScore struct {
 	Methodology string `protobuf:"bytes,1,opt,name=methodology,proto3" json:"methodology,omitempty"`
 	// Period.
 	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	// Unit code.
+	// Code of the unit scored: a province, a commune, or an agency.
 	UnitCode string `protobuf:"bytes,3,opt,name=unit_code,json=unitCode,proto3" json:"unit_code,omitempty"`
-	// Unit name in the period.
+	// Its name in the period.
 	UnitName string `protobuf:"bytes,4,opt,name=unit_name,json=unitName,proto3" json:"unit_name,omitempty"`
 	// Total, rounded to the methodology's precision.
 	Score float64 `protobuf:"fixed64,5,opt,name=score,proto3" json:"score,omitempty"`
@@ -2145,7 +2357,11 @@ type UnitScore struct {
 	// When computed, RFC 3339.
 	ComputedAt string `protobuf:"bytes,12,opt,name=computed_at,json=computedAt,proto3" json:"computed_at,omitempty"`
 	// Notes, as in the ranking.
-	Notes         []string `protobuf:"bytes,13,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []string `protobuf:"bytes,13,rep,name=notes,proto3" json:"notes,omitempty"`
+	// What the methodology ranks.
+	Scope Scope `protobuf:"varint,14,opt,name=scope,proto3,enum=lienthong.scoring.v1.Scope" json:"scope,omitempty"`
+	// For SCOPE_AGENCIES and SCOPE_COMMUNES: the province.
+	ScopeUnit     string `protobuf:"bytes,15,opt,name=scope_unit,json=scopeUnit,proto3" json:"scope_unit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2269,6 +2485,20 @@ func (x *UnitScore) GetNotes() []string {
 		return x.Notes
 	}
 	return nil
+}
+
+func (x *UnitScore) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *UnitScore) GetScopeUnit() string {
+	if x != nil {
+		return x.ScopeUnit
+	}
+	return ""
 }
 
 // Request for SendHeartbeat.
@@ -2750,7 +2980,7 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x06weight\x18\x04 \x01(\x01R\x06weight\x12?\n" +
 	"\n" +
 	"indicators\x18\x05 \x03(\v2\x1f.lienthong.scoring.v1.IndicatorR\n" +
-	"indicators\"\xb4\x03\n" +
+	"indicators\"\x86\x04\n" +
 	"\vMethodology\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
@@ -2768,7 +2998,10 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\n" +
 	"created_by\x18\v \x01(\tR\tcreatedBy\x12\x1d\n" +
 	"\n" +
-	"created_at\x18\f \x01(\tR\tcreatedAt\"V\n" +
+	"created_at\x18\f \x01(\tR\tcreatedAt\x121\n" +
+	"\x05scope\x18\r \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\x0e \x01(\tR\tscopeUnit\"V\n" +
 	"\x18ListMethodologiesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2782,7 +3015,7 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x84\x01\n" +
 	"\x18CreateMethodologyRequest\x12C\n" +
 	"\vmethodology\x18\x01 \x01(\v2!.lienthong.scoring.v1.MethodologyR\vmethodology\x12#\n" +
-	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\"\xe1\x02\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\"\xa1\x03\n" +
 	"\fMetricReport\x12\x1b\n" +
 	"\tunit_code\x18\x01 \x01(\tR\bunitCode\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12F\n" +
@@ -2791,42 +3024,59 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\fsubmitted_by\x18\x05 \x01(\tR\vsubmittedBy\x12!\n" +
 	"\fsubmitted_at\x18\x06 \x01(\tR\vsubmittedAt\x12#\n" +
 	"\rperiod_closed\x18\a \x01(\bR\fperiodClosed\x12\x12\n" +
-	"\x04note\x18\b \x01(\tR\x04note\x1a9\n" +
+	"\x04note\x18\b \x01(\tR\x04note\x12\x1f\n" +
+	"\vagency_code\x18\t \x01(\tR\n" +
+	"agencyCode\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\n" +
+	" \x01(\tR\tscopeUnit\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xe5\x01\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xfd\x01\n" +
 	"\x16PutMetricReportRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12P\n" +
 	"\x06values\x18\x03 \x03(\v28.lienthong.scoring.v1.PutMetricReportRequest.ValuesEntryR\x06values\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\x1a9\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12\x16\n" +
+	"\x06agency\x18\x05 \x01(\tR\x06agency\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"`\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"x\n" +
 	"\x16GetMetricReportRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x05R\brevision\"\x8a\x01\n" +
+	"\brevision\x18\x03 \x01(\x05R\brevision\x12\x16\n" +
+	"\x06agency\x18\x04 \x01(\tR\x06agency\"\xa2\x01\n" +
 	" ListMetricReportRevisionsRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\xac\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06agency\x18\x05 \x01(\tR\x06agency\"\xac\x01\n" +
 	"!ListMetricReportRevisionsResponse\x12@\n" +
 	"\trevisions\x18\x01 \x03(\v2\".lienthong.scoring.v1.MetricReportR\trevisions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x05R\ttotalSize\"{\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"\xcd\x01\n" +
 	"\x0fReportingPeriod\x12\x16\n" +
 	"\x06period\x18\x01 \x01(\tR\x06period\x12\x16\n" +
 	"\x06closed\x18\x02 \x01(\bR\x06closed\x12\x1b\n" +
 	"\tclosed_by\x18\x03 \x01(\tR\bclosedBy\x12\x1b\n" +
-	"\tclosed_at\x18\x04 \x01(\tR\bclosedAt\"5\n" +
+	"\tclosed_at\x18\x04 \x01(\tR\bclosedAt\x121\n" +
+	"\x05scope\x18\x05 \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\x06 \x01(\tR\tscopeUnit\"\x87\x01\n" +
 	"\x1bCloseReportingPeriodRequest\x12\x16\n" +
-	"\x06period\x18\x01 \x01(\tR\x06period\"3\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x121\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\x03 \x01(\tR\tscopeUnit\"\x85\x01\n" +
 	"\x19GetReportingPeriodRequest\x12\x16\n" +
-	"\x06period\x18\x01 \x01(\tR\x06period\"M\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x121\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\x03 \x01(\tR\tscopeUnit\"M\n" +
 	"\x11GetRankingRequest\x12 \n" +
 	"\vmethodology\x18\x01 \x01(\tR\vmethodology\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\"p\n" +
@@ -2848,7 +3098,7 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\n" +
 	"components\x18\a \x03(\v2$.lienthong.scoring.v1.ComponentScoreR\n" +
 	"components\x120\n" +
-	"\x14indicators_with_data\x18\b \x01(\x05R\x12indicatorsWithData\"\xf8\x01\n" +
+	"\x14indicators_with_data\x18\b \x01(\x05R\x12indicatorsWithData\"\xca\x02\n" +
 	"\aRanking\x12 \n" +
 	"\vmethodology\x18\x01 \x01(\tR\vmethodology\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1d\n" +
@@ -2858,11 +3108,15 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x0fprevious_period\x18\x05 \x01(\tR\x0epreviousPeriod\x12\x1f\n" +
 	"\vcomputed_at\x18\x06 \x01(\tR\n" +
 	"computedAt\x12\x14\n" +
-	"\x05notes\x18\a \x03(\tR\x05notes\"c\n" +
+	"\x05notes\x18\a \x03(\tR\x05notes\x121\n" +
+	"\x05scope\x18\b \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\t \x01(\tR\tscopeUnit\"{\n" +
 	"\x13GetUnitScoreRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12 \n" +
 	"\vmethodology\x18\x02 \x01(\tR\vmethodology\x12\x16\n" +
-	"\x06period\x18\x03 \x01(\tR\x06period\"\x91\x04\n" +
+	"\x06period\x18\x03 \x01(\tR\x06period\x12\x16\n" +
+	"\x06agency\x18\x04 \x01(\tR\x06agency\"\x91\x04\n" +
 	"\x0eIndicatorScore\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vcategory_id\x18\x02 \x01(\tR\n" +
@@ -2882,7 +3136,7 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x06weight\x18\f \x01(\x01R\x06weight\x12\x16\n" +
 	"\x06points\x18\r \x01(\x01R\x06points\x12 \n" +
 	"\vexplanation\x18\x0e \x01(\tR\vexplanation\x12\x1a\n" +
-	"\brevision\x18\x0f \x01(\x05R\brevision\"\xd1\x03\n" +
+	"\brevision\x18\x0f \x01(\x05R\brevision\"\xa3\x04\n" +
 	"\tUnitScore\x12 \n" +
 	"\vmethodology\x18\x01 \x01(\tR\vmethodology\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x1b\n" +
@@ -2904,7 +3158,10 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"indicators\x12\x1f\n" +
 	"\vcomputed_at\x18\f \x01(\tR\n" +
 	"computedAt\x12\x14\n" +
-	"\x05notes\x18\r \x03(\tR\x05notes\"\x83\x01\n" +
+	"\x05notes\x18\r \x03(\tR\x05notes\x121\n" +
+	"\x05scope\x18\x0e \x01(\x0e2\x1b.lienthong.scoring.v1.ScopeR\x05scope\x12\x1d\n" +
+	"\n" +
+	"scope_unit\x18\x0f \x01(\tR\tscopeUnit\"\x83\x01\n" +
 	"\x14SendHeartbeatRequest\x12\x16\n" +
 	"\x06system\x18\x01 \x01(\tR\x06system\x12\x1b\n" +
 	"\tunit_code\x18\x02 \x01(\tR\bunitCode\x12\x1a\n" +
@@ -2945,7 +3202,12 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x17PERIOD_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PERIOD_KIND_YEAR\x10\x01\x12\x17\n" +
 	"\x13PERIOD_KIND_QUARTER\x10\x02\x12\x15\n" +
-	"\x11PERIOD_KIND_MONTH\x10\x03*A\n" +
+	"\x11PERIOD_KIND_MONTH\x10\x03*[\n" +
+	"\x05Scope\x12\x15\n" +
+	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fSCOPE_PROVINCES\x10\x01\x12\x12\n" +
+	"\x0eSCOPE_AGENCIES\x10\x02\x12\x12\n" +
+	"\x0eSCOPE_COMMUNES\x10\x03*A\n" +
 	"\x05Scale\x12\x15\n" +
 	"\x11SCALE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSCALE_INDEX\x10\x01\x12\x10\n" +
@@ -2969,19 +3231,19 @@ const file_lienthong_scoring_v1_scoring_proto_rawDesc = "" +
 	"\x12MEASURE_UNIT_RATIO\x10\x02\x12\x16\n" +
 	"\x12MEASURE_UNIT_COUNT\x10\x03\x12\x15\n" +
 	"\x11MEASURE_UNIT_DAYS\x10\x04\x12\x16\n" +
-	"\x12MEASURE_UNIT_SCORE\x10\x052\xb7\x0e\n" +
+	"\x12MEASURE_UNIT_SCORE\x10\x052\x8e\x10\n" +
 	"\x0eScoringService\x12\x8f\x01\n" +
 	"\x11ListMethodologies\x12..lienthong.scoring.v1.ListMethodologiesRequest\x1a/.lienthong.scoring.v1.ListMethodologiesResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/methodologies\x12\x80\x01\n" +
 	"\x0eGetMethodology\x12+.lienthong.scoring.v1.GetMethodologyRequest\x1a!.lienthong.scoring.v1.Methodology\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/methodologies/{id}\x12\x8e\x01\n" +
-	"\x11CreateMethodology\x12..lienthong.scoring.v1.CreateMethodologyRequest\x1a!.lienthong.scoring.v1.Methodology\"&\x82\xd3\xe4\x93\x02 :\vmethodology\"\x11/v1/methodologies\x12\x98\x01\n" +
-	"\x0fPutMetricReport\x12,.lienthong.scoring.v1.PutMetricReportRequest\x1a\".lienthong.scoring.v1.MetricReport\"3\x82\xd3\xe4\x93\x02-:\x01*\x1a(/v1/units/{unit}/metric-reports/{period}\x12\x95\x01\n" +
-	"\x0fGetMetricReport\x12,.lienthong.scoring.v1.GetMetricReportRequest\x1a\".lienthong.scoring.v1.MetricReport\"0\x82\xd3\xe4\x93\x02*\x12(/v1/units/{unit}/metric-reports/{period}\x12\xc8\x01\n" +
-	"\x19ListMetricReportRevisions\x126.lienthong.scoring.v1.ListMetricReportRevisionsRequest\x1a7.lienthong.scoring.v1.ListMetricReportRevisionsResponse\":\x82\xd3\xe4\x93\x024\x122/v1/units/{unit}/metric-reports/{period}/revisions\x12\xa1\x01\n" +
+	"\x11CreateMethodology\x12..lienthong.scoring.v1.CreateMethodologyRequest\x1a!.lienthong.scoring.v1.Methodology\"&\x82\xd3\xe4\x93\x02 :\vmethodology\"\x11/v1/methodologies\x12\xcc\x01\n" +
+	"\x0fPutMetricReport\x12,.lienthong.scoring.v1.PutMetricReportRequest\x1a\".lienthong.scoring.v1.MetricReport\"g\x82\xd3\xe4\x93\x02a:\x01*Z2:\x01*\x1a-/v1/agencies/{agency}/metric-reports/{period}\x1a(/v1/units/{unit}/metric-reports/{period}\x12\xc6\x01\n" +
+	"\x0fGetMetricReport\x12,.lienthong.scoring.v1.GetMetricReportRequest\x1a\".lienthong.scoring.v1.MetricReport\"a\x82\xd3\xe4\x93\x02[Z/\x12-/v1/agencies/{agency}/metric-reports/{period}\x12(/v1/units/{unit}/metric-reports/{period}\x12\x83\x02\n" +
+	"\x19ListMetricReportRevisions\x126.lienthong.scoring.v1.ListMetricReportRevisionsRequest\x1a7.lienthong.scoring.v1.ListMetricReportRevisionsResponse\"u\x82\xd3\xe4\x93\x02oZ9\x127/v1/agencies/{agency}/metric-reports/{period}/revisions\x122/v1/units/{unit}/metric-reports/{period}/revisions\x12\xa1\x01\n" +
 	"\x14CloseReportingPeriod\x121.lienthong.scoring.v1.CloseReportingPeriodRequest\x1a%.lienthong.scoring.v1.ReportingPeriod\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/reporting-periods/{period}:close\x12\x94\x01\n" +
 	"\x12GetReportingPeriod\x12/.lienthong.scoring.v1.GetReportingPeriodRequest\x1a%.lienthong.scoring.v1.ReportingPeriod\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/reporting-periods/{period}\x12\x81\x01\n" +
 	"\n" +
-	"GetRanking\x12'.lienthong.scoring.v1.GetRankingRequest\x1a\x1d.lienthong.scoring.v1.Ranking\"+\x82\xd3\xe4\x93\x02%\x12#/v1/rankings/{methodology}/{period}\x12\x92\x01\n" +
-	"\fGetUnitScore\x12).lienthong.scoring.v1.GetUnitScoreRequest\x1a\x1f.lienthong.scoring.v1.UnitScore\"6\x82\xd3\xe4\x93\x020\x12./v1/units/{unit}/scores/{methodology}/{period}\x12\x87\x01\n" +
+	"GetRanking\x12'.lienthong.scoring.v1.GetRankingRequest\x1a\x1d.lienthong.scoring.v1.Ranking\"+\x82\xd3\xe4\x93\x02%\x12#/v1/rankings/{methodology}/{period}\x12\xc9\x01\n" +
+	"\fGetUnitScore\x12).lienthong.scoring.v1.GetUnitScoreRequest\x1a\x1f.lienthong.scoring.v1.UnitScore\"m\x82\xd3\xe4\x93\x02gZ5\x123/v1/agencies/{agency}/scores/{methodology}/{period}\x12./v1/units/{unit}/scores/{methodology}/{period}\x12\x87\x01\n" +
 	"\rSendHeartbeat\x12*.lienthong.scoring.v1.SendHeartbeatRequest\x1a\x1f.lienthong.scoring.v1.Heartbeat\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/systems/{system}:heartbeat\x12\xa2\x01\n" +
 	"\x18GetInterconnectionStatus\x125.lienthong.scoring.v1.GetInterconnectionStatusRequest\x1a+.lienthong.scoring.v1.InterconnectionStatus\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/interconnection-statusBIZGgithub.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1;scoringv1b\x06proto3"
 
@@ -2997,98 +3259,105 @@ func file_lienthong_scoring_v1_scoring_proto_rawDescGZIP() []byte {
 	return file_lienthong_scoring_v1_scoring_proto_rawDescData
 }
 
-var file_lienthong_scoring_v1_scoring_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_lienthong_scoring_v1_scoring_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_lienthong_scoring_v1_scoring_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_lienthong_scoring_v1_scoring_proto_goTypes = []any{
 	(PeriodKind)(0),                           // 0: lienthong.scoring.v1.PeriodKind
-	(Scale)(0),                                // 1: lienthong.scoring.v1.Scale
-	(IndicatorSource)(0),                      // 2: lienthong.scoring.v1.IndicatorSource
-	(Normalization)(0),                        // 3: lienthong.scoring.v1.Normalization
-	(Direction)(0),                            // 4: lienthong.scoring.v1.Direction
-	(MeasureUnit)(0),                          // 5: lienthong.scoring.v1.MeasureUnit
-	(*Indicator)(nil),                         // 6: lienthong.scoring.v1.Indicator
-	(*Category)(nil),                          // 7: lienthong.scoring.v1.Category
-	(*Methodology)(nil),                       // 8: lienthong.scoring.v1.Methodology
-	(*ListMethodologiesRequest)(nil),          // 9: lienthong.scoring.v1.ListMethodologiesRequest
-	(*ListMethodologiesResponse)(nil),         // 10: lienthong.scoring.v1.ListMethodologiesResponse
-	(*GetMethodologyRequest)(nil),             // 11: lienthong.scoring.v1.GetMethodologyRequest
-	(*CreateMethodologyRequest)(nil),          // 12: lienthong.scoring.v1.CreateMethodologyRequest
-	(*MetricReport)(nil),                      // 13: lienthong.scoring.v1.MetricReport
-	(*PutMetricReportRequest)(nil),            // 14: lienthong.scoring.v1.PutMetricReportRequest
-	(*GetMetricReportRequest)(nil),            // 15: lienthong.scoring.v1.GetMetricReportRequest
-	(*ListMetricReportRevisionsRequest)(nil),  // 16: lienthong.scoring.v1.ListMetricReportRevisionsRequest
-	(*ListMetricReportRevisionsResponse)(nil), // 17: lienthong.scoring.v1.ListMetricReportRevisionsResponse
-	(*ReportingPeriod)(nil),                   // 18: lienthong.scoring.v1.ReportingPeriod
-	(*CloseReportingPeriodRequest)(nil),       // 19: lienthong.scoring.v1.CloseReportingPeriodRequest
-	(*GetReportingPeriodRequest)(nil),         // 20: lienthong.scoring.v1.GetReportingPeriodRequest
-	(*GetRankingRequest)(nil),                 // 21: lienthong.scoring.v1.GetRankingRequest
-	(*ComponentScore)(nil),                    // 22: lienthong.scoring.v1.ComponentScore
-	(*RankingRow)(nil),                        // 23: lienthong.scoring.v1.RankingRow
-	(*Ranking)(nil),                           // 24: lienthong.scoring.v1.Ranking
-	(*GetUnitScoreRequest)(nil),               // 25: lienthong.scoring.v1.GetUnitScoreRequest
-	(*IndicatorScore)(nil),                    // 26: lienthong.scoring.v1.IndicatorScore
-	(*UnitScore)(nil),                         // 27: lienthong.scoring.v1.UnitScore
-	(*SendHeartbeatRequest)(nil),              // 28: lienthong.scoring.v1.SendHeartbeatRequest
-	(*Heartbeat)(nil),                         // 29: lienthong.scoring.v1.Heartbeat
-	(*GetInterconnectionStatusRequest)(nil),   // 30: lienthong.scoring.v1.GetInterconnectionStatusRequest
-	(*ChannelStatus)(nil),                     // 31: lienthong.scoring.v1.ChannelStatus
-	(*SystemStatus)(nil),                      // 32: lienthong.scoring.v1.SystemStatus
-	(*InterconnectionStatus)(nil),             // 33: lienthong.scoring.v1.InterconnectionStatus
-	nil,                                       // 34: lienthong.scoring.v1.MetricReport.ValuesEntry
-	nil,                                       // 35: lienthong.scoring.v1.PutMetricReportRequest.ValuesEntry
+	(Scope)(0),                                // 1: lienthong.scoring.v1.Scope
+	(Scale)(0),                                // 2: lienthong.scoring.v1.Scale
+	(IndicatorSource)(0),                      // 3: lienthong.scoring.v1.IndicatorSource
+	(Normalization)(0),                        // 4: lienthong.scoring.v1.Normalization
+	(Direction)(0),                            // 5: lienthong.scoring.v1.Direction
+	(MeasureUnit)(0),                          // 6: lienthong.scoring.v1.MeasureUnit
+	(*Indicator)(nil),                         // 7: lienthong.scoring.v1.Indicator
+	(*Category)(nil),                          // 8: lienthong.scoring.v1.Category
+	(*Methodology)(nil),                       // 9: lienthong.scoring.v1.Methodology
+	(*ListMethodologiesRequest)(nil),          // 10: lienthong.scoring.v1.ListMethodologiesRequest
+	(*ListMethodologiesResponse)(nil),         // 11: lienthong.scoring.v1.ListMethodologiesResponse
+	(*GetMethodologyRequest)(nil),             // 12: lienthong.scoring.v1.GetMethodologyRequest
+	(*CreateMethodologyRequest)(nil),          // 13: lienthong.scoring.v1.CreateMethodologyRequest
+	(*MetricReport)(nil),                      // 14: lienthong.scoring.v1.MetricReport
+	(*PutMetricReportRequest)(nil),            // 15: lienthong.scoring.v1.PutMetricReportRequest
+	(*GetMetricReportRequest)(nil),            // 16: lienthong.scoring.v1.GetMetricReportRequest
+	(*ListMetricReportRevisionsRequest)(nil),  // 17: lienthong.scoring.v1.ListMetricReportRevisionsRequest
+	(*ListMetricReportRevisionsResponse)(nil), // 18: lienthong.scoring.v1.ListMetricReportRevisionsResponse
+	(*ReportingPeriod)(nil),                   // 19: lienthong.scoring.v1.ReportingPeriod
+	(*CloseReportingPeriodRequest)(nil),       // 20: lienthong.scoring.v1.CloseReportingPeriodRequest
+	(*GetReportingPeriodRequest)(nil),         // 21: lienthong.scoring.v1.GetReportingPeriodRequest
+	(*GetRankingRequest)(nil),                 // 22: lienthong.scoring.v1.GetRankingRequest
+	(*ComponentScore)(nil),                    // 23: lienthong.scoring.v1.ComponentScore
+	(*RankingRow)(nil),                        // 24: lienthong.scoring.v1.RankingRow
+	(*Ranking)(nil),                           // 25: lienthong.scoring.v1.Ranking
+	(*GetUnitScoreRequest)(nil),               // 26: lienthong.scoring.v1.GetUnitScoreRequest
+	(*IndicatorScore)(nil),                    // 27: lienthong.scoring.v1.IndicatorScore
+	(*UnitScore)(nil),                         // 28: lienthong.scoring.v1.UnitScore
+	(*SendHeartbeatRequest)(nil),              // 29: lienthong.scoring.v1.SendHeartbeatRequest
+	(*Heartbeat)(nil),                         // 30: lienthong.scoring.v1.Heartbeat
+	(*GetInterconnectionStatusRequest)(nil),   // 31: lienthong.scoring.v1.GetInterconnectionStatusRequest
+	(*ChannelStatus)(nil),                     // 32: lienthong.scoring.v1.ChannelStatus
+	(*SystemStatus)(nil),                      // 33: lienthong.scoring.v1.SystemStatus
+	(*InterconnectionStatus)(nil),             // 34: lienthong.scoring.v1.InterconnectionStatus
+	nil,                                       // 35: lienthong.scoring.v1.MetricReport.ValuesEntry
+	nil,                                       // 36: lienthong.scoring.v1.PutMetricReportRequest.ValuesEntry
 }
 var file_lienthong_scoring_v1_scoring_proto_depIdxs = []int32{
-	5,  // 0: lienthong.scoring.v1.Indicator.unit:type_name -> lienthong.scoring.v1.MeasureUnit
-	2,  // 1: lienthong.scoring.v1.Indicator.source:type_name -> lienthong.scoring.v1.IndicatorSource
-	3,  // 2: lienthong.scoring.v1.Indicator.normalization:type_name -> lienthong.scoring.v1.Normalization
-	4,  // 3: lienthong.scoring.v1.Indicator.direction:type_name -> lienthong.scoring.v1.Direction
-	6,  // 4: lienthong.scoring.v1.Category.indicators:type_name -> lienthong.scoring.v1.Indicator
+	6,  // 0: lienthong.scoring.v1.Indicator.unit:type_name -> lienthong.scoring.v1.MeasureUnit
+	3,  // 1: lienthong.scoring.v1.Indicator.source:type_name -> lienthong.scoring.v1.IndicatorSource
+	4,  // 2: lienthong.scoring.v1.Indicator.normalization:type_name -> lienthong.scoring.v1.Normalization
+	5,  // 3: lienthong.scoring.v1.Indicator.direction:type_name -> lienthong.scoring.v1.Direction
+	7,  // 4: lienthong.scoring.v1.Category.indicators:type_name -> lienthong.scoring.v1.Indicator
 	0,  // 5: lienthong.scoring.v1.Methodology.period_kinds:type_name -> lienthong.scoring.v1.PeriodKind
-	1,  // 6: lienthong.scoring.v1.Methodology.scale:type_name -> lienthong.scoring.v1.Scale
-	7,  // 7: lienthong.scoring.v1.Methodology.categories:type_name -> lienthong.scoring.v1.Category
-	8,  // 8: lienthong.scoring.v1.ListMethodologiesResponse.methodologies:type_name -> lienthong.scoring.v1.Methodology
-	8,  // 9: lienthong.scoring.v1.CreateMethodologyRequest.methodology:type_name -> lienthong.scoring.v1.Methodology
-	34, // 10: lienthong.scoring.v1.MetricReport.values:type_name -> lienthong.scoring.v1.MetricReport.ValuesEntry
-	35, // 11: lienthong.scoring.v1.PutMetricReportRequest.values:type_name -> lienthong.scoring.v1.PutMetricReportRequest.ValuesEntry
-	13, // 12: lienthong.scoring.v1.ListMetricReportRevisionsResponse.revisions:type_name -> lienthong.scoring.v1.MetricReport
-	22, // 13: lienthong.scoring.v1.RankingRow.components:type_name -> lienthong.scoring.v1.ComponentScore
-	23, // 14: lienthong.scoring.v1.Ranking.rows:type_name -> lienthong.scoring.v1.RankingRow
-	2,  // 15: lienthong.scoring.v1.IndicatorScore.source:type_name -> lienthong.scoring.v1.IndicatorSource
-	5,  // 16: lienthong.scoring.v1.IndicatorScore.unit:type_name -> lienthong.scoring.v1.MeasureUnit
-	3,  // 17: lienthong.scoring.v1.IndicatorScore.normalization:type_name -> lienthong.scoring.v1.Normalization
-	22, // 18: lienthong.scoring.v1.UnitScore.components:type_name -> lienthong.scoring.v1.ComponentScore
-	26, // 19: lienthong.scoring.v1.UnitScore.indicators:type_name -> lienthong.scoring.v1.IndicatorScore
-	31, // 20: lienthong.scoring.v1.SystemStatus.channels:type_name -> lienthong.scoring.v1.ChannelStatus
-	32, // 21: lienthong.scoring.v1.InterconnectionStatus.systems:type_name -> lienthong.scoring.v1.SystemStatus
-	9,  // 22: lienthong.scoring.v1.ScoringService.ListMethodologies:input_type -> lienthong.scoring.v1.ListMethodologiesRequest
-	11, // 23: lienthong.scoring.v1.ScoringService.GetMethodology:input_type -> lienthong.scoring.v1.GetMethodologyRequest
-	12, // 24: lienthong.scoring.v1.ScoringService.CreateMethodology:input_type -> lienthong.scoring.v1.CreateMethodologyRequest
-	14, // 25: lienthong.scoring.v1.ScoringService.PutMetricReport:input_type -> lienthong.scoring.v1.PutMetricReportRequest
-	15, // 26: lienthong.scoring.v1.ScoringService.GetMetricReport:input_type -> lienthong.scoring.v1.GetMetricReportRequest
-	16, // 27: lienthong.scoring.v1.ScoringService.ListMetricReportRevisions:input_type -> lienthong.scoring.v1.ListMetricReportRevisionsRequest
-	19, // 28: lienthong.scoring.v1.ScoringService.CloseReportingPeriod:input_type -> lienthong.scoring.v1.CloseReportingPeriodRequest
-	20, // 29: lienthong.scoring.v1.ScoringService.GetReportingPeriod:input_type -> lienthong.scoring.v1.GetReportingPeriodRequest
-	21, // 30: lienthong.scoring.v1.ScoringService.GetRanking:input_type -> lienthong.scoring.v1.GetRankingRequest
-	25, // 31: lienthong.scoring.v1.ScoringService.GetUnitScore:input_type -> lienthong.scoring.v1.GetUnitScoreRequest
-	28, // 32: lienthong.scoring.v1.ScoringService.SendHeartbeat:input_type -> lienthong.scoring.v1.SendHeartbeatRequest
-	30, // 33: lienthong.scoring.v1.ScoringService.GetInterconnectionStatus:input_type -> lienthong.scoring.v1.GetInterconnectionStatusRequest
-	10, // 34: lienthong.scoring.v1.ScoringService.ListMethodologies:output_type -> lienthong.scoring.v1.ListMethodologiesResponse
-	8,  // 35: lienthong.scoring.v1.ScoringService.GetMethodology:output_type -> lienthong.scoring.v1.Methodology
-	8,  // 36: lienthong.scoring.v1.ScoringService.CreateMethodology:output_type -> lienthong.scoring.v1.Methodology
-	13, // 37: lienthong.scoring.v1.ScoringService.PutMetricReport:output_type -> lienthong.scoring.v1.MetricReport
-	13, // 38: lienthong.scoring.v1.ScoringService.GetMetricReport:output_type -> lienthong.scoring.v1.MetricReport
-	17, // 39: lienthong.scoring.v1.ScoringService.ListMetricReportRevisions:output_type -> lienthong.scoring.v1.ListMetricReportRevisionsResponse
-	18, // 40: lienthong.scoring.v1.ScoringService.CloseReportingPeriod:output_type -> lienthong.scoring.v1.ReportingPeriod
-	18, // 41: lienthong.scoring.v1.ScoringService.GetReportingPeriod:output_type -> lienthong.scoring.v1.ReportingPeriod
-	24, // 42: lienthong.scoring.v1.ScoringService.GetRanking:output_type -> lienthong.scoring.v1.Ranking
-	27, // 43: lienthong.scoring.v1.ScoringService.GetUnitScore:output_type -> lienthong.scoring.v1.UnitScore
-	29, // 44: lienthong.scoring.v1.ScoringService.SendHeartbeat:output_type -> lienthong.scoring.v1.Heartbeat
-	33, // 45: lienthong.scoring.v1.ScoringService.GetInterconnectionStatus:output_type -> lienthong.scoring.v1.InterconnectionStatus
-	34, // [34:46] is the sub-list for method output_type
-	22, // [22:34] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	2,  // 6: lienthong.scoring.v1.Methodology.scale:type_name -> lienthong.scoring.v1.Scale
+	8,  // 7: lienthong.scoring.v1.Methodology.categories:type_name -> lienthong.scoring.v1.Category
+	1,  // 8: lienthong.scoring.v1.Methodology.scope:type_name -> lienthong.scoring.v1.Scope
+	9,  // 9: lienthong.scoring.v1.ListMethodologiesResponse.methodologies:type_name -> lienthong.scoring.v1.Methodology
+	9,  // 10: lienthong.scoring.v1.CreateMethodologyRequest.methodology:type_name -> lienthong.scoring.v1.Methodology
+	35, // 11: lienthong.scoring.v1.MetricReport.values:type_name -> lienthong.scoring.v1.MetricReport.ValuesEntry
+	36, // 12: lienthong.scoring.v1.PutMetricReportRequest.values:type_name -> lienthong.scoring.v1.PutMetricReportRequest.ValuesEntry
+	14, // 13: lienthong.scoring.v1.ListMetricReportRevisionsResponse.revisions:type_name -> lienthong.scoring.v1.MetricReport
+	1,  // 14: lienthong.scoring.v1.ReportingPeriod.scope:type_name -> lienthong.scoring.v1.Scope
+	1,  // 15: lienthong.scoring.v1.CloseReportingPeriodRequest.scope:type_name -> lienthong.scoring.v1.Scope
+	1,  // 16: lienthong.scoring.v1.GetReportingPeriodRequest.scope:type_name -> lienthong.scoring.v1.Scope
+	23, // 17: lienthong.scoring.v1.RankingRow.components:type_name -> lienthong.scoring.v1.ComponentScore
+	24, // 18: lienthong.scoring.v1.Ranking.rows:type_name -> lienthong.scoring.v1.RankingRow
+	1,  // 19: lienthong.scoring.v1.Ranking.scope:type_name -> lienthong.scoring.v1.Scope
+	3,  // 20: lienthong.scoring.v1.IndicatorScore.source:type_name -> lienthong.scoring.v1.IndicatorSource
+	6,  // 21: lienthong.scoring.v1.IndicatorScore.unit:type_name -> lienthong.scoring.v1.MeasureUnit
+	4,  // 22: lienthong.scoring.v1.IndicatorScore.normalization:type_name -> lienthong.scoring.v1.Normalization
+	23, // 23: lienthong.scoring.v1.UnitScore.components:type_name -> lienthong.scoring.v1.ComponentScore
+	27, // 24: lienthong.scoring.v1.UnitScore.indicators:type_name -> lienthong.scoring.v1.IndicatorScore
+	1,  // 25: lienthong.scoring.v1.UnitScore.scope:type_name -> lienthong.scoring.v1.Scope
+	32, // 26: lienthong.scoring.v1.SystemStatus.channels:type_name -> lienthong.scoring.v1.ChannelStatus
+	33, // 27: lienthong.scoring.v1.InterconnectionStatus.systems:type_name -> lienthong.scoring.v1.SystemStatus
+	10, // 28: lienthong.scoring.v1.ScoringService.ListMethodologies:input_type -> lienthong.scoring.v1.ListMethodologiesRequest
+	12, // 29: lienthong.scoring.v1.ScoringService.GetMethodology:input_type -> lienthong.scoring.v1.GetMethodologyRequest
+	13, // 30: lienthong.scoring.v1.ScoringService.CreateMethodology:input_type -> lienthong.scoring.v1.CreateMethodologyRequest
+	15, // 31: lienthong.scoring.v1.ScoringService.PutMetricReport:input_type -> lienthong.scoring.v1.PutMetricReportRequest
+	16, // 32: lienthong.scoring.v1.ScoringService.GetMetricReport:input_type -> lienthong.scoring.v1.GetMetricReportRequest
+	17, // 33: lienthong.scoring.v1.ScoringService.ListMetricReportRevisions:input_type -> lienthong.scoring.v1.ListMetricReportRevisionsRequest
+	20, // 34: lienthong.scoring.v1.ScoringService.CloseReportingPeriod:input_type -> lienthong.scoring.v1.CloseReportingPeriodRequest
+	21, // 35: lienthong.scoring.v1.ScoringService.GetReportingPeriod:input_type -> lienthong.scoring.v1.GetReportingPeriodRequest
+	22, // 36: lienthong.scoring.v1.ScoringService.GetRanking:input_type -> lienthong.scoring.v1.GetRankingRequest
+	26, // 37: lienthong.scoring.v1.ScoringService.GetUnitScore:input_type -> lienthong.scoring.v1.GetUnitScoreRequest
+	29, // 38: lienthong.scoring.v1.ScoringService.SendHeartbeat:input_type -> lienthong.scoring.v1.SendHeartbeatRequest
+	31, // 39: lienthong.scoring.v1.ScoringService.GetInterconnectionStatus:input_type -> lienthong.scoring.v1.GetInterconnectionStatusRequest
+	11, // 40: lienthong.scoring.v1.ScoringService.ListMethodologies:output_type -> lienthong.scoring.v1.ListMethodologiesResponse
+	9,  // 41: lienthong.scoring.v1.ScoringService.GetMethodology:output_type -> lienthong.scoring.v1.Methodology
+	9,  // 42: lienthong.scoring.v1.ScoringService.CreateMethodology:output_type -> lienthong.scoring.v1.Methodology
+	14, // 43: lienthong.scoring.v1.ScoringService.PutMetricReport:output_type -> lienthong.scoring.v1.MetricReport
+	14, // 44: lienthong.scoring.v1.ScoringService.GetMetricReport:output_type -> lienthong.scoring.v1.MetricReport
+	18, // 45: lienthong.scoring.v1.ScoringService.ListMetricReportRevisions:output_type -> lienthong.scoring.v1.ListMetricReportRevisionsResponse
+	19, // 46: lienthong.scoring.v1.ScoringService.CloseReportingPeriod:output_type -> lienthong.scoring.v1.ReportingPeriod
+	19, // 47: lienthong.scoring.v1.ScoringService.GetReportingPeriod:output_type -> lienthong.scoring.v1.ReportingPeriod
+	25, // 48: lienthong.scoring.v1.ScoringService.GetRanking:output_type -> lienthong.scoring.v1.Ranking
+	28, // 49: lienthong.scoring.v1.ScoringService.GetUnitScore:output_type -> lienthong.scoring.v1.UnitScore
+	30, // 50: lienthong.scoring.v1.ScoringService.SendHeartbeat:output_type -> lienthong.scoring.v1.Heartbeat
+	34, // 51: lienthong.scoring.v1.ScoringService.GetInterconnectionStatus:output_type -> lienthong.scoring.v1.InterconnectionStatus
+	40, // [40:52] is the sub-list for method output_type
+	28, // [28:40] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_scoring_v1_scoring_proto_init() }
@@ -3102,7 +3371,7 @@ func file_lienthong_scoring_v1_scoring_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_scoring_v1_scoring_proto_rawDesc), len(file_lienthong_scoring_v1_scoring_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      7,
 			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,

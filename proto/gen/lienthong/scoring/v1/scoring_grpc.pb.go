@@ -45,7 +45,10 @@ const (
 // ScoringService answers methodologies, metric reports, scores, rankings and the
 // interconnection status. Rankings are public; methodologies are read with any token and
 // added by an admin or a ministry; a province submits metric reports and heartbeats for its
-// own unit; admins and ministries read everything and close reporting periods.
+// own unit; admins and ministries read everything and close reporting periods. A methodology
+// may rank the agencies or communes of one province instead of the provinces (its `scope`):
+// that province's token may add such methodologies, file the reports of its agencies and
+// communes and close the periods of its own scope.
 type ScoringServiceClient interface {
 	// Lists the methodologies: the built-in ones (ICT-2018, QD766-2022) and those added since.
 	ListMethodologies(ctx context.Context, in *ListMethodologiesRequest, opts ...grpc.CallOption) (*ListMethodologiesResponse, error)
@@ -56,17 +59,21 @@ type ScoringServiceClient interface {
 	CreateMethodology(ctx context.Context, in *CreateMethodologyRequest, opts ...grpc.CallOption) (*Methodology, error)
 	// Submits (or revises) a unit's indicators for a period. The whole set of values is
 	// replaced; every revision is kept. Refused once the period is closed.
+	// `unit` is a province (2 digits) or a commune (5 digits); the agencies path files the
+	// report of an agency, for the methodologies that rank the agencies of its province.
 	PutMetricReport(ctx context.Context, in *PutMetricReportRequest, opts ...grpc.CallOption) (*MetricReport, error)
 	// Returns the latest revision of a unit's report for a period (or the revision asked for).
 	GetMetricReport(ctx context.Context, in *GetMetricReportRequest, opts ...grpc.CallOption) (*MetricReport, error)
 	// Lists every revision of a unit's report for a period, newest first.
 	ListMetricReportRevisions(ctx context.Context, in *ListMetricReportRevisionsRequest, opts ...grpc.CallOption) (*ListMetricReportRevisionsResponse, error)
 	// Closes a reporting period (admin or ministry): later revisions are FAILED_PRECONDITION.
+	// With a `scope` of agencies or communes, it closes that province's scope only; the
+	// province's own token may do that.
 	CloseReportingPeriod(ctx context.Context, in *CloseReportingPeriodRequest, opts ...grpc.CallOption) (*ReportingPeriod, error)
 	// Whether a reporting period is open or closed.
 	GetReportingPeriod(ctx context.Context, in *GetReportingPeriodRequest, opts ...grpc.CallOption) (*ReportingPeriod, error)
 	// Every unit in force in the period, ranked by a methodology: total, components, rank and
-	// rank change. Public.
+	// rank change; for a methodology of agencies or communes, those of its province. Public.
 	GetRanking(ctx context.Context, in *GetRankingRequest, opts ...grpc.CallOption) (*Ranking, error)
 	// One unit's score with every indicator explained: raw value, normalised value, weight,
 	// points and source.
@@ -212,7 +219,10 @@ func (c *scoringServiceClient) GetInterconnectionStatus(ctx context.Context, in 
 // ScoringService answers methodologies, metric reports, scores, rankings and the
 // interconnection status. Rankings are public; methodologies are read with any token and
 // added by an admin or a ministry; a province submits metric reports and heartbeats for its
-// own unit; admins and ministries read everything and close reporting periods.
+// own unit; admins and ministries read everything and close reporting periods. A methodology
+// may rank the agencies or communes of one province instead of the provinces (its `scope`):
+// that province's token may add such methodologies, file the reports of its agencies and
+// communes and close the periods of its own scope.
 type ScoringServiceServer interface {
 	// Lists the methodologies: the built-in ones (ICT-2018, QD766-2022) and those added since.
 	ListMethodologies(context.Context, *ListMethodologiesRequest) (*ListMethodologiesResponse, error)
@@ -223,17 +233,21 @@ type ScoringServiceServer interface {
 	CreateMethodology(context.Context, *CreateMethodologyRequest) (*Methodology, error)
 	// Submits (or revises) a unit's indicators for a period. The whole set of values is
 	// replaced; every revision is kept. Refused once the period is closed.
+	// `unit` is a province (2 digits) or a commune (5 digits); the agencies path files the
+	// report of an agency, for the methodologies that rank the agencies of its province.
 	PutMetricReport(context.Context, *PutMetricReportRequest) (*MetricReport, error)
 	// Returns the latest revision of a unit's report for a period (or the revision asked for).
 	GetMetricReport(context.Context, *GetMetricReportRequest) (*MetricReport, error)
 	// Lists every revision of a unit's report for a period, newest first.
 	ListMetricReportRevisions(context.Context, *ListMetricReportRevisionsRequest) (*ListMetricReportRevisionsResponse, error)
 	// Closes a reporting period (admin or ministry): later revisions are FAILED_PRECONDITION.
+	// With a `scope` of agencies or communes, it closes that province's scope only; the
+	// province's own token may do that.
 	CloseReportingPeriod(context.Context, *CloseReportingPeriodRequest) (*ReportingPeriod, error)
 	// Whether a reporting period is open or closed.
 	GetReportingPeriod(context.Context, *GetReportingPeriodRequest) (*ReportingPeriod, error)
 	// Every unit in force in the period, ranked by a methodology: total, components, rank and
-	// rank change. Public.
+	// rank change; for a methodology of agencies or communes, those of its province. Public.
 	GetRanking(context.Context, *GetRankingRequest) (*Ranking, error)
 	// One unit's score with every indicator explained: raw value, normalised value, weight,
 	// points and source.
