@@ -2182,8 +2182,42 @@ type StatsRow struct {
 	ReceivedDigitized int64 `protobuf:"varint,22,opt,name=received_digitized,json=receivedDigitized,proto3" json:"received_digitized,omitempty"`
 	// Of resolved_late, those that had an apology slip: counted late all the same.
 	ResolvedLateApologized int64 `protobuf:"varint,23,opt,name=resolved_late_apologized,json=resolvedLateApologized,proto3" json:"resolved_late_apologized,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Of stopped, those stopped on or before their due date (QĐ 766 indicator 2.1 counts a
+	// stopped dossier on time when it stopped by its due date; docs/domain.md).
+	StoppedWithinDue int64 `protobuf:"varint,24,opt,name=stopped_within_due,json=stoppedWithinDue,proto3" json:"stopped_within_due,omitempty"`
+	// Of withdrawn, those withdrawn after they were accepted: QĐ 766 indicator 2.1 counts
+	// them (a withdrawal before acceptance is not counted).
+	WithdrawnAfterAcceptance int64 `protobuf:"varint,25,opt,name=withdrawn_after_acceptance,json=withdrawnAfterAcceptance,proto3" json:"withdrawn_after_acceptance,omitempty"`
+	// Of withdrawn_after_acceptance, those withdrawn on or before their due date. The
+	// dossier itself keeps no verdict (UNSPECIFIED); only 2.1 counts it on time.
+	WithdrawnAfterAcceptanceWithinDue int64 `protobuf:"varint,26,opt,name=withdrawn_after_acceptance_within_due,json=withdrawnAfterAcceptanceWithinDue,proto3" json:"withdrawn_after_acceptance_within_due,omitempty"`
+	// Of paused_supplement, those accepted and waiting on their first supplement request
+	// after acceptance, made on or before the due date: on time for QĐ 766 indicator 2.1.
+	PausedSupplementOnTime int64 `protobuf:"varint,27,opt,name=paused_supplement_on_time,json=pausedSupplementOnTime,proto3" json:"paused_supplement_on_time,omitempty"`
+	// Of paused_supplement, those accepted and waiting on a supplement requested after the
+	// due date, or on a second request: late for QĐ 766 indicator 2.1. The rest of
+	// paused_supplement were asked for a supplement before acceptance.
+	PausedSupplementLate int64 `protobuf:"varint,28,opt,name=paused_supplement_late,json=pausedSupplementLate,proto3" json:"paused_supplement_late,omitempty"`
+	// Open at the end of the period (or now) and never accepted (status 1, or 5 asked for
+	// before acceptance; those also count in paused_supplement): no due date, so neither
+	// in_progress_within_due nor in_progress_overdue.
+	AwaitingAcceptance int64 `protobuf:"varint,29,opt,name=awaiting_acceptance,json=awaitingAcceptance,proto3" json:"awaiting_acceptance,omitempty"`
+	// QĐ 766 indicator 2.1: (resolved early + on time + stopped_within_due +
+	// withdrawn_after_acceptance_within_due + in_progress_within_due +
+	// paused_supplement_on_time) / (resolved + stopped + withdrawn_after_acceptance +
+	// in_progress_within_due + in_progress_overdue + paused_supplement_on_time +
+	// paused_supplement_late), 0–1; 0 when nothing counts. Dossiers waiting for a
+	// financial obligation are left out, as in on_time_rate.
+	Qd766OnTimeRate float64 `protobuf:"fixed64,30,opt,name=qd766_on_time_rate,json=qd766OnTimeRate,proto3" json:"qd766_on_time_rate,omitempty"`
+	// QĐ 766 indicator 2.2: dossiers accepted in the period and resolved (status 9) by now,
+	// whatever month they were resolved in (so a past period's figure still grows).
+	AcceptedResolved int64 `protobuf:"varint,31,opt,name=accepted_resolved,json=acceptedResolved,proto3" json:"accepted_resolved,omitempty"`
+	// QĐ 766 indicator 2.2: mean processing time of accepted_resolved in working days,
+	// from acceptance to resolution less the time waiting for supplements (working hours
+	// 08:00–17:00 of working days; nine hours make a working day).
+	AvgProcessingWorkingDays float64 `protobuf:"fixed64,32,opt,name=avg_processing_working_days,json=avgProcessingWorkingDays,proto3" json:"avg_processing_working_days,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *StatsRow) Reset() {
@@ -2373,6 +2407,69 @@ func (x *StatsRow) GetReceivedDigitized() int64 {
 func (x *StatsRow) GetResolvedLateApologized() int64 {
 	if x != nil {
 		return x.ResolvedLateApologized
+	}
+	return 0
+}
+
+func (x *StatsRow) GetStoppedWithinDue() int64 {
+	if x != nil {
+		return x.StoppedWithinDue
+	}
+	return 0
+}
+
+func (x *StatsRow) GetWithdrawnAfterAcceptance() int64 {
+	if x != nil {
+		return x.WithdrawnAfterAcceptance
+	}
+	return 0
+}
+
+func (x *StatsRow) GetWithdrawnAfterAcceptanceWithinDue() int64 {
+	if x != nil {
+		return x.WithdrawnAfterAcceptanceWithinDue
+	}
+	return 0
+}
+
+func (x *StatsRow) GetPausedSupplementOnTime() int64 {
+	if x != nil {
+		return x.PausedSupplementOnTime
+	}
+	return 0
+}
+
+func (x *StatsRow) GetPausedSupplementLate() int64 {
+	if x != nil {
+		return x.PausedSupplementLate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetAwaitingAcceptance() int64 {
+	if x != nil {
+		return x.AwaitingAcceptance
+	}
+	return 0
+}
+
+func (x *StatsRow) GetQd766OnTimeRate() float64 {
+	if x != nil {
+		return x.Qd766OnTimeRate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetAcceptedResolved() int64 {
+	if x != nil {
+		return x.AcceptedResolved
+	}
+	return 0
+}
+
+func (x *StatsRow) GetAvgProcessingWorkingDays() float64 {
+	if x != nil {
+		return x.AvgProcessingWorkingDays
 	}
 	return 0
 }
@@ -2625,7 +2722,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\bgroup_by\x18\x04 \x01(\tR\agroupBy\x12\x1c\n" +
 	"\tgeography\x18\x05 \x01(\tR\tgeography\x12\x16\n" +
 	"\x06agency\x18\x06 \x01(\tR\x06agency\x12\x1c\n" +
-	"\tprocedure\x18\a \x01(\tR\tprocedure\"\xbb\a\n" +
+	"\tprocedure\x18\a \x01(\tR\tprocedure\"\xb4\v\n" +
 	"\bStatsRow\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12%\n" +
 	"\x0ereceived_total\x18\x02 \x01(\x03R\rreceivedTotal\x12'\n" +
@@ -2652,7 +2749,16 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x14resolved_paid_online\x18\x14 \x01(\x03R\x12resolvedPaidOnline\x12<\n" +
 	"\x1aresolved_electronic_result\x18\x15 \x01(\x03R\x18resolvedElectronicResult\x12-\n" +
 	"\x12received_digitized\x18\x16 \x01(\x03R\x11receivedDigitized\x128\n" +
-	"\x18resolved_late_apologized\x18\x17 \x01(\x03R\x16resolvedLateApologized\"\xb4\x01\n" +
+	"\x18resolved_late_apologized\x18\x17 \x01(\x03R\x16resolvedLateApologized\x12,\n" +
+	"\x12stopped_within_due\x18\x18 \x01(\x03R\x10stoppedWithinDue\x12<\n" +
+	"\x1awithdrawn_after_acceptance\x18\x19 \x01(\x03R\x18withdrawnAfterAcceptance\x12P\n" +
+	"%withdrawn_after_acceptance_within_due\x18\x1a \x01(\x03R!withdrawnAfterAcceptanceWithinDue\x129\n" +
+	"\x19paused_supplement_on_time\x18\x1b \x01(\x03R\x16pausedSupplementOnTime\x124\n" +
+	"\x16paused_supplement_late\x18\x1c \x01(\x03R\x14pausedSupplementLate\x12/\n" +
+	"\x13awaiting_acceptance\x18\x1d \x01(\x03R\x12awaitingAcceptance\x12+\n" +
+	"\x12qd766_on_time_rate\x18\x1e \x01(\x01R\x0fqd766OnTimeRate\x12+\n" +
+	"\x11accepted_resolved\x18\x1f \x01(\x03R\x10acceptedResolved\x12=\n" +
+	"\x1bavg_processing_working_days\x18  \x01(\x01R\x18avgProcessingWorkingDays\"\xb4\x01\n" +
 	"\fDossierStats\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x1c\n" +

@@ -210,9 +210,13 @@ type DossierState struct {
 	// Date promised by the latest apology slip, Unix ms; 0 if none. It does not move due_at.
 	ApologyDueAt int64 `protobuf:"varint,25,opt,name=apology_due_at,json=apologyDueAt,proto3" json:"apology_due_at,omitempty"`
 	// Apology slips issued.
-	ApologyCount  int32 `protobuf:"varint,26,opt,name=apology_count,json=apologyCount,proto3" json:"apology_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ApologyCount int32 `protobuf:"varint,26,opt,name=apology_count,json=apologyCount,proto3" json:"apology_count,omitempty"`
+	// Of a resolved dossier: its processing time in working milliseconds, from acceptance to
+	// resolution less the time waiting for supplements (QĐ 766 indicator 2.2); 0 in files of
+	// earlier versions.
+	ProcessingWorkingMillis int64 `protobuf:"varint,27,opt,name=processing_working_millis,json=processingWorkingMillis,proto3" json:"processing_working_millis,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *DossierState) Reset() {
@@ -427,6 +431,13 @@ func (x *DossierState) GetApologyCount() int32 {
 	return 0
 }
 
+func (x *DossierState) GetProcessingWorkingMillis() int64 {
+	if x != nil {
+		return x.ProcessingWorkingMillis
+	}
+	return 0
+}
+
 var File_lienthong_dossier_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
@@ -439,7 +450,7 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"\bInterval\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\x03R\x03end\x12\x1b\n" +
-	"\tdue_after\x18\x03 \x01(\x03R\bdueAfter\"\xde\a\n" +
+	"\tdue_after\x18\x03 \x01(\x03R\bdueAfter\"\x9a\b\n" +
 	"\fDossierState\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x1b\n" +
@@ -475,7 +486,8 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"event_seqs\x18\x17 \x03(\x03R\teventSeqs\x12'\n" +
 	"\x0fprocessing_days\x18\x18 \x01(\rR\x0eprocessingDays\x12$\n" +
 	"\x0eapology_due_at\x18\x19 \x01(\x03R\fapologyDueAt\x12#\n" +
-	"\rapology_count\x18\x1a \x01(\x05R\fapologyCountBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
+	"\rapology_count\x18\x1a \x01(\x05R\fapologyCount\x12:\n" +
+	"\x19processing_working_millis\x18\x1b \x01(\x03R\x17processingWorkingMillisBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
 
 var (
 	file_lienthong_dossier_store_v1_store_proto_rawDescOnce sync.Once
