@@ -87,7 +87,8 @@ type demoWorld struct {
 	agencies  []string        // agencies with at least one pair, sorted
 	oftenLate map[string]bool // agency -> often late
 	unitTo    map[string]string
-	successor map[string]string // retired unit -> unit it rolled up into
+	successor map[string]string         // retired unit -> unit it rolled up into
+	life      map[string]demoAgencyLife // agencies that closed: until when, and who follows
 }
 
 // unitOn is the unit in force on date that a seed unit's territory belonged to.
@@ -210,6 +211,7 @@ func (s *Service) demoPlan(n int) (plan demoPlan, loaded bool, err error) {
 func (s *Service) demoWorld(ctx context.Context, cat catalogv1.CatalogServiceClient) (*demoWorld, error) {
 	w := &demoWorld{oftenLate: map[string]bool{}, unitTo: map[string]string{}, successor: map[string]string{}}
 	agencyUnit := map[string]string{}
+	lives := map[string]*catalogv1.Agency{}
 	for _, u := range demoSeedUnits {
 		token := ""
 		for {
@@ -224,6 +226,7 @@ func (s *Service) demoWorld(ctx context.Context, cat catalogv1.CatalogServiceCli
 			for _, a := range resp.GetAgencies() {
 				if a.GetUnitCode() == u { // the filter, checked
 					agencyUnit[a.GetCode()] = u
+					lives[a.GetCode()] = a
 				}
 			}
 			if token = resp.GetNextPageToken(); token == "" {
@@ -316,6 +319,9 @@ func (s *Service) demoWorld(ctx context.Context, cat catalogv1.CatalogServiceCli
 		if w.successor[code] == "" {
 			return nil, fmt.Errorf("unit %s retired on %s and the catalog names no unit it rolled up into", code, to)
 		}
+	}
+	if err := s.demoSuccessors(ctx, cat, w, lives); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -459,19 +465,20 @@ func (l *demoLoader) run(w *demoWorld, times []time.Time, until time.Time) error
 		rng := rand.New(rand.NewPCG(demoSeed, uint64(i)+1000))
 		date := received.Format(time.DateOnly)
 		var pair *demoPair
-		var key string
+		var key, agency string
 		for range 16 {
 			pair = w.pick(rng, date)
 			if pair == nil {
 				return fmt.Errorf("no procedure in force on %s", date)
 			}
-			key = pair.agency + date
+			agency = w.agencyOn(pair.agency, date)
+			key = agency + date
 			if counters[key] < 9999 {
 				break
 			}
 		}
 		if counters[key] >= 9999 {
-			return fmt.Errorf("more than 9999 dossiers a day at %s: ask for fewer", pair.agency)
+			return fmt.Errorf("more than 9999 dossiers a day at %s: ask for fewer", agency)
 		}
 		counters[key]++
 		p := simulate.Typical
@@ -480,8 +487,8 @@ func (l *demoLoader) run(w *demoWorld, times []time.Time, until time.Time) error
 		if w.oftenLate[pair.agency] {
 			p.Late = demoLateOften
 		}
-		ref := simulate.Ref{Unit: w.unitOn(pair.unit, date), Agency: pair.agency, Procedure: pair.procedure, ProcessingDays: pair.days}
-		evs := simulate.Dossier(rng, simulate.Code(pair.agency, received, counters[key]), ref, received, p, l.s.cal, until)
+		ref := simulate.Ref{Unit: w.unitOn(pair.unit, date), Agency: agency, Procedure: pair.procedure, ProcessingDays: pair.days}
+		evs := simulate.Dossier(rng, simulate.Code(agency, received, counters[key]), ref, received, p, l.s.cal, until)
 		if len(cur.events)+len(evs) > MaxBatch {
 			if err := l.submit(cur); err != nil {
 				return err
