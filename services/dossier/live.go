@@ -18,8 +18,11 @@ import (
 // dropped when it reaches the top, and a heap whose cancelled entries outnumber the live
 // ones is rebuilt without them.
 
-// liveAgg is the live figures of one set of dimensions.
-type liveAgg struct{ open, supplement, financial, overdue int64 }
+// liveAgg is the live figures of one set of dimensions. unaccepted counts the open
+// dossiers not yet accepted, supBefore those of them paused for a supplement (also in
+// supplement), supOnTime the dossiers paused on a supplement that QĐ 766 2.1 counts on time
+// (qd766.go; also in supplement).
+type liveAgg struct{ open, supplement, financial, overdue, unaccepted, supBefore, supOnTime int64 }
 
 // dueItem is the instant an open dossier of set id (among the cells) becomes overdue.
 type dueItem struct {
@@ -143,6 +146,9 @@ func (s *Stats) addLive(id int32, d liveAgg) {
 		a.supplement += d.supplement
 		a.financial += d.financial
 		a.overdue += d.overdue
+		a.unaccepted += d.unaccepted
+		a.supBefore += d.supBefore
+		a.supOnTime += d.supOnTime
 	}
 }
 
@@ -157,6 +163,12 @@ func (s *Stats) liveChangeID(id int32, e liveEntry, sign int64) {
 	switch e.status {
 	case stSupplement:
 		d.supplement = sign
+	case kindSupBefore:
+		d.supplement, d.supBefore, d.unaccepted = sign, sign, sign
+	case kindSupOnTime:
+		d.supplement, d.supOnTime = sign, sign
+	case stNew:
+		d.unaccepted = sign
 	case stFinancial:
 		d.financial = sign
 	default:

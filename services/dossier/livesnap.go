@@ -81,9 +81,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // appendLive appends the live index as snapshot entries: the keys of the sets of
 // dimensions with open dossiers, then per open dossier its key's index, kind and overdue
 // instant. The index keeps counts and due instants, not dossiers, so the entries are made
-// back from them: per set, its paused and waiting dossiers, one running dossier per due
-// instant in the heaps (those cancelled left out), and the rest running and never
-// overdue. Loading them gives the same index.
+// back from them: per set, its paused (of each kind: qd766.go), waiting and not yet
+// accepted dossiers, one running dossier per due instant in the heaps (those cancelled
+// left out), and the rest running and never overdue. Loading them gives the same index.
 func (s *Stats) appendLive(b []byte) ([]byte, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -134,11 +134,16 @@ func (s *Stats) appendLive(b []byte) ([]byte, int, error) {
 			end++
 		}
 		a := aggs[id]
-		running := a.open - a.supplement - a.financial - int64(end-next)
-		if running < 0 || a.supplement < 0 || a.financial < 0 {
+		filed := a.unaccepted - a.supBefore // not yet accepted, not paused
+		supLate := a.supplement - a.supBefore - a.supOnTime
+		running := a.open - a.supplement - a.financial - filed - int64(end-next)
+		if running < 0 || supLate < 0 || filed < 0 || a.supBefore < 0 || a.supOnTime < 0 || a.financial < 0 {
 			return nil, 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, end-next)
 		}
-		entries(ki, stSupplement, math.MaxInt64, a.supplement)
+		entries(ki, stSupplement, math.MaxInt64, supLate)
+		entries(ki, kindSupBefore, math.MaxInt64, a.supBefore)
+		entries(ki, kindSupOnTime, math.MaxInt64, a.supOnTime)
+		entries(ki, stNew, math.MaxInt64, filed)
 		entries(ki, stFinancial, math.MaxInt64, a.financial)
 		for _, it := range due[next:end] {
 			entries(ki, stAccepted, it.at, 1)

@@ -58,6 +58,9 @@ func applyEvent(st *storev1.DossierState, ev *dossierv1.DossierEvent, at, due in
 	}
 	if isFinishing(status) && st.FinishedAt == 0 {
 		st.FinishedAt, st.FinishStatus = at, status
+		if status == stResolved { // QĐ 766 indicator 2.2 (qd766.go)
+			st.ProcessingWorkingMillis = processingWorkingMillis(st, cal)
+		}
 	}
 	if days > 0 && st.ProcessingDays == 0 {
 		st.ProcessingDays = days

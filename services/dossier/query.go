@@ -125,7 +125,7 @@ type rowAcc struct {
 	live           *liveSnap
 }
 
-type liveSnap struct{ open, overdue, supplement, financial int64 }
+type liveSnap struct{ open, overdue, supplement, financial, unaccepted, supBefore, supOnTime int64 }
 
 // query answers statistics from the cells and the live index.
 func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
@@ -213,6 +213,9 @@ func (l *liveSnap) add(a *liveAgg) {
 	l.supplement += a.supplement
 	l.financial += a.financial
 	l.overdue += a.overdue
+	l.unaccepted += a.unaccepted
+	l.supBefore += a.supBefore
+	l.supOnTime += a.supOnTime
 }
 
 // queryByMonth gives one row per month of the range: the month's flows, what was open when
@@ -283,24 +286,50 @@ func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool)
 		ResolvedPaidOnline:       flow[cPaidOnline],
 		ResolvedElectronicResult: flow[cElectronic],
 		ReceivedDigitized:        flow[cDigitized],
+		StoppedWithinDue:         flow[cStopWithin],
+		WithdrawnAfterAcceptance: flow[cWdrAcc],
+		AcceptedResolved:         flow[cAccResolved],
+
+		WithdrawnAfterAcceptanceWithinDue: flow[cWdrAccWithin],
 	}
+	// Open dossiers not yet accepted have no due date: neither within due nor overdue
+	// (docs/domain.md, "Verdicts only where they mean something").
+	var supBefore int64
 	if useLive {
 		if live != nil {
 			row.InProgressOverdue = live.overdue
 			row.PausedSupplement = live.supplement
 			row.PausedFinancial = live.financial
-			row.InProgressWithinDue = live.open - live.overdue - live.supplement - live.financial
+			row.AwaitingAcceptance = live.unaccepted
+			row.PausedSupplementOnTime = live.supOnTime
+			supBefore = live.supBefore
+			row.InProgressWithinDue = live.open - live.overdue - live.supplement - live.financial - (live.unaccepted - live.supBefore)
 		}
 	} else {
 		open := cum[cReceived] - cum.finished()
 		row.InProgressOverdue = cum[cOvStart] - cum[cOvEnd]
 		row.PausedSupplement = cum[cSupStart] - cum[cSupEnd]
 		row.PausedFinancial = cum[cFinStart] - cum[cFinEnd]
-		row.InProgressWithinDue = open - row.InProgressOverdue - row.PausedSupplement - row.PausedFinancial
+		row.AwaitingAcceptance = cum[cUnaccStart] - cum[cUnaccEnd]
+		row.PausedSupplementOnTime = cum[cSupOkStart] - cum[cSupOkEnd]
+		supBefore = row.PausedSupplement - row.PausedSupplementOnTime - (cum[cSupLateStart] - cum[cSupLateEnd])
+		row.InProgressWithinDue = open - row.InProgressOverdue - row.PausedSupplement - row.PausedFinancial - (row.AwaitingAcceptance - supBefore)
 	}
+	row.PausedSupplementLate = row.PausedSupplement - row.PausedSupplementOnTime - supBefore
 	resolved := row.ResolvedEarly + row.ResolvedOnTime + row.ResolvedLate
 	if den := resolved + row.InProgressWithinDue + row.InProgressOverdue; den > 0 {
 		row.OnTimeRate = float64(row.ResolvedEarly+row.ResolvedOnTime+row.InProgressWithinDue) / float64(den)
+	}
+	// QĐ 766 indicator 2.1 (qd766.go).
+	onTime766 := row.ResolvedEarly + row.ResolvedOnTime + row.StoppedWithinDue + row.WithdrawnAfterAcceptanceWithinDue +
+		row.InProgressWithinDue + row.PausedSupplementOnTime
+	if den := resolved + row.Stopped + row.WithdrawnAfterAcceptance + row.InProgressWithinDue + row.InProgressOverdue +
+		row.PausedSupplementOnTime + row.PausedSupplementLate; den > 0 {
+		row.Qd766OnTimeRate = float64(onTime766) / float64(den)
+	}
+	// QĐ 766 indicator 2.2.
+	if row.AcceptedResolved > 0 {
+		row.AvgProcessingWorkingDays = float64(flow[cAccProcWork]) / float64(row.AcceptedResolved) / float64(workDayLen)
 	}
 	if row.ReceivedTotal > 0 {
 		row.OnlineRate = float64(row.ReceivedOnline) / float64(row.ReceivedTotal)
@@ -309,7 +338,8 @@ func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool)
 		row.AvgProcessingDays = float64(flow[cProcMillis]) / float64(resolved) / float64(24*time.Hour/time.Millisecond)
 	}
 	if row.ReceivedTotal == 0 && row.CarriedOver == 0 && resolved == 0 && row.Withdrawn == 0 && row.NotAccepted == 0 &&
-		row.Stopped == 0 && row.InProgressOverdue == 0 && row.InProgressWithinDue == 0 && row.PausedSupplement == 0 && row.PausedFinancial == 0 {
+		row.Stopped == 0 && row.InProgressOverdue == 0 && row.InProgressWithinDue == 0 && row.PausedSupplement == 0 && row.PausedFinancial == 0 &&
+		row.AwaitingAcceptance == 0 && row.AcceptedResolved == 0 {
 		return nil
 	}
 	return row

@@ -44,6 +44,18 @@ const (
 	cRecOnline
 	cRecPostal
 	cLateApologized // resolved late with an apology slip (also in cLate)
+	// QĐ 766 indicators 2.1 and 2.2 (qd766.go); 0 in cells of files of earlier versions.
+	cStopWithin   // stopped on or before the due date (also in cStopped)
+	cWdrAcc       // withdrawn after acceptance (also in cWithdrawn)
+	cWdrAccWithin // of those, withdrawn on or before the due date
+	cSupOkStart   // supplement pauses on time for 2.1 started (first after acceptance, asked by the due date)
+	cSupOkEnd
+	cSupLateStart // other supplement pauses after acceptance started (late for 2.1)
+	cSupLateEnd
+	cUnaccStart // spans of dossiers not yet accepted started (receipt to acceptance or end)
+	cUnaccEnd
+	cAccResolved // resolved dossiers, in the month of their acceptance
+	cAccProcWork // their processing working time without supplement waits, ms
 	nCounters
 )
 
@@ -134,6 +146,7 @@ func contributions(st *storev1.DossierState) []contribution {
 		case stStopped:
 			out = append(out, contribution{k, cStopped, 1})
 		}
+		out = append(out, finishContributions766(st, k, at)...)
 	}
 	spans := func(start, end int64, si, ei int) {
 		out = append(out, contribution{at(start), si, 1})
@@ -144,8 +157,17 @@ func contributions(st *storev1.DossierState) []contribution {
 	for _, s := range overdueSpans(st) {
 		spans(s[0], s[1], cOvStart, cOvEnd)
 	}
-	for _, p := range st.GetSupplementPauses() {
+	for i, p := range st.GetSupplementPauses() {
 		spans(p.GetStart(), p.GetEnd(), cSupStart, cSupEnd)
+		switch pause766(st, i) {
+		case pauseOnTime:
+			spans(p.GetStart(), p.GetEnd(), cSupOkStart, cSupOkEnd)
+		case pauseLate:
+			spans(p.GetStart(), p.GetEnd(), cSupLateStart, cSupLateEnd)
+		}
+	}
+	if from, to, ok := awaitingAcceptance(st); ok {
+		spans(from, to, cUnaccStart, cUnaccEnd)
 	}
 	for _, p := range st.GetFinancialWaits() {
 		spans(p.GetStart(), p.GetEnd(), cFinStart, cFinEnd)
@@ -161,13 +183,15 @@ type liveEntry struct {
 	overdueAt int64
 }
 
-// liveKind is what the live index needs of a status: paused for a supplement, waiting for
-// financial obligations, or running (stored as ACCEPTED for every other open status, so
-// that an event that changes nothing of this, PROCESSING after ACCEPTED say, rewrites no
-// open entry).
+// liveKind is what the live index needs of a stored kind: paused for a supplement (before
+// acceptance, on time or late for QĐ 766 2.1: qd766.go), waiting for financial
+// obligations, not yet accepted (NEW), or running (stored as ACCEPTED for every other open
+// status, so that an event that changes nothing of this, PROCESSING after ACCEPTED say,
+// rewrites no open entry). Entries of earlier versions hold the status itself, or ACCEPTED
+// for a dossier not yet accepted (counted running until rebuilt).
 func liveKind(status int32) int32 {
 	switch status {
-	case stSupplement, stFinancial:
+	case stSupplement, stFinancial, stNew, kindSupBefore, kindSupOnTime:
 		return status
 	}
 	return stAccepted
@@ -179,7 +203,7 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	}
 	e := liveEntry{
 		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()},
-		status: liveKind(st.GetStatus()), overdueAt: math.MaxInt64,
+		status: liveKindOf(st), overdueAt: math.MaxInt64,
 	}
 	if spans := overdueSpans(st); len(spans) > 0 && spans[len(spans)-1][1] == 0 {
 		e.overdueAt = spans[len(spans)-1][0]

@@ -96,6 +96,12 @@ func loadStatsSet(f *fixture) {
 // hours is h hours in days (avg_processing_days is in calendar days).
 func hours(h float64) float64 { return h / 24 }
 
+// wd is h working hours in working days of nine hours (avg_processing_working_days, QĐ 766
+// indicator 2.2: acceptance to resolution, 08:00–17:00 of working days, less supplement
+// waits). Per resolved dossier of the set: D0 38 h (accepted in September), D1 42, D2 52,
+// D3 63, D11 64 (accepted in October), D12 55 − 9 of supplement = 46 (November), E1 83, E2 55.
+func wd(h float64) float64 { return h / 9 }
+
 var statsCmp = []cmp.Option{protocmp.Transform(), cmpopts.EquateApprox(0, 1e-9)}
 
 func wantStats(t *testing.T, f *fixture, req *dossierv1.GetDossierStatsRequest, want *dossierv1.DossierStats) {
@@ -109,8 +115,10 @@ func wantStats(t *testing.T, f *fixture, req *dossierv1.GetDossierStatsRequest, 
 // Rows of the set, by hand.
 var (
 	// September: D0 received; at the end of September D0 is open within due.
+	// D0, accepted in September, was resolved (in October): 2.2 counts it in September.
 	rowSep = &dossierv1.StatsRow{Key: "2026-09", ReceivedTotal: 1, ReceivedDirect: 1, InProgressWithinDue: 1,
-		OnTimeRate: 1.0 / 1} // (0+0+1)/(0+1+0)
+		OnTimeRate:      1.0 / 1, // (0+0+1)/(0+1+0)
+		Qd766OnTimeRate: 1, AcceptedResolved: 1, AvgProcessingWorkingDays: wd(38)}
 	// October: received D1 D5 D7 D11 online, D2 D4 D6 direct, D3 postal; D0 carried over;
 	// resolved D0 D1 early, D2 on time, D3 late; D4 withdrawn, D5 not accepted, D6
 	// stopped. At the end of October D7 is paused (supplement), D11 open within due
@@ -121,7 +129,13 @@ var (
 		OnTimeRate:         4.0 / 5,                             // (2+1+1)/(2+1+1+1+0)
 		OnlineRate:         4.0 / 8,                             // 4 online of 8
 		AvgProcessingDays:  hours((98 + 102 + 176 + 216) / 4.0), // 148 h
-		ResolvedPaidOnline: 1, ResolvedElectronicResult: 1, ReceivedDigitized: 1}
+		ResolvedPaidOnline: 1, ResolvedElectronicResult: 1, ReceivedDigitized: 1,
+		// QĐ 766 2.1: D6 stopped by its due date (23/10) and D7 waits on its first
+		// supplement, asked on 19/10 before its due date (22/10): both on time; D4 was
+		// withdrawn before acceptance and is not counted. (2+1+1+1+1)/(4+1+1+1) = 6/7.
+		StoppedWithinDue: 1, PausedSupplementOnTime: 1, Qd766OnTimeRate: 6.0 / 7,
+		// 2.2: D1 D2 D3 D11 accepted in October and resolved (D11 in November).
+		AcceptedResolved: 4, AvgProcessingWorkingDays: wd((42 + 52 + 63 + 64) / 4.0)}
 	// November, now: received D9 online, D8 D12 direct, D10 postal; D7 and D11 carried
 	// over; resolved D12 on time, D11 late; open now: D7 paused, D8 financial, D9
 	// overdue (due 16/11), D10 within due (26/11).
@@ -130,7 +144,10 @@ var (
 		InProgressWithinDue: 1, InProgressOverdue: 1, PausedSupplement: 1, PausedFinancial: 1,
 		OnTimeRate:        2.0 / 4,                  // (0+1+1)/(0+1+1+1+1)
 		OnlineRate:        1.0 / 4,                  // 1 online of 4
-		AvgProcessingDays: hours((217 + 193) / 2.0)} // 205 h
+		AvgProcessingDays: hours((217 + 193) / 2.0), // 205 h
+		// 2.1: (1 on time + 1 within due + D7 on time) / (2 + 1 + 1 + 1); D8 (financial) left out.
+		PausedSupplementOnTime: 1, Qd766OnTimeRate: 3.0 / 5,
+		AcceptedResolved: 1, AvgProcessingWorkingDays: wd(46)} // D12
 )
 
 // keyed is a copy of a row with a key.
@@ -178,13 +195,16 @@ func TestStatsExact(t *testing.T) {
 				// D2 D4 D6 received; D0 carried over; D0 early, D2 on time; D4 withdrawn,
 				// D6 stopped; nothing direct open at the end of October.
 				{Key: "CHANNEL_DIRECT", ReceivedTotal: 3, ReceivedDirect: 3, CarriedOver: 1, ResolvedEarly: 1, ResolvedOnTime: 1,
-					Withdrawn: 1, Stopped: 1, OnTimeRate: 2.0 / 2, AvgProcessingDays: hours((98 + 176) / 2.0), ReceivedDigitized: 1},
+					Withdrawn: 1, Stopped: 1, OnTimeRate: 2.0 / 2, AvgProcessingDays: hours((98 + 176) / 2.0), ReceivedDigitized: 1,
+					StoppedWithinDue: 1, Qd766OnTimeRate: 3.0 / 3, AcceptedResolved: 1, AvgProcessingWorkingDays: wd(52)},
 				// D1 D5 D7 D11 received; D1 early; D5 not accepted; D7 paused, D11 within due.
 				{Key: "CHANNEL_ONLINE", ReceivedTotal: 4, ReceivedOnline: 4, ResolvedEarly: 1, NotAccepted: 1,
 					InProgressWithinDue: 1, PausedSupplement: 1, OnTimeRate: 2.0 / 2, OnlineRate: 1,
-					AvgProcessingDays: hours(102), ResolvedPaidOnline: 1, ResolvedElectronicResult: 1},
+					AvgProcessingDays: hours(102), ResolvedPaidOnline: 1, ResolvedElectronicResult: 1,
+					PausedSupplementOnTime: 1, Qd766OnTimeRate: 3.0 / 3, AcceptedResolved: 2, AvgProcessingWorkingDays: wd((42 + 64) / 2.0)},
 				// D3 received and resolved late.
-				{Key: "CHANNEL_POSTAL", ReceivedTotal: 1, ReceivedPostal: 1, ResolvedLate: 1, OnTimeRate: 0, AvgProcessingDays: hours(216)},
+				{Key: "CHANNEL_POSTAL", ReceivedTotal: 1, ReceivedPostal: 1, ResolvedLate: 1, OnTimeRate: 0, AvgProcessingDays: hours(216),
+					AcceptedResolved: 1, AvgProcessingWorkingDays: wd(63)},
 			}})
 	})
 	t.Run("November by agency", func(t *testing.T) {
@@ -193,10 +213,12 @@ func TestStatsExact(t *testing.T) {
 			Rows: []*dossierv1.StatsRow{
 				// A1: D9 received; D7 and D11 carried over; D11 late; D7 paused, D9 overdue.
 				{Key: agency33a, ReceivedTotal: 1, ReceivedOnline: 1, CarriedOver: 2, ResolvedLate: 1,
-					InProgressOverdue: 1, PausedSupplement: 1, OnTimeRate: 0.0 / 2, OnlineRate: 1, AvgProcessingDays: hours(217)},
+					InProgressOverdue: 1, PausedSupplement: 1, OnTimeRate: 0.0 / 2, OnlineRate: 1, AvgProcessingDays: hours(217),
+					PausedSupplementOnTime: 1, Qd766OnTimeRate: 1.0 / 3},
 				// A2: D8 D12 direct, D10 postal; D12 on time; D8 financial, D10 within due.
 				{Key: agency33b, ReceivedTotal: 3, ReceivedDirect: 2, ReceivedPostal: 1, ResolvedOnTime: 1,
-					InProgressWithinDue: 1, PausedFinancial: 1, OnTimeRate: 2.0 / 2, AvgProcessingDays: hours(193)},
+					InProgressWithinDue: 1, PausedFinancial: 1, OnTimeRate: 2.0 / 2, AvgProcessingDays: hours(193),
+					Qd766OnTimeRate: 2.0 / 2, AcceptedResolved: 1, AvgProcessingWorkingDays: wd(46)},
 			}})
 	})
 	t.Run("by month, September to November", func(t *testing.T) {
@@ -215,7 +237,9 @@ func TestStatsExact(t *testing.T) {
 				OnTimeRate:         5.0 / 8, // (2+2+1)/(6+1+1)
 				OnlineRate:         5.0 / 12,
 				AvgProcessingDays:  hours((98 + 102 + 176 + 216 + 217 + 193) / 6.0),
-				ResolvedPaidOnline: 1, ResolvedElectronicResult: 1, ReceivedDigitized: 1}}})
+				ResolvedPaidOnline: 1, ResolvedElectronicResult: 1, ReceivedDigitized: 1,
+				StoppedWithinDue: 1, PausedSupplementOnTime: 1, Qd766OnTimeRate: 7.0 / 10, // (2+2+1+1+1)/(6+1+1+1+1)
+				AcceptedResolved: 5, AvgProcessingWorkingDays: wd((42 + 52 + 63 + 64 + 46) / 5.0)}}})
 	})
 	t.Run("by field", func(t *testing.T) {
 		// October: P2 (Hộ tịch) is D5 (not accepted) and D6 (stopped); the rest is P1.
@@ -232,10 +256,13 @@ func TestStatsExact(t *testing.T) {
 	})
 
 	// 2024: E1 of unit 36 (merged into 37 on 1/7/2025) and E2 of 37.
-	e1 := &dossierv1.StatsRow{ReceivedTotal: 1, ReceivedDirect: 1, ResolvedEarly: 1, OnTimeRate: 1, AvgProcessingDays: hours(266)}
-	e2 := &dossierv1.StatsRow{ReceivedTotal: 1, ReceivedOnline: 1, ResolvedLate: 1, OnTimeRate: 0, OnlineRate: 1, AvgProcessingDays: hours(193)}
+	e1 := &dossierv1.StatsRow{ReceivedTotal: 1, ReceivedDirect: 1, ResolvedEarly: 1, OnTimeRate: 1, AvgProcessingDays: hours(266),
+		Qd766OnTimeRate: 1, AcceptedResolved: 1, AvgProcessingWorkingDays: wd(83)}
+	e2 := &dossierv1.StatsRow{ReceivedTotal: 1, ReceivedOnline: 1, ResolvedLate: 1, OnTimeRate: 0, OnlineRate: 1, AvgProcessingDays: hours(193),
+		AcceptedResolved: 1, AvgProcessingWorkingDays: wd(55)}
 	both := &dossierv1.StatsRow{ReceivedTotal: 2, ReceivedDirect: 1, ReceivedOnline: 1, ResolvedEarly: 1, ResolvedLate: 1,
-		OnTimeRate: 1.0 / 2, OnlineRate: 1.0 / 2, AvgProcessingDays: hours((266 + 193) / 2.0)}
+		OnTimeRate: 1.0 / 2, OnlineRate: 1.0 / 2, AvgProcessingDays: hours((266 + 193) / 2.0),
+		Qd766OnTimeRate: 1.0 / 2, AcceptedResolved: 2, AvgProcessingWorkingDays: wd((83 + 55) / 2.0)}
 	march := func(geo, groupBy, unit string, rows ...*dossierv1.StatsRow) {
 		t.Helper()
 		g := geo

@@ -87,6 +87,22 @@ func statsRowJSON(b []byte, r *dossierv1.StatsRow) []byte {
 	b = jsonInt64(b, r.GetResolvedElectronicResult())
 	b = jsonField(b, "received_digitized", false)
 	b = jsonInt64(b, r.GetReceivedDigitized())
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"stopped_within_due", r.GetStoppedWithinDue()}, {"withdrawn_after_acceptance", r.GetWithdrawnAfterAcceptance()},
+		{"withdrawn_after_acceptance_within_due", r.GetWithdrawnAfterAcceptanceWithinDue()},
+		{"paused_supplement_on_time", r.GetPausedSupplementOnTime()}, {"paused_supplement_late", r.GetPausedSupplementLate()},
+		{"awaiting_acceptance", r.GetAwaitingAcceptance()}, {"accepted_resolved", r.GetAcceptedResolved()},
+	} {
+		b = jsonField(b, f.name, false)
+		b = jsonInt64(b, f.v)
+	}
+	b = jsonField(b, "qd766_on_time_rate", false)
+	b = jsonFloat(b, r.GetQd766OnTimeRate())
+	b = jsonField(b, "avg_processing_working_days", false)
+	b = jsonFloat(b, r.GetAvgProcessingWorkingDays())
 	return append(b, '}')
 }
 

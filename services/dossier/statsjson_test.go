@@ -113,5 +113,5 @@ func FuzzStatsJSONString(f *testing.F) {
 // complete.
 var statsJSONFields = map[protoreflect.FullName]int{
 	StatsJSONType: 6,
-	(&dossierv1.StatsRow{}).ProtoReflect().Descriptor().FullName(): 23,
+	(&dossierv1.StatsRow{}).ProtoReflect().Descriptor().FullName(): 32,
 }
