@@ -106,6 +106,9 @@ func (s *Service) LoadDemo(context.Context) error {
 	if err := s.demoHeartbeat(); err != nil {
 		return err
 	}
+	if err := s.loadProvinceDemo(); err != nil {
+		return err
+	}
 	var fresh []*scoringv1.MetricReport
 	for _, r := range reports {
 		have, err := s.store.Report(r.GetPeriod(), r.GetUnitCode(), 0)

@@ -64,8 +64,10 @@ type inputs struct {
 // Engine computes scores and rankings, caching each until the stored data changes (or, for
 // methodologies with computed indicators, for liveTTL).
 type Engine struct {
-	store       *Store
-	catalog     CatalogSource
+	store   *Store
+	catalog CatalogSource
+	// scopes lists the agencies or communes of a province on a date (Service.scopeEntities).
+	scopes      func(ctx context.Context, scope scoringv1.Scope, province, date string) ([]UnitInfo, error)
 	dossier     DossierSource
 	docs        DocExchangeSource
 	connections func(ctx context.Context) (map[string]connCount, error)
@@ -131,7 +133,7 @@ func (e *Engine) invalidate() {
 func (e *Engine) compute(ctx context.Context, m *scoringv1.Methodology, p Period) (*result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	units, err := e.catalog.Provinces(ctx, p.End().Format(dateLayout))
+	units, err := e.rankedUnits(ctx, m, p.End().Format(dateLayout))
 	if err != nil {
 		return nil, &platform.Error{Code: codes.Unavailable, Reason: "CATALOG_UNAVAILABLE",
 			Message:   "the catalog part, which says which units were in force, is not reachable",
@@ -222,6 +224,11 @@ func (e *Engine) submitted(ctx context.Context, m *scoringv1.Methodology, p Peri
 	if err != nil {
 		return err
 	}
+	scope, scopeUnit := scopeOf(m)
+	if scope != scoringv1.Scope_SCOPE_PROVINCES {
+		return e.scopeSubmitted(m, p, in, inSet, reportsOfScope(reports, scope, scopeUnit))
+	}
+	reports = reportsOfScope(reports, scope, scopeUnit)
 	target := map[string][]string{} // unit of the set → report units that feed it
 	var outside []string
 	for code := range reports {

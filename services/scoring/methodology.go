@@ -219,6 +219,7 @@ func checkMethodology(in *scoringv1.Methodology, reg registry) (*scoringv1.Metho
 	if scaleOK && len(m.GetCategories()) > 0 && finite(sum) && math.Abs(sum-total) > weightTolerance*total {
 		v.Add("categories", "category weights add up to %s; with %s they must add up to %s", fmtNum(sum), m.GetScale(), fmtNum(total))
 	}
+	checkScope(&v, m) // after the indicators: references are filled in
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

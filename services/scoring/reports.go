@@ -23,9 +23,7 @@ var unitCodeRE = regexp.MustCompile(`^\d{2}$`)
 // a whole number for counts. Every problem is listed.
 func checkReport(r *scoringv1.PutMetricReportRequest, reg registry) (Period, error) {
 	var v platform.Violations
-	if !unitCodeRE.MatchString(r.GetUnit()) {
-		v.Add("unit", "must be a 2-digit province code, got %q", r.GetUnit())
-	}
+	checkEntityRequest(&v, r.GetUnit(), r.GetAgency())
 	p, err := ParsePeriod(r.GetPeriod())
 	if err != nil {
 		v.Add("period", "%s", err)

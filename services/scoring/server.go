@@ -28,6 +28,7 @@ var Policy = platform.Policy{
 // Options are what the service needs besides its data file.
 type Options struct {
 	Catalog     CatalogSource
+	Scopes      ScopeSource // nil: Catalog, when it answers agencies and communes too
 	Dossier     DossierSource
 	Activity    DossierActivitySource // nil: dossier activity unknown
 	DocExchange DocExchangeSource     // nil: NoDocExchange
@@ -45,6 +46,7 @@ type Service struct {
 	scoringv1.UnimplementedScoringServiceServer
 	store      *Store
 	catalog    CatalogSource
+	scopes     ScopeSource
 	engine     *Engine
 	activity   DossierActivitySource
 	docs       DocExchangeSource
@@ -86,7 +88,10 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	if o.LiveTTL <= 0 {
 		o.LiveTTL = 10 * time.Second
 	}
-	s := &Service{catalog: o.Catalog, store: st, activity: o.Activity, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
+	if o.Scopes == nil {
+		o.Scopes, _ = o.Catalog.(ScopeSource)
+	}
+	s := &Service{catalog: o.Catalog, scopes: o.Scopes, store: st, activity: o.Activity, docs: o.DocExchange, thresholds: o.Thresholds, lg: o.Logger, now: o.Now,
 		builtins: builtins, methodologies: map[string]*scoringv1.Methodology{}, reg: reg}
 	for _, m := range builtins {
 		s.methodologies[m.GetId()] = m
@@ -96,10 +101,13 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 		return nil, err
 	}
 	for _, m := range stored {
+		if m.GetScope() == scoringv1.Scope_SCOPE_UNSPECIFIED { // stored before methodologies had a scope
+			m.Scope = scoringv1.Scope_SCOPE_PROVINCES
+		}
 		s.methodologies[m.GetId()] = m
 		reg.add(m)
 	}
-	s.engine = &Engine{store: st, catalog: o.Catalog, dossier: o.Dossier, docs: o.DocExchange, connections: s.connections,
+	s.engine = &Engine{store: st, catalog: o.Catalog, scopes: s.scopeEntities, dossier: o.Dossier, docs: o.DocExchange, connections: s.connections,
 		now: o.Now, liveTTL: o.LiveTTL, cache: map[string]*cached{}}
 	return s, nil
 }
@@ -165,7 +173,7 @@ func (s *Service) GetMethodology(ctx context.Context, r *scoringv1.GetMethodolog
 
 // CreateMethodology checks and stores a new methodology.
 func (s *Service) CreateMethodology(ctx context.Context, r *scoringv1.CreateMethodologyRequest) (*scoringv1.Methodology, error) {
-	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry)
+	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +181,9 @@ func (s *Service) CreateMethodology(ctx context.Context, r *scoringv1.CreateMeth
 		return nil, platform.Invalid(platform.FieldViolation{Field: "methodology", Description: "the body must be a methodology"})
 	}
 	in := proto.Clone(r.GetMethodology()).(*scoringv1.Methodology)
+	if err := mayDefineScope(c, in.GetScope(), &in.ScopeUnit, "add methodologies"); err != nil {
+		return nil, err
+	}
 	normaliseText(in)
 	s.mu.RLock()
 	m, err := checkMethodology(in, s.reg)
@@ -182,6 +193,9 @@ func (s *Service) CreateMethodology(ctx context.Context, r *scoringv1.CreateMeth
 	}
 	s.mu.RUnlock()
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkScopeUnitKnown(ctx, m); err != nil {
 		return nil, err
 	}
 	if existing != nil {
@@ -227,8 +241,15 @@ func (s *Service) PutMetricReport(ctx context.Context, r *scoringv1.PutMetricRep
 	if err != nil {
 		return nil, err
 	}
-	if unitCodeRE.MatchString(r.GetUnit()) {
-		if _, err := platform.MayWriteUnit(ctx, r.GetUnit()); err != nil {
+	// Who may write is decided before the values are checked: a province token writes the
+	// reports of its own unit, and of its own agencies and communes.
+	var e entity
+	var shape platform.Violations
+	if checkEntityRequest(&shape, r.GetUnit(), r.GetAgency()); shape.Err() == nil {
+		if e, err = s.entityOf(ctx, r.GetUnit(), r.GetAgency()); err != nil {
+			return nil, err
+		}
+		if _, err := platform.MayWriteUnit(ctx, e.unitForRights()); err != nil {
 			return nil, err
 		}
 	}
@@ -238,21 +259,28 @@ func (s *Service) PutMetricReport(ctx context.Context, r *scoringv1.PutMetricRep
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkUnitInPeriod(ctx, r.GetUnit(), p); err != nil {
+	if e.scope == scoringv1.Scope_SCOPE_PROVINCES {
+		err = s.checkUnitInPeriod(ctx, r.GetUnit(), p)
+	} else {
+		err = s.checkEntityInPeriod(ctx, e, p)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := checkPeriodBegun(p, s.now()); err != nil {
 		return nil, err
 	}
-	out, created, err := s.store.PutReport(&scoringv1.MetricReport{
-		UnitCode: r.GetUnit(), Period: p.String(), Values: r.GetValues(), Note: r.GetNote(),
-		SubmittedBy: c.System, SubmittedAt: s.stamp(),
-	})
+	rep := &scoringv1.MetricReport{UnitCode: r.GetUnit(), Period: p.String(), Values: r.GetValues(), Note: r.GetNote(),
+		SubmittedBy: c.System, SubmittedAt: s.stamp(), ScopeUnit: e.province}
+	if e.scope == scoringv1.Scope_SCOPE_AGENCIES {
+		rep.UnitCode, rep.AgencyCode = e.province, e.code
+	}
+	out, created, err := s.store.PutReport(rep)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		s.lg.Info("metric report stored", zap.String("unit", out.GetUnitCode()), zap.String("period", out.GetPeriod()),
+		s.lg.Info("metric report stored", zap.String("unit", out.GetUnitCode()), zap.String("agency", out.GetAgencyCode()), zap.String("period", out.GetPeriod()),
 			zap.Int32("revision", out.GetRevision()), zap.String("system", c.System))
 	}
 	return out, nil
@@ -275,11 +303,9 @@ func (s *Service) checkUnitInPeriod(ctx context.Context, unit string, p Period) 
 		Description: fmt.Sprintf("unit %s was not a province-level unit in force during %s", unit, p)})
 }
 
-func checkUnitPeriod(unit, period string) (Period, error) {
+func checkUnitPeriod(unit, agency, period string) (Period, error) {
 	var v platform.Violations
-	if !unitCodeRE.MatchString(unit) {
-		v.Add("unit", "must be a 2-digit province code, got %q", unit)
-	}
+	checkEntityRequest(&v, unit, agency)
 	p, err := ParsePeriod(period)
 	if err != nil {
 		v.Add("period", "%s", err)
@@ -289,28 +315,32 @@ func checkUnitPeriod(unit, period string) (Period, error) {
 
 // GetMetricReport returns a report revision.
 func (s *Service) GetMetricReport(ctx context.Context, r *scoringv1.GetMetricReportRequest) (*scoringv1.MetricReport, error) {
-	p, err := checkUnitPeriod(r.GetUnit(), r.GetPeriod())
+	p, err := checkUnitPeriod(r.GetUnit(), r.GetAgency(), r.GetPeriod())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := platform.MayReadUnit(ctx, r.GetUnit()); err != nil {
+	e, err := s.entityOf(ctx, r.GetUnit(), r.GetAgency())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := platform.MayReadUnit(ctx, e.unitForRights()); err != nil {
 		return nil, err
 	}
 	if r.GetRevision() < 0 {
 		return nil, platform.Invalid(platform.FieldViolation{Field: "revision", Description: "must be 0 (latest) or more"})
 	}
-	rep, err := s.store.Report(p.String(), r.GetUnit(), r.GetRevision())
+	rep, err := s.store.Report(p.String(), e.code, r.GetRevision())
 	if err != nil {
 		return nil, err
 	}
 	if rep == nil {
-		id := r.GetUnit() + "/" + p.String()
+		id := e.code + "/" + p.String()
 		if r.GetRevision() > 0 {
 			id += "/" + strconv.Itoa(int(r.GetRevision()))
 		}
 		return nil, platform.NotFound("metric report", id)
 	}
-	per, err := s.store.Period(p.String())
+	per, err := s.store.Period(periodKey(p.String(), e.scope, e.province))
 	if err != nil {
 		return nil, err
 	}
@@ -320,23 +350,27 @@ func (s *Service) GetMetricReport(ctx context.Context, r *scoringv1.GetMetricRep
 
 // ListMetricReportRevisions lists the revisions, newest first.
 func (s *Service) ListMetricReportRevisions(ctx context.Context, r *scoringv1.ListMetricReportRevisionsRequest) (*scoringv1.ListMetricReportRevisionsResponse, error) {
-	p, err := checkUnitPeriod(r.GetUnit(), r.GetPeriod())
+	p, err := checkUnitPeriod(r.GetUnit(), r.GetAgency(), r.GetPeriod())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := platform.MayReadUnit(ctx, r.GetUnit()); err != nil {
+	e, err := s.entityOf(ctx, r.GetUnit(), r.GetAgency())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := platform.MayReadUnit(ctx, e.unitForRights()); err != nil {
 		return nil, err
 	}
 	size, err := platform.PageSize(r.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	q := "revisions|" + r.GetUnit() + "|" + p.String()
+	q := "revisions|" + e.code + "|" + p.String()
 	after, err := platform.DecodePageToken(q, r.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	revs, err := s.store.Revisions(p.String(), r.GetUnit())
+	revs, err := s.store.Revisions(p.String(), e.code)
 	if err != nil {
 		return nil, err
 	}
@@ -364,35 +398,59 @@ func (s *Service) ListMetricReportRevisions(ctx context.Context, r *scoringv1.Li
 
 // CloseReportingPeriod closes a period to revisions.
 func (s *Service) CloseReportingPeriod(ctx context.Context, r *scoringv1.CloseReportingPeriodRequest) (*scoringv1.ReportingPeriod, error) {
-	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry)
+	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince)
 	if err != nil {
 		return nil, err
 	}
-	p, err := ParsePeriod(r.GetPeriod())
+	scope, unit := r.GetScope(), r.GetScopeUnit()
+	if err := mayDefineScope(c, scope, &unit, "close reporting periods"); err != nil {
+		return nil, err
+	}
+	p, scope, err := checkPeriodScope(r.GetPeriod(), scope, unit)
 	if err != nil {
-		return nil, platform.Invalid(platform.FieldViolation{Field: "period", Description: err.Error()})
+		return nil, err
 	}
 	if err := checkPeriodBegun(p, s.now()); err != nil {
 		return nil, err
 	}
-	out, err := s.store.ClosePeriod(&scoringv1.ReportingPeriod{Period: p.String(), Closed: true, ClosedBy: c.System, ClosedAt: s.stamp()})
+	out, err := s.store.ClosePeriod(periodKey(p.String(), scope, unit), &scoringv1.ReportingPeriod{Period: p.String(), Closed: true,
+		ClosedBy: c.System, ClosedAt: s.stamp(), Scope: scope, ScopeUnit: unit})
 	if err != nil {
 		return nil, err
 	}
-	s.lg.Info("reporting period closed", zap.String("period", p.String()), zap.String("system", c.System))
+	s.lg.Info("reporting period closed", zap.String("period", p.String()), zap.Stringer("scope", scope), zap.String("scope_unit", unit),
+		zap.String("system", c.System))
 	return out, nil
 }
 
 // GetReportingPeriod says whether a period is closed.
 func (s *Service) GetReportingPeriod(ctx context.Context, r *scoringv1.GetReportingPeriodRequest) (*scoringv1.ReportingPeriod, error) {
-	if _, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince); err != nil {
+	c, err := platform.RequireRole(ctx, platform.RoleAdmin, platform.RoleMinistry, platform.RoleProvince)
+	if err != nil {
 		return nil, err
 	}
-	p, err := ParsePeriod(r.GetPeriod())
-	if err != nil {
-		return nil, platform.Invalid(platform.FieldViolation{Field: "period", Description: err.Error()})
+	scope, unit := r.GetScope(), r.GetScopeUnit()
+	if c.Role == platform.RoleProvince && unit == "" && (scope == scoringv1.Scope_SCOPE_AGENCIES || scope == scoringv1.Scope_SCOPE_COMMUNES) {
+		unit = c.Unit
 	}
-	return s.store.Period(p.String())
+	p, scope, err := checkPeriodScope(r.GetPeriod(), scope, unit)
+	if err != nil {
+		return nil, err
+	}
+	if scope != scoringv1.Scope_SCOPE_PROVINCES {
+		if _, err := platform.MayReadUnit(ctx, unit); err != nil {
+			return nil, err
+		}
+	}
+	out, err := s.store.Period(periodKey(p.String(), scope, unit))
+	if err != nil {
+		return nil, err
+	}
+	out.Period, out.Scope = p.String(), scope
+	if scope != scoringv1.Scope_SCOPE_PROVINCES {
+		out.ScopeUnit = unit
+	}
+	return out, nil
 }
 
 // rankingFor checks the methodology and period and returns the cached result.
@@ -438,8 +496,10 @@ func (s *Service) GetRanking(ctx context.Context, r *scoringv1.GetRankingRequest
 	if err != nil {
 		return nil, err
 	}
+	scope, scopeUnit := scopeOf(res.m)
 	out := &scoringv1.Ranking{Methodology: res.m.GetId(), Period: res.period.String(), UnitCount: int32(len(res.units)),
-		PreviousPeriod: res.previousPeriod(), ComputedAt: res.computedAt.In(vietnam).Format(time.RFC3339), Notes: res.notes}
+		PreviousPeriod: res.previousPeriod(), ComputedAt: res.computedAt.In(vietnam).Format(time.RFC3339), Notes: res.notes,
+		Scope: scope, ScopeUnit: scopeUnit}
 	for _, u := range res.units {
 		out.Rows = append(out.Rows, &scoringv1.RankingRow{UnitCode: u.code, UnitName: u.name, Score: u.total, Rank: u.rank,
 			PreviousRank: u.prevRank, RankChange: rankChange(u), Components: u.components, IndicatorsWithData: int32(u.withData)})
@@ -449,23 +509,24 @@ func (s *Service) GetRanking(ctx context.Context, r *scoringv1.GetRankingRequest
 
 // GetUnitScore explains one unit's score.
 func (s *Service) GetUnitScore(ctx context.Context, r *scoringv1.GetUnitScoreRequest) (*scoringv1.UnitScore, error) {
-	if !unitCodeRE.MatchString(r.GetUnit()) {
-		return nil, platform.Invalid(platform.FieldViolation{Field: "unit", Description: fmt.Sprintf("must be a 2-digit province code, got %q", r.GetUnit())})
-	}
-	if _, err := platform.MayReadUnit(ctx, r.GetUnit()); err != nil {
+	code, err := s.scoredEntity(ctx, r)
+	if err != nil {
 		return nil, err
 	}
 	res, err := s.rankingFor(ctx, r.GetMethodology(), r.GetPeriod())
 	if err != nil {
 		return nil, err
 	}
-	u := res.byCode[r.GetUnit()]
+	scope, scopeUnit := scopeOf(res.m)
+	u := res.byCode[code]
 	if u == nil {
-		return nil, platform.NotFound("unit", r.GetUnit()).WithMetadata("reason", "not a unit in force at the end of "+res.period.String())
+		return nil, platform.NotFound(scopeWord(scope), code).WithMetadata("reason",
+			fmt.Sprintf("not one of the %s %s ranks in force at the end of %s", scopePlural(scope), res.m.GetId(), res.period))
 	}
 	return &scoringv1.UnitScore{Methodology: res.m.GetId(), Period: res.period.String(), UnitCode: u.code, UnitName: u.name,
 		Score: u.total, Rank: u.rank, UnitCount: int32(len(res.units)), PreviousRank: u.prevRank, RankChange: rankChange(u),
-		Components: u.components, Indicators: u.indicators, ComputedAt: res.computedAt.In(vietnam).Format(time.RFC3339), Notes: res.notes}, nil
+		Components: u.components, Indicators: u.indicators, ComputedAt: res.computedAt.In(vietnam).Format(time.RFC3339), Notes: res.notes,
+		Scope: scope, ScopeUnit: scopeUnit}, nil
 }
 
 // SendHeartbeat records that a system is alive.

@@ -148,11 +148,12 @@ func (s *Store) PutReports(rs []*scoringv1.MetricReport) (created int, err error
 }
 
 func putReportTx(tx *bolt.Tx, r *scoringv1.MetricReport) (*scoringv1.MetricReport, bool, error) {
-	if tx.Bucket(bucketPeriods).Get([]byte(r.GetPeriod())) != nil {
+	scope, unit := reportScope(r)
+	if tx.Bucket(bucketPeriods).Get([]byte(periodKey(r.GetPeriod(), scope, unit))) != nil {
 		return nil, false, errPeriodClosed(r.GetPeriod())
 	}
 	b := tx.Bucket(bucketReports)
-	latest, err := latestReport(b, r.GetPeriod(), r.GetUnitCode())
+	latest, err := latestReport(b, r.GetPeriod(), reportEntity(r))
 	if err != nil {
 		return nil, false, err
 	}
@@ -171,7 +172,7 @@ func putReportTx(tx *bolt.Tx, r *scoringv1.MetricReport) (*scoringv1.MetricRepor
 	if err := tx.Bucket(bucketReporting).Put([]byte(n.GetSubmittedBy()), []byte(n.GetSubmittedAt())); err != nil {
 		return nil, false, err
 	}
-	return n, true, b.Put(reportKey(n.GetPeriod(), n.GetUnitCode(), n.GetRevision()), raw)
+	return n, true, b.Put(reportKey(n.GetPeriod(), reportEntity(n), n.GetRevision()), raw)
 }
 
 func latestReport(b *bolt.Bucket, period, unit string) (*scoringv1.MetricReport, error) {
@@ -193,7 +194,8 @@ func latestReport(b *bolt.Bucket, period, unit string) (*scoringv1.MetricReport,
 	return r, nil
 }
 
-// Report returns a revision (0: the latest) or nil.
+// Report returns a revision (0: the latest) or nil. unit is what the report is of: a unit's
+// code, or an agency's (reportEntity).
 func (s *Store) Report(period, unit string, rev int32) (*scoringv1.MetricReport, error) {
 	var out *scoringv1.MetricReport
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -237,7 +239,8 @@ func (s *Store) Revisions(period, unit string) ([]*scoringv1.MetricReport, error
 	return out, err
 }
 
-// PeriodReports returns the latest report of every unit for a period.
+// PeriodReports returns the latest report of every unit (and agency) for a period, by
+// reportEntity.
 func (s *Store) PeriodReports(period string) (map[string]*scoringv1.MetricReport, error) {
 	out := map[string]*scoringv1.MetricReport{}
 	prefix := reportPrefix(period, "")
@@ -248,19 +251,20 @@ func (s *Store) PeriodReports(period string) (map[string]*scoringv1.MetricReport
 			if err := proto.Unmarshal(v, r); err != nil {
 				return fmt.Errorf("report record: %w", err)
 			}
-			out[r.GetUnitCode()] = r // keys ascend by revision: the last one wins
+			out[reportEntity(r)] = r // keys ascend by revision: the last one wins
 		}
 		return nil
 	})
 	return out, err
 }
 
-// ClosePeriod closes a period; closing a closed period returns it unchanged.
-func (s *Store) ClosePeriod(p *scoringv1.ReportingPeriod) (*scoringv1.ReportingPeriod, error) {
+// ClosePeriod closes a period under its key (periodKey); closing a closed period returns it
+// unchanged.
+func (s *Store) ClosePeriod(key string, p *scoringv1.ReportingPeriod) (*scoringv1.ReportingPeriod, error) {
 	out := p
 	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPeriods)
-		if v := b.Get([]byte(p.GetPeriod())); v != nil {
+		if v := b.Get([]byte(key)); v != nil {
 			out = &scoringv1.ReportingPeriod{}
 			return proto.Unmarshal(v, out)
 		}
@@ -268,16 +272,16 @@ func (s *Store) ClosePeriod(p *scoringv1.ReportingPeriod) (*scoringv1.ReportingP
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte(p.GetPeriod()), raw)
+		return b.Put([]byte(key), raw)
 	})
 	return out, err
 }
 
-// Period returns a period's state (open when never closed).
-func (s *Store) Period(period string) (*scoringv1.ReportingPeriod, error) {
-	out := &scoringv1.ReportingPeriod{Period: period}
+// Period returns a period's state under its key (periodKey; open when never closed).
+func (s *Store) Period(key string) (*scoringv1.ReportingPeriod, error) {
+	out := &scoringv1.ReportingPeriod{Period: key}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketPeriods).Get([]byte(period)); v != nil {
+		if v := tx.Bucket(bucketPeriods).Get([]byte(key)); v != nil {
 			return proto.Unmarshal(v, out)
 		}
 		return nil
