@@ -182,7 +182,7 @@ func (c *Catalog) checkLevel1(a *catalogv1.Agency, code platform.AgencyCode, u *
 		switch letter {
 		case 'H', 'K':
 			want := c.level1.forUnit(province.GetCode(), letter, d, true)
-			if want == "" || code.Level1 == want || (c.acceptUnitNumberCodes && code.Level1 == string(letter)+province.GetCode()) {
+			if want == "" || code.Level1 == want {
 				continue
 			}
 			v.Add(prefix+"code", "must carry %s, the level-1 code of %s (unit %s) on %s, got %s",

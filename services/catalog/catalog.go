@@ -46,11 +46,6 @@ type Catalog struct {
 
 	// level1 is the table of level-1 codes, built at Open and never changed.
 	level1 *level1Table
-	// acceptUnitNumberCodes lets an agency code carry H (or K) and the 2-digit code of its
-	// province (000.00.00.H33 for Hưng Yên, 33), the form the demo data and the README
-	// walkthroughs still use, besides the province's real level-1 code (H31). A code that is
-	// neither is refused (docs/domain.md, Agencies).
-	acceptUnitNumberCodes bool
 }
 
 // procEntry is a procedure with its search form, computed once per write.
@@ -62,7 +57,7 @@ type procEntry struct {
 
 // Open loads the catalog from db, seeding the province tables on first use.
 func Open(ctx context.Context, db *bolt.DB, lg *zap.Logger) (*Catalog, error) {
-	c := &Catalog{db: db, lg: lg, now: time.Now, acceptUnitNumberCodes: true}
+	c := &Catalog{db: db, lg: lg, now: time.Now}
 	if err := c.init(); err != nil {
 		return nil, err
 	}

@@ -181,15 +181,13 @@ func TestAgencyLevel1Rule(t *testing.T) {
 		_, err := f.client.CreateAgency(ctx, &catalogv1.CreateAgencyRequest{Agency: a})
 		return err
 	}
-	// The demo form H + unit code is accepted while acceptUnitNumberCodes is set (today's
-	// default); any other code that is not the province's is refused.
-	if err := create(&catalogv1.Agency{Code: "000.00.00.H33", Name: "UBND (demo form)", UnitCode: "33"}); err != nil {
-		t.Errorf("demo form: %v", err)
-	}
-	err := create(&catalogv1.Agency{Code: "000.00.00.H41", Name: "UBND Nghệ An under Hưng Yên", UnitCode: "33"})
+	// H + the unit code (Hưng Yên is unit 33, its code H31) and another province's code are
+	// both refused, naming the province's code.
+	err := create(&catalogv1.Agency{Code: "000.00.00.H33", Name: "UBND (H + unit code)", UnitCode: "33"})
+	wantViolation(t, err, "agency.code", "H31")
+	err = create(&catalogv1.Agency{Code: "000.00.00.H41", Name: "UBND Nghệ An under Hưng Yên", UnitCode: "33"})
 	wantViolation(t, err, "agency.code", "H31")
 
-	f.cat.acceptUnitNumberCodes = false
 	cases := []struct {
 		name    string
 		agency  *catalogv1.Agency
@@ -236,7 +234,6 @@ func wantViolation(t *testing.T, err error, field, words string) {
 // successor is recorded (NQ 202/2025/QH15; docs/domain.md, Agencies).
 func TestResolveAgency(t *testing.T) {
 	f := newFixture(t, false)
-	f.cat.acceptUnitNumberCodes = false
 	ctx := f.admin()
 	for _, a := range []*catalogv1.Agency{
 		{Code: "000.00.00.H40", Name: "UBND tỉnh Nam Định", UnitCode: "36", ValidFrom: "2016-04-01"},

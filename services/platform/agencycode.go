@@ -30,7 +30,7 @@ type AgencyCode struct {
 	// Level is the agency's level, 1 to 4: 1 plus the number of Parts.
 	Level int
 	// Parts are the codes below level 1, from level 2 down. In the right-to-left form they
-	// end at the deepest non-zero part, and a zero part above it (000.06.00.H33) is kept.
+	// end at the deepest non-zero part, and a zero part above it (000.06.00.H31) is kept.
 	Parts []string
 	// Form is how the code was written.
 	Form AgencyCodeForm
