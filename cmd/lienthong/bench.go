@@ -77,7 +77,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin or province bearer token (default DATA_DIR/admin.token)")
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "data folder of the suite: the token, and dossier.db for bytes per event")
 	mode := fs.String("mode", "all", "grpc-stream, grpc-unary, rest-single, rest-batch or all (one after another) for dossier events;\n"+
-		"doc-grpc, doc-rest (small documents), doc-upload (one large streamed attachment) or documents (the three)")
+		"doc-grpc, doc-rest (small documents), doc-upload (one large streamed attachment), edxml (small national-form edXML packages),\n"+
+		"status-packages (edXML status packages), edxml-large (a 20 MiB package of 10 attachments) or documents (all of them)")
 	fs.IntVar(&o.uploadMiB, "upload-mib", 100, "size of the doc-upload attachment in MiB")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long each mode runs")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "workers per mode (default: 4 streams for grpc-stream, 8 for rest-batch, 64 for grpc-unary and rest-single)")

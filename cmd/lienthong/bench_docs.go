@@ -21,8 +21,9 @@ import (
 
 // Document bench modes: small documents over gRPC and REST (documents/s and latency), and
 // one large attachment streamed with UploadAttachment (throughput and the server's memory
-// above idle). `--mode documents` runs the three.
-var docBenchModes = []string{"doc-grpc", "doc-rest", "doc-upload"}
+// above idle); edXML packages and status packages over REST (bench_edxml.go). `--mode
+// documents` runs them all.
+var docBenchModes = []string{"doc-grpc", "doc-rest", "doc-upload", "edxml", "status-packages", "edxml-large"}
 
 // docBenchResult is one document mode's figures.
 type docBenchResult struct {
@@ -57,8 +58,15 @@ func benchDocument(run, mode, n int) *docv1.Document {
 
 // runDocMode runs one document mode.
 func (b *bencher) runDocMode(ctx context.Context, mode string, modeNo int) (*docBenchResult, error) {
-	if mode == "doc-upload" {
+	switch mode {
+	case "doc-upload":
 		return b.runUpload(ctx)
+	case "edxml":
+		return b.runEdxmlImports(ctx, modeNo)
+	case "status-packages":
+		return b.runStatusPackages(ctx, modeNo)
+	case "edxml-large":
+		return b.runLargeEdxml(ctx, modeNo)
 	}
 	conc := b.o.concurrency
 	if conc <= 0 {
