@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/grpc"
@@ -138,8 +139,19 @@ func (p *proxy) handler(_ any, ss grpc.ServerStream) error {
 	}
 	// The two connections to a part reconnect on their own schedules: when the part is back
 	// for REST and health but the streams' connection still waits out its backoff, try now.
-	if b.proxyConn.GetState() == connectivity.TransientFailure && b.conn.GetState() == connectivity.Ready {
-		b.proxyConn.ResetConnectBackoff()
+	// Then wait a moment for it to connect, rather than answer UNAVAILABLE for a part that is up.
+	if st := b.proxyConn.GetState(); st != connectivity.Ready && b.conn.GetState() == connectivity.Ready {
+		if st == connectivity.TransientFailure {
+			b.proxyConn.ResetConnectBackoff()
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+		b.proxyConn.Connect()
+		for st := b.proxyConn.GetState(); st != connectivity.Ready && b.proxyConn.WaitForStateChange(wctx, st); st = b.proxyConn.GetState() {
+			if st == connectivity.TransientFailure {
+				b.proxyConn.ResetConnectBackoff()
+			}
+		}
+		wcancel()
 	}
 	cs, err := b.proxyConn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(passthroughCodec{}))
 	if err != nil {
