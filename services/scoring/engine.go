@@ -344,13 +344,18 @@ func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value
 	}
 	switch f {
 	case "dossier.on_time_rate":
+		// QĐ 766 indicator 2.1 (docs/domain.md, "QĐ 766 service-quality index").
+		ended := resolved + r.GetStopped() + r.GetWithdrawnAfterAcceptance()
+		endedOnTime := r.GetResolvedEarly() + r.GetResolvedOnTime() + r.GetStoppedWithinDue() + r.GetWithdrawnAfterAcceptanceWithinDue()
+		supplement := r.GetPausedSupplementOnTime() + r.GetPausedSupplementLate()
 		open := r.GetInProgressWithinDue() + r.GetInProgressOverdue()
-		den := resolved + open
+		den := ended + open + supplement
 		if den == 0 {
-			return value{why: "no data: no resolved or open dossiers in " + p.String()}
+			return value{why: "no data: no accepted dossiers ended or open in " + p.String()}
 		}
-		return value{ok: true, v: r.GetOnTimeRate(), why: fmt.Sprintf("(%d resolved early or on time + %d open within due) / %d %s",
-			r.GetResolvedEarly()+r.GetResolvedOnTime(), r.GetInProgressWithinDue(), den, src)}
+		return value{ok: true, v: float64(endedOnTime+r.GetInProgressWithinDue()+r.GetPausedSupplementOnTime()) / float64(den),
+			why: fmt.Sprintf("(%d resolved, stopped or withdrawn by the due date + %d open within due + %d waiting on a first supplement asked by the due date) / (%d ended + %d open + %d waiting on a supplement), accepted dossiers only (QĐ 766 2.1) %s",
+				endedOnTime, r.GetInProgressWithinDue(), r.GetPausedSupplementOnTime(), ended, open, supplement, src)}
 	case "dossier.online_rate":
 		return share(r.GetReceivedOnline(), r.GetReceivedTotal(), "dossiers received online of those received")
 	case "dossier.digitized_share":
@@ -362,10 +367,13 @@ func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value
 		return value{ok: true, v: 1 - float64(r.GetResolvedLate())/float64(resolved),
 			why: fmt.Sprintf("1 − %d late / %d resolved − 0 complaints (not reported) %s", r.GetResolvedLate(), resolved, src)}
 	case "dossier.avg_processing_days":
-		if resolved == 0 {
-			return value{why: "no data: no resolved dossiers in " + p.String()}
+		// QĐ 766 indicator 2.2 (docs/domain.md, "QĐ 766 service-quality index").
+		if r.GetAcceptedResolved() == 0 {
+			return value{why: "no data: no dossiers accepted in " + p.String() + " and resolved"}
 		}
-		return value{ok: true, v: r.GetAvgProcessingDays(), why: fmt.Sprintf("mean over %d resolved dossiers %s", resolved, src)}
+		return value{ok: true, v: r.GetAvgProcessingWorkingDays(), why: fmt.Sprintf(
+			"mean working days from acceptance to resolution, less supplement waits, over %d dossiers accepted in the period and resolved (QĐ 766 2.2) %s",
+			r.GetAcceptedResolved(), src)}
 	case "dossier.received_total":
 		return value{ok: true, v: float64(r.GetReceivedTotal()), why: "dossiers received " + src}
 	}

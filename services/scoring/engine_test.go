@@ -71,7 +71,8 @@ func TestNormalise(t *testing.T) {
 func row(unit string, received, online, onTime, late int64) *dossierv1.StatsRow {
 	den := onTime + late
 	return &dossierv1.StatsRow{Key: unit, ReceivedTotal: received, ReceivedOnline: online, ResolvedOnTime: onTime, ResolvedLate: late,
-		OnTimeRate: float64(onTime) / float64(den), AvgProcessingDays: 3, ReceivedDigitized: received / 2, ResolvedElectronicResult: onTime}
+		OnTimeRate: float64(onTime) / float64(den), AvgProcessingDays: 3, ReceivedDigitized: received / 2, ResolvedElectronicResult: onTime,
+		Qd766OnTimeRate: float64(onTime) / float64(den), AcceptedResolved: den, AvgProcessingWorkingDays: 3}
 }
 
 func rankOf(r *scoringv1.Ranking, unit string) *scoringv1.RankingRow {
@@ -128,7 +129,7 @@ func TestRankingsUnitsInForceAndExplained(t *testing.T) {
 		t.Fatalf("%d indicators, want 11", len(byID))
 	}
 	ot := byID["on_time_rate"]
-	if !ot.GetHasValue() || ot.GetRawValue() != 0.9 || round(ot.GetPoints(), 6) != 12.6 || ot.GetFormula() != "dossier.on_time_rate" || !strings.Contains(ot.GetExplanation(), "90 resolved early or on time") {
+	if !ot.GetHasValue() || ot.GetRawValue() != 0.9 || round(ot.GetPoints(), 6) != 12.6 || ot.GetFormula() != "dossier.on_time_rate" || !strings.Contains(ot.GetExplanation(), "90 resolved, stopped or withdrawn by the due date") {
 		t.Errorf("on_time_rate: %v", ot)
 	}
 	od := byID["online_dossier_share"]

@@ -16,16 +16,17 @@ type formula struct {
 
 var formulas = map[string]formula{
 	"dossier.on_time_rate": {ratio, "dossier",
-		"(resolved early + on time + open within due) / (resolved + open, paused excluded)"},
+		"QĐ 766 2.1: accepted dossiers resolved, stopped or withdrawn by their due date, open within due, or waiting on a first supplement asked by the due date / accepted dossiers resolved, stopped or withdrawn in the period, open, or waiting on a supplement (financial waits left out)"},
 	"dossier.online_rate": {ratio, "dossier", "received online / received"},
 	"dossier.online_payment_share": {ratio, "procedures",
 		"resolved dossiers of procedures with a fee, paid online / resolved dossiers of procedures with a fee (QĐ 766)"},
 	"dossier.electronic_result_share": {ratio, "procedures",
 		"resolved dossiers of procedures whose result is a paper, with an electronic result / resolved dossiers of those procedures (QĐ 766)"},
-	"dossier.digitized_share":     {ratio, "dossier", "received with digitised papers / received"},
-	"dossier.satisfaction":        {ratio, "dossier", "1 − resolved late / resolved − complaint rate (not reported: 0)"},
-	"dossier.avg_processing_days": {scoringv1.MeasureUnit_MEASURE_UNIT_DAYS, "dossier", "mean calendar days from receipt to resolution"},
-	"dossier.received_total":      {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "dossier", "dossiers received"},
+	"dossier.digitized_share": {ratio, "dossier", "received with digitised papers / received"},
+	"dossier.satisfaction":    {ratio, "dossier", "1 − resolved late / resolved − complaint rate (not reported: 0)"},
+	"dossier.avg_processing_days": {scoringv1.MeasureUnit_MEASURE_UNIT_DAYS, "dossier",
+		"QĐ 766 2.2: mean working days from acceptance to resolution, less supplement waits, of the dossiers accepted in the period and resolved"},
+	"dossier.received_total": {scoringv1.MeasureUnit_MEASURE_UNIT_COUNT, "dossier", "dossiers received"},
 
 	"catalog.online_procedure_share":      {ratio, "catalog", "active procedures offered fully or partly online / active procedures (catalog as of today)"},
 	"catalog.full_online_procedure_share": {ratio, "catalog", "active procedures offered fully online / active procedures (catalog as of today)"},
