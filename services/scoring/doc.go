@@ -14,6 +14,9 @@
 //     other parts' live figures), normalisation, points, competition ranks (1, 2, 2, 4),
 //     the previous period in this period's geography, and the cache (dropped on any
 //     write; results that use live figures are also recomputed after Options.LiveTTL).
+//   - scope.go: methodologies of the agencies or communes of one province (their scope),
+//     reports of agencies and communes, a province's rights over its own scope, reporting
+//     periods closed per scope (docs/domain.md, "Scoring inside a province").
 //   - interconnection.go: channel states from the heartbeat's age and real activity
 //     (each system's last stored dossier event and refusals, from the dossier part's
 //     ListSystemActivity; documents waiting, from docexchange).
@@ -26,6 +29,6 @@
 // unavailable (for a scoring part run without it), and indicators then say "no data" with
 // the reason, never a number.
 //
-// Demo data: demo.go and demo/ (see the README, "Scoring demo data"); the synthetic values
-// are labelled as such in the file and in each report's note.
+// Demo data: demo.go, demo_province.go and demo/ (see the README, "Scoring demo data"); the
+// synthetic values are labelled as such in the file and in each report's note.
 package scoring
