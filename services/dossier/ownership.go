@@ -67,8 +67,11 @@ func (s *Service) ensureAgencyUnits(ctx context.Context, agencies []string) erro
 }
 
 // agencyOfUnit reports whether an agency whose catalog unit is agencyUnit may act for
-// unit on date (YYYY-MM-DD): the same unit, or agencyUnit retired before date into unit
-// (an agency of Nam Định, 36, files under Ninh Bình, 37, after 2025-06-30, not before).
+// unit on date (YYYY-MM-DD): the same unit, or agencyUnit retired before date into unit.
+// An agency closes with its unit at the latest (docs/domain.md, Agencies), so an agency of
+// Nam Định (36) that the catalog gives a life is refused as AGENCY_CLOSED after 2025-06-30
+// before this is asked (checkOwner); the second case remains for an agency whose life the
+// catalog did not give.
 func (r *refs) agencyOfUnit(agencyUnit, unit, date string) bool {
 	if agencyUnit == unit {
 		return true
@@ -83,6 +86,9 @@ func (s *Service) checkOwner(j *job, c *checked) error {
 	ev := c.ev
 	date := time.UnixMilli(c.at).In(Vietnam).Format("2006-01-02")
 	a := s.refs.agency(ev.AgencyCode)
+	if a.closedOn(date) {
+		return agencyClosed("agency_code", ev.AgencyCode, a, date)
+	}
 	if !s.refs.unit(a.unit).found && j.catalogErr != nil {
 		return errCatalogDown
 	}
@@ -106,6 +112,9 @@ func (s *Service) checkOwner(j *job, c *checked) error {
 		e.Reason = "UNKNOWN_REFERENCE"
 		return e
 	}
+	if cr.closedOn(date) {
+		return agencyClosed("dossier_code", ca, cr, date)
+	}
 	if !s.refs.unit(cr.unit).found && j.catalogErr != nil {
 		return errCatalogDown
 	}
@@ -121,5 +130,35 @@ func (s *Service) checkOwner(j *job, c *checked) error {
 func ownerMismatch(reason, msg, vi, agency, agencyUnit, unit string) error {
 	e := platform.FailedPrecondition(reason, msg, vi)
 	e.Metadata = map[string]string{"agency_code": agency, "agency_unit": agencyUnit, "unit_code": unit}
+	return e
+}
+
+// closedOn reports whether the agency had closed before date (YYYY-MM-DD, in Vietnam): its
+// last day in force is before date. An event on its last day is accepted.
+func (a agencyRef) closedOn(date string) bool {
+	return a.found && a.validTo != "" && a.validTo < date
+}
+
+// agencyClosed refuses a dossier's first event dated after the agency named by field
+// (agency_code, or the agency of the dossier code) closed, naming the agency in force that
+// answers for it (docs/domain.md, Agencies: on 2025-07-01 the agencies of the merged
+// provinces closed, NQ 202/2025/QH15). Later events of a dossier opened while the agency
+// was in force are not checked: a dossier received in June 2025 may be resolved in August.
+func agencyClosed(field, agency string, a agencyRef, date string) error {
+	succ := a.current
+	if succ == "" {
+		succ = a.successor
+	}
+	msg := fmt.Sprintf("agency %s (%s) closed on %s, before the event's date %s", agency, field, a.validTo, date)
+	vi := fmt.Sprintf("Cơ quan %s chỉ hoạt động đến hết ngày %s, trước ngày %s của sự kiện", agency, a.validTo, date)
+	if succ != "" {
+		msg += fmt.Sprintf("; its successor is %s: file the dossier there", succ)
+		vi += fmt.Sprintf("; cơ quan kế thừa là %s.", succ)
+	} else {
+		msg += "; the catalog names no successor"
+		vi += "; danh mục không ghi cơ quan kế thừa."
+	}
+	e := platform.FailedPrecondition("AGENCY_CLOSED", msg, vi)
+	e.Metadata = map[string]string{"agency_code": agency, "valid_to": a.validTo, "successor_code": succ, "field": field}
 	return e
 }

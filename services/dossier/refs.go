@@ -44,9 +44,14 @@ type procRef struct {
 }
 
 type agencyRef struct {
-	found   bool
-	unit    string
-	expires time.Time
+	found bool
+	unit  string
+	// The agency's life as the catalog's agency_references give it (docs/domain.md,
+	// Agencies): its last day in force ("" while in force), the agency that took over and
+	// the one in force today after following successors. Kept per agency, not per date:
+	// whether an event's date is after validTo is decided here (closedOn).
+	validTo, successor, current string
+	expires                     time.Time
 }
 
 type unitRef struct {
@@ -96,6 +101,12 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 	}
 	for _, a := range resp.GetAgencies() {
 		r.ags[a.GetCode()] = agencyRef{found: true, unit: a.GetUnitCode(), expires: hit}
+	}
+	for _, ar := range resp.GetAgencyReferences() {
+		if e, ok := r.ags[ar.GetAgency().GetCode()]; ok && e.found {
+			e.validTo, e.successor, e.current = ar.GetAgency().GetValidTo(), ar.GetAgency().GetSuccessorCode(), ar.GetCurrentCode()
+			r.ags[ar.GetAgency().GetCode()] = e
+		}
 	}
 	for _, a := range resp.GetMissingAgencies() {
 		r.ags[a] = agencyRef{expires: miss}
