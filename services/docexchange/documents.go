@@ -76,6 +76,9 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 			fmt.Sprintf("a token of unit %s may not send for agency %s of unit %s", c.Unit, d.GetFrom(), units[d.GetFrom()]),
 			fmt.Sprintf("Mã truy cập của đơn vị %s không được gửi văn bản thay cơ quan %s.", c.Unit, d.GetFrom()))
 	}
+	if err := s.checkAgenciesOpen(ctx, d); err != nil {
+		return nil, err
+	}
 	// Inline attachments: size, digest and the request limit.
 	signed := d.GetSignature() != nil
 	var total int64
