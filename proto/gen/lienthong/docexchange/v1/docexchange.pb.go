@@ -404,7 +404,7 @@ func (x *Attachment) GetDescription() string {
 	return ""
 }
 
-// A signature over the canonical document (CONTRACT §8).
+// A signature over the canonical document (docs/api.md, "Documents"; README.md, "Documents").
 type Signature struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of a key registered for the sending agency.
