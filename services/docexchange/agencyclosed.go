@@ -33,15 +33,9 @@ type lifeCache struct {
 	ags map[string]agencyLife
 }
 
-// lifeCaches holds the lifeCache of each refs.
-var lifeCaches sync.Map // *refs -> *lifeCache
-
 func (r *refs) lives() *lifeCache {
-	if c, ok := lifeCaches.Load(r); ok {
-		return c.(*lifeCache)
-	}
-	c, _ := lifeCaches.LoadOrStore(r, &lifeCache{ags: map[string]agencyLife{}})
-	return c.(*lifeCache)
+	r.lifeOnce.Do(func() { r.life = &lifeCache{ags: map[string]agencyLife{}} })
+	return r.life
 }
 
 // agencyLives returns the lives of the agencies, asking the catalog for those not fresh in

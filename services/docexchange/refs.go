@@ -19,6 +19,9 @@ type refs struct {
 	mu    sync.Mutex
 	ags   map[string]cached
 	units map[string]cached
+
+	lifeOnce sync.Once
+	life     *lifeCache // agencies' lives (agencyclosed.go), made on first use
 }
 
 type cached struct {
