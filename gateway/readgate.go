@@ -18,8 +18,8 @@ import (
 // counted from the token check to the last byte of its answer:
 //   - at most perKey reads in flight at once (memory: each holds its answer);
 //   - at most readTimePerSecond seconds of read time a second, on average (a token bucket
-//     of read time, readTimeBurst deep): a caller that reads one call after another never
-//     exceeds it, a caller with many workers gets the time of one reader. The time charged
+//     of read time, readTimeBurst deep): a caller that spends half its time reading never
+//     exceeds it, a caller with many workers gets half the time of one reader. The time charged
 //     is the read's wall time, so a read slowed by load costs more, never less.
 // A read beyond either waits its turn (at most maxWaiting waiting, for at most maxWait),
 // and beyond that is refused RESOURCE_EXHAUSTED TOO_MANY_CALLS (429 with Retry-After). A
@@ -33,8 +33,11 @@ const DefaultMaxReadsPerCaller = 2
 const (
 	readMaxWaiting = 64
 	readMaxWait    = 30 * time.Second
-	// readTimePerSecond is the read time a caller earns each second: one reader's.
-	readTimePerSecond = 1.0
+	// readTimePerSecond is the read time a caller earns each second: half a reader's, so
+	// that on a 2-core machine one caller's reads take at most about a quarter of the CPU
+	// (docs/benchmarks.md, "Under attack": with one reader's time the flood still took the
+	// victim's batches to 38–57% of quiet).
+	readTimePerSecond = 0.5
 	// readTimeBurst is how much read time a caller may spend ahead (a dashboard's burst of
 	// parallel reads).
 	readTimeBurst = 5 * time.Second
@@ -178,7 +181,7 @@ func (g *readGate) sweep(now time.Time) {
 
 func tooManyCalls(perKey int, retry time.Duration, why string) error {
 	e := platform.ResourceExhausted("TOO_MANY_CALLS",
-		fmt.Sprintf("%s: a caller may have %d reads in flight and one reader's time on average; retry after %s", why, perKey, retry.Round(time.Second)),
+		fmt.Sprintf("%s: a caller may have %d reads in flight and half a reader's time on average; retry after %s", why, perKey, retry.Round(time.Second)),
 		"Hệ thống gửi quá nhiều yêu cầu đọc cùng lúc; vui lòng thử lại sau.")
 	e.RetryDelay = max(retry, time.Second)
 	return e

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// TestReadTimeShare: a caller that reads one call after another never waits; a caller with
-// many reads in flight gets one reader's time on average and then waits, or is refused
+// TestReadTimeShare: a caller that spends half its time reading never waits; a caller with
+// many reads in flight gets half a reader's time on average and then waits, or is refused
 // when it owes more than a wait may last (readgate.go). Clock of the test's own.
 func TestReadTimeShare(t *testing.T) {
 	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
@@ -20,7 +20,8 @@ func TestReadTimeShare(t *testing.T) {
 	g.now = func() time.Time { return now }
 	ctx := context.Background()
 
-	// One reader, 1,000 reads of 100 ms back to back: it never owes anything.
+	// One reader, 1,000 reads of 100 ms, each followed by 100 ms of something else: it never
+	// owes anything.
 	for i := range 1000 {
 		release, err := g.acquire(ctx, "system sequential")
 		if err != nil {
@@ -28,6 +29,7 @@ func TestReadTimeShare(t *testing.T) {
 		}
 		now = now.Add(100 * time.Millisecond)
 		release()
+		now = now.Add(100 * time.Millisecond)
 	}
 
 	// Four reads of 5 s at once: 20 s of read time in 5 s, with 5 s of burst (what is
@@ -79,21 +81,21 @@ func TestReadTimeShare(t *testing.T) {
 		t.Fatalf("a read owing 30 s or more: %v, want RESOURCE_EXHAUSTED", err)
 	}
 	// Once the time owed is earned back, it reads again at once.
-	now = now.Add(time.Minute)
+	now = now.Add(2 * time.Minute)
 	if release, err := g.acquire(ctx, "system greedy"); err != nil {
-		t.Fatalf("after a minute: %v", err)
+		t.Fatalf("after two minutes: %v", err)
 	} else {
 		release()
 	}
 	// Callers idle with a whole budget are forgotten.
-	now = now.Add(time.Minute)
+	now = now.Add(2 * time.Minute)
 	g.mu.Lock()
 	g.sweeps = 1 << 20
 	g.sweep(now)
 	n := len(g.keys)
 	g.mu.Unlock()
 	if n != 0 {
-		t.Errorf("%d callers remembered after a minute idle, want 0", n)
+		t.Errorf("%d callers remembered after two minutes idle, want 0", n)
 	}
 }
 

@@ -27,7 +27,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&l.maxStreamsPerSystem, "max-streams-per-system", platform.DefaultMaxStreamsPerSystem,
 		"streams (watches, subscriptions, uploads) one calling system may hold open on a part at once; more are refused RESOURCE_EXHAUSTED TOO_MANY_STREAMS (-1: no cap)")
 	fs.IntVar(&l.maxReadsPerCaller, "max-reads-per-caller", gateway.DefaultMaxReadsPerCaller,
-		"reads (GET, gRPC Get/List/...) one province or central body (all its systems), or one anonymous client address, may have in flight through the gateway at once, with one reader's time a second on average; more wait their turn (admin tokens are not gated; -1: no gate)")
+		"reads (GET, gRPC Get/List/...) one province or central body (all its systems), or one anonymous client address, may have in flight through the gateway at once, with half a reader's time a second on average; more wait their turn (admin tokens are not gated; -1: no gate)")
 }
 
 // partPolicies are the parts' access policies, which the gateway applies before reading a
