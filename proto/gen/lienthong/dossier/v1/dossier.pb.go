@@ -582,7 +582,11 @@ type DossierEvent struct {
 	System string `protobuf:"bytes,22,opt,name=system,proto3" json:"system,omitempty"`
 	// What a different `due_at` is: an apology (the default with `rescheduled`) or an
 	// extension. Set, it needs `due_at` and `reschedule_reason` like `rescheduled`.
-	DueChange     DueChange `protobuf:"varint,23,opt,name=due_change,json=dueChange,proto3,enum=lienthong.dossier.v1.DueChange" json:"due_change,omitempty"`
+	DueChange DueChange `protobuf:"varint,23,opt,name=due_change,json=dueChange,proto3,enum=lienthong.dossier.v1.DueChange" json:"due_change,omitempty"`
+	// 5-digit code of the commune-level unit (commune, ward or special zone) the dossier
+	// belongs to: a commune of `unit_code` in force at `occurred_at` (from 2025-07-01).
+	// Optional, on the dossier's first event only; a later event may repeat it (must match).
+	CommuneCode   string `protobuf:"bytes,24,opt,name=commune_code,json=communeCode,proto3" json:"commune_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -776,6 +780,13 @@ func (x *DossierEvent) GetDueChange() DueChange {
 		return x.DueChange
 	}
 	return DueChange_DUE_CHANGE_UNSPECIFIED
+}
+
+func (x *DossierEvent) GetCommuneCode() string {
+	if x != nil {
+		return x.CommuneCode
+	}
+	return ""
 }
 
 // Request for CreateDossierEvent.
@@ -1529,7 +1540,9 @@ type Dossier struct {
 	// Apology slips issued (phiếu xin lỗi và hẹn lại ngày trả kết quả).
 	ApologyCount int32 `protobuf:"varint,24,opt,name=apology_count,json=apologyCount,proto3" json:"apology_count,omitempty"`
 	// The date promised by the latest apology; the verdict still uses effective_due_at.
-	ApologyDueAt  string `protobuf:"bytes,25,opt,name=apology_due_at,json=apologyDueAt,proto3" json:"apology_due_at,omitempty"`
+	ApologyDueAt string `protobuf:"bytes,25,opt,name=apology_due_at,json=apologyDueAt,proto3" json:"apology_due_at,omitempty"`
+	// Commune-level unit code given on the first event; empty when none was given.
+	CommuneCode   string `protobuf:"bytes,26,opt,name=commune_code,json=communeCode,proto3" json:"commune_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1735,6 +1748,13 @@ func (x *Dossier) GetApologyCount() int32 {
 func (x *Dossier) GetApologyDueAt() string {
 	if x != nil {
 		return x.ApologyDueAt
+	}
+	return ""
+}
+
+func (x *Dossier) GetCommuneCode() string {
+	if x != nil {
+		return x.CommuneCode
 	}
 	return ""
 }
@@ -2041,7 +2061,8 @@ type GetDossierStatsRequest struct {
 	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
 	// Last month, `2026-12`; or a period. Default: the month of `from`'s period end, or now.
 	To string `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
-	// `agency`, `procedure`, `field`, `month`, `channel` or `unit`; empty for one total row.
+	// `agency`, `procedure`, `field`, `month`, `channel`, `unit` or `commune` (commune-level
+	// unit code; dossiers without one under an empty key); empty for one total row.
 	GroupBy string `protobuf:"bytes,4,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
 	// `historical` (units as they were) or `current` (rolled up into today's units; default).
 	Geography string `protobuf:"bytes,5,opt,name=geography,proto3" json:"geography,omitempty"`
@@ -2580,7 +2601,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\arefused\x18\x03 \x01(\x03R\arefused\x12&\n" +
 	"\x0flast_refused_at\x18\x04 \x01(\tR\rlastRefusedAt\x12.\n" +
 	"\x13last_refused_reason\x18\x05 \x01(\tR\x11lastRefusedReason\x12(\n" +
-	"\x10last_accepted_at\x18\x06 \x01(\tR\x0elastAcceptedAt\"\xd9\x06\n" +
+	"\x10last_accepted_at\x18\x06 \x01(\tR\x0elastAcceptedAt\"\xfc\x06\n" +
 	"\fDossierEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fdossier_code\x18\x02 \x01(\tR\vdossierCode\x12;\n" +
@@ -2611,7 +2632,8 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\tstored_at\x18\x15 \x01(\tR\bstoredAt\x12\x16\n" +
 	"\x06system\x18\x16 \x01(\tR\x06system\x12>\n" +
 	"\n" +
-	"due_change\x18\x17 \x01(\x0e2\x1f.lienthong.dossier.v1.DueChangeR\tdueChange\"U\n" +
+	"due_change\x18\x17 \x01(\x0e2\x1f.lienthong.dossier.v1.DueChangeR\tdueChange\x12!\n" +
+	"\fcommune_code\x18\x18 \x01(\tR\vcommuneCode\"U\n" +
 	"\x19CreateDossierEventRequest\x128\n" +
 	"\x05event\x18\x01 \x01(\v2\".lienthong.dossier.v1.DossierEventR\x05event\"\xbd\x01\n" +
 	"\x1aCreateDossierEventResponse\x12\x19\n" +
@@ -2653,7 +2675,7 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x05Pause\x12\x1d\n" +
 	"\n" +
 	"started_at\x18\x01 \x01(\tR\tstartedAt\x12\x19\n" +
-	"\bended_at\x18\x02 \x01(\tR\aendedAt\"\x90\b\n" +
+	"\bended_at\x18\x02 \x01(\tR\aendedAt\"\xb3\b\n" +
 	"\aDossier\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
 	"\x06status\x18\x02 \x01(\x0e2#.lienthong.dossier.v1.DossierStatusR\x06status\x12\x1b\n" +
@@ -2689,7 +2711,8 @@ const file_lienthong_dossier_v1_dossier_proto_rawDesc = "" +
 	"\x06events\x18\x16 \x03(\v2\".lienthong.dossier.v1.DossierEventR\x06events\x12\"\n" +
 	"\rlast_event_at\x18\x17 \x01(\tR\vlastEventAt\x12#\n" +
 	"\rapology_count\x18\x18 \x01(\x05R\fapologyCount\x12$\n" +
-	"\x0eapology_due_at\x18\x19 \x01(\tR\fapologyDueAt\"\xf2\x01\n" +
+	"\x0eapology_due_at\x18\x19 \x01(\tR\fapologyDueAt\x12!\n" +
+	"\fcommune_code\x18\x1a \x01(\tR\vcommuneCode\"\xf2\x01\n" +
 	"\x13ListDossiersRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x16\n" +
 	"\x06agency\x18\x02 \x01(\tR\x06agency\x12\x1c\n" +

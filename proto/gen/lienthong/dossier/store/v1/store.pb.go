@@ -215,8 +215,11 @@ type DossierState struct {
 	// resolution less the time waiting for supplements (QĐ 766 indicator 2.2); 0 in files of
 	// earlier versions.
 	ProcessingWorkingMillis int64 `protobuf:"varint,27,opt,name=processing_working_millis,json=processingWorkingMillis,proto3" json:"processing_working_millis,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Commune-level unit code given on the first event; "" when none (and in files of
+	// earlier versions).
+	CommuneCode   string `protobuf:"bytes,28,opt,name=commune_code,json=communeCode,proto3" json:"commune_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DossierState) Reset() {
@@ -438,6 +441,13 @@ func (x *DossierState) GetProcessingWorkingMillis() int64 {
 	return 0
 }
 
+func (x *DossierState) GetCommuneCode() string {
+	if x != nil {
+		return x.CommuneCode
+	}
+	return ""
+}
+
 var File_lienthong_dossier_store_v1_store_proto protoreflect.FileDescriptor
 
 const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
@@ -450,7 +460,7 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"\bInterval\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x10\n" +
 	"\x03end\x18\x02 \x01(\x03R\x03end\x12\x1b\n" +
-	"\tdue_after\x18\x03 \x01(\x03R\bdueAfter\"\x9a\b\n" +
+	"\tdue_after\x18\x03 \x01(\x03R\bdueAfter\"\xbd\b\n" +
 	"\fDossierState\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\x05R\x06status\x12\x1b\n" +
@@ -487,7 +497,8 @@ const file_lienthong_dossier_store_v1_store_proto_rawDesc = "" +
 	"\x0fprocessing_days\x18\x18 \x01(\rR\x0eprocessingDays\x12$\n" +
 	"\x0eapology_due_at\x18\x19 \x01(\x03R\fapologyDueAt\x12#\n" +
 	"\rapology_count\x18\x1a \x01(\x05R\fapologyCount\x12:\n" +
-	"\x19processing_working_millis\x18\x1b \x01(\x03R\x17processingWorkingMillisBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
+	"\x19processing_working_millis\x18\x1b \x01(\x03R\x17processingWorkingMillis\x12!\n" +
+	"\fcommune_code\x18\x1c \x01(\tR\vcommuneCodeBMZKgithub.com/lienthong/lienthong/proto/gen/lienthong/dossier/store/v1;storev1b\x06proto3"
 
 var (
 	file_lienthong_dossier_store_v1_store_proto_rawDescOnce sync.Once
