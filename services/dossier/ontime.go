@@ -32,6 +32,7 @@ func applyEvent(st *storev1.DossierState, ev *dossierv1.DossierEvent, at, due in
 		st.Code = ev.GetDossierCode()
 		st.UnitCode, st.AgencyCode, st.ProcedureCode = ev.GetUnitCode(), ev.GetAgencyCode(), ev.GetProcedureCode()
 		st.Channel = int32(ev.GetChannel())
+		st.CommuneCode = ev.GetCommuneCode()
 		st.ReceivedAt = at
 		st.ProcessingDays = days
 	}

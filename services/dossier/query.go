@@ -46,13 +46,13 @@ func parsePeriod(s string) (int32, int32, bool) {
 	return base, base + 11, true
 }
 
-var groupings = map[string]bool{"": true, "agency": true, "procedure": true, "field": true, "month": true, "channel": true, "unit": true}
+var groupings = map[string]bool{"": true, "agency": true, "procedure": true, "field": true, "month": true, "channel": true, "unit": true, "commune": true}
 
 func parseStatsQuery(r *dossierv1.GetDossierStatsRequest, now int64) (statsQuery, error) {
 	var v platform.Violations
 	q := statsQuery{groupBy: r.GetGroupBy(), unit: r.GetUnit(), agency: r.GetAgency(), procedure: r.GetProcedure(), fromM: -1, toM: monthOf(now)}
 	if !groupings[q.groupBy] {
-		v.Add("group_by", "must be agency, procedure, field, month, channel or unit, got %q", q.groupBy)
+		v.Add("group_by", "must be agency, procedure, field, month, channel, unit or commune, got %q", q.groupBy)
 	}
 	switch r.GetGeography() {
 	case "", "current":
@@ -103,6 +103,8 @@ func (q *statsQuery) groupKey(k cellKey, g geoInfo) string {
 		return channelName(k.channel)
 	case "unit":
 		return q.unitOf(k.unit, g)
+	case "commune":
+		return k.commune
 	}
 	return "total"
 }

@@ -57,6 +57,8 @@ type agencyRef struct {
 type unitRef struct {
 	found    bool
 	from, to string // validity, YYYY-MM-DD; to "" while in force
+	parent   string // the province of a commune-level unit
+	kind     catalogv1.UnitKind
 	current  string // unit it rolls up to today
 	// currents are all the units it rolls up to today (a unit split in two has two).
 	currents []string
@@ -117,6 +119,7 @@ func (r *refs) ensure(ctx context.Context, procs, agencies, units []string) erro
 			cur = cc[0]
 		}
 		r.units[u.GetUnit().GetCode()] = unitRef{found: true, from: u.GetUnit().GetValidFrom(), to: u.GetUnit().GetValidTo(), current: cur,
+			parent: u.GetUnit().GetParentCode(), kind: u.GetUnit().GetKind(),
 			currents: slices.Clone(u.GetCurrentCodes()), expires: hit}
 	}
 	for _, u := range resp.GetMissingUnits() {

@@ -24,15 +24,16 @@ const (
 	keepAgency
 	keepProcedure
 	keepChannel
-	keepAll = keepUnit | keepAgency | keepProcedure | keepChannel
+	keepCommune
+	keepAll = keepUnit | keepAgency | keepProcedure | keepChannel | keepCommune
 )
 
 // rollupMasks are the roll-ups kept, smallest first; the last keeps every dimension (the
 // cells themselves). The pairs with the unit serve the provinces, whose every query is
-// filtered on their unit.
+// filtered on their unit (a province's report by commune reads unit and commune).
 var rollupMasks = []dimMask{
 	0, keepChannel, keepUnit, keepAgency, keepProcedure,
-	keepUnit | keepChannel, keepUnit | keepAgency, keepUnit | keepProcedure,
+	keepUnit | keepChannel, keepUnit | keepAgency, keepUnit | keepProcedure, keepUnit | keepCommune,
 	keepAll,
 }
 
@@ -49,6 +50,9 @@ func (m dimMask) project(k cellKey) cellKey {
 	}
 	if m&keepChannel != 0 {
 		out.channel = k.channel
+	}
+	if m&keepCommune != 0 {
+		out.commune = k.commune
 	}
 	return out
 }
@@ -168,6 +172,8 @@ func (q *statsQuery) needs() dimMask {
 		m |= keepChannel
 	case "unit":
 		m |= keepUnit
+	case "commune":
+		m |= keepCommune
 	}
 	return m
 }

@@ -233,7 +233,7 @@ func (s *Service) dossierView(st *storev1.DossierState) *dossierv1.Dossier {
 		RescheduleReasons: st.GetRescheduleReasons(), ReturnedAt: fmtMillis(st.GetReturnedAt()),
 		ApplicantKind: dossierv1.ApplicantKind(st.GetApplicantKind()), PaidOnline: st.GetPaidOnline(),
 		Digitized: st.GetDigitized(), ElectronicResult: st.GetElectronicResult(), DueSource: st.GetDueSource(),
-		LastEventAt: fmtMillis(st.GetLastEventAt()),
+		LastEventAt: fmtMillis(st.GetLastEventAt()), CommuneCode: st.GetCommuneCode(),
 	}
 	for _, p := range st.GetSupplementPauses() {
 		d.Pauses = append(d.Pauses, &dossierv1.Pause{StartedAt: fmtMillis(p.GetStart()), EndedAt: fmtMillis(p.GetEnd())})

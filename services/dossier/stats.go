@@ -78,6 +78,7 @@ type cellKey struct {
 	month                   int32 // months since year 0: y*12 + m-1, Vietnam time
 	channel                 int32
 	unit, agency, procedure string
+	commune                 string // commune-level unit; "" when the dossier names none
 }
 
 func monthOf(ms int64) int32 {
@@ -106,7 +107,7 @@ func contributions(st *storev1.DossierState) []contribution {
 	if st == nil || st.GetReceivedAt() == 0 {
 		return nil
 	}
-	dims := cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()}
+	dims := cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode(), commune: st.GetCommuneCode()}
 	at := func(ms int64) cellKey { k := dims; k.month = monthOf(ms); return k }
 	out := make([]contribution, 0, 8)
 	out = append(out, contribution{at(st.GetReceivedAt()), cReceived, 1})
@@ -202,7 +203,7 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 		return liveEntry{}, false
 	}
 	e := liveEntry{
-		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode()},
+		key:    cellKey{channel: st.GetChannel(), unit: st.GetUnitCode(), agency: st.GetAgencyCode(), procedure: st.GetProcedureCode(), commune: st.GetCommuneCode()},
 		status: liveKindOf(st), overdueAt: math.MaxInt64,
 	}
 	if spans := overdueSpans(st); len(spans) > 0 && spans[len(spans)-1][1] == 0 {
@@ -407,10 +408,21 @@ func (s *Stats) dimsID(k cellKey) int32 {
 }
 
 // Encoding of cells on disk: key = month(4) channel(1) then unit, agency, procedure each
-// length-prefixed; value = the counters as varints.
+// length-prefixed, then the commune length-prefixed only when there is one (so the cells of
+// files of earlier versions read as cells without a commune); value = the counters as varints.
 
 func encodeCellKey(k cellKey) []byte {
-	b := make([]byte, 0, 5+3+len(k.unit)+len(k.agency)+len(k.procedure))
+	b := encodeCellKeyPrefix(k)
+	if k.commune != "" {
+		b = append(b, byte(len(k.commune)))
+		b = append(b, k.commune...)
+	}
+	return b
+}
+
+// encodeCellKeyPrefix is a cell key without its commune.
+func encodeCellKeyPrefix(k cellKey) []byte {
+	b := make([]byte, 0, 5+4+len(k.unit)+len(k.agency)+len(k.procedure)+len(k.commune))
 	b = binary.BigEndian.AppendUint32(b, uint32(k.month))
 	b = append(b, byte(k.channel))
 	for _, s := range []string{k.unit, k.agency, k.procedure} {
@@ -423,21 +435,39 @@ func encodeCellKey(k cellKey) []byte {
 var errBadCell = errors.New("malformed statistics cell")
 
 func decodeCellKey(b []byte) (cellKey, error) {
-	if len(b) < 5 {
+	k, rest, err := decodeCellKeyPrefix(b)
+	if err != nil || len(rest) == 0 {
+		return k, err
+	}
+	if k.commune, rest, err = lengthPrefixed(rest); err != nil || len(rest) != 0 {
 		return cellKey{}, errBadCell
+	}
+	return k, nil
+}
+
+// decodeCellKeyPrefix reads what encodeCellKeyPrefix wrote and returns the bytes after it.
+func decodeCellKeyPrefix(b []byte) (cellKey, []byte, error) {
+	if len(b) < 5 {
+		return cellKey{}, nil, errBadCell
 	}
 	k := cellKey{month: int32(binary.BigEndian.Uint32(b)), channel: int32(b[4])}
 	b = b[5:]
 	var parts [3]string
 	for i := range parts {
-		if len(b) < 1 || len(b) < 1+int(b[0]) {
-			return cellKey{}, errBadCell
+		var err error
+		if parts[i], b, err = lengthPrefixed(b); err != nil {
+			return cellKey{}, nil, err
 		}
-		parts[i] = string(b[1 : 1+int(b[0])])
-		b = b[1+int(b[0]):]
 	}
 	k.unit, k.agency, k.procedure = parts[0], parts[1], parts[2]
-	return k, nil
+	return k, b, nil
+}
+
+func lengthPrefixed(b []byte) (string, []byte, error) {
+	if len(b) < 1 || len(b) < 1+int(b[0]) {
+		return "", nil, errBadCell
+	}
+	return string(b[1 : 1+int(b[0])]), b[1+int(b[0]):], nil
 }
 
 func encodeCounters(c *counters) []byte {
@@ -466,11 +496,18 @@ func decodeCounters(b []byte) (counters, error) {
 	return c, nil
 }
 
-// encodeLive and decodeLive store an open dossier's live entry (for a fast start).
+// encodeLive and decodeLive store an open dossier's live entry (for a fast start): its
+// cell key without the commune, its kind and overdue instant, then its commune
+// length-prefixed when it has one (entries of earlier versions end after the instant).
 func encodeLive(e liveEntry) []byte {
-	b := encodeCellKey(e.key)
+	b := encodeCellKeyPrefix(e.key)
 	b = binary.AppendVarint(b, int64(e.status))
-	return binary.AppendVarint(b, e.overdueAt)
+	b = binary.AppendVarint(b, e.overdueAt)
+	if e.key.commune != "" {
+		b = append(b, byte(len(e.key.commune)))
+		b = append(b, e.key.commune...)
+	}
+	return b
 }
 
 // normalizeLive gives an entry's kind as liveOf does (entries written by earlier versions
@@ -481,11 +518,10 @@ func normalizeLive(e liveEntry) liveEntry {
 }
 
 func decodeLive(b []byte) (liveEntry, error) {
-	k, err := decodeCellKey(b)
+	k, rest, err := decodeCellKeyPrefix(b)
 	if err != nil {
 		return liveEntry{}, err
 	}
-	rest := b[5+3+len(k.unit)+len(k.agency)+len(k.procedure):]
 	st, n := binary.Varint(rest)
 	if n <= 0 {
 		return liveEntry{}, errBadCell
@@ -493,6 +529,11 @@ func decodeLive(b []byte) (liveEntry, error) {
 	ov, m := binary.Varint(rest[n:])
 	if m <= 0 {
 		return liveEntry{}, errBadCell
+	}
+	if rest = rest[n+m:]; len(rest) != 0 {
+		if k.commune, rest, err = lengthPrefixed(rest); err != nil || len(rest) != 0 {
+			return liveEntry{}, errBadCell
+		}
 	}
 	return liveEntry{key: k, status: int32(st), overdueAt: ov}, nil
 }

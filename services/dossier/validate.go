@@ -74,7 +74,7 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 	}
 	ev := proto.Clone(in).(*dossierv1.DossierEvent)
 	ev.Sequence, ev.StoredAt, ev.System = 0, "", ""
-	for _, f := range []*string{&ev.EventId, &ev.DossierCode, &ev.UnitCode, &ev.AgencyCode, &ev.ProcedureCode,
+	for _, f := range []*string{&ev.EventId, &ev.DossierCode, &ev.UnitCode, &ev.CommuneCode, &ev.AgencyCode, &ev.ProcedureCode,
 		&ev.OccurredAt, &ev.DueAt, &ev.RescheduleReason, &ev.Step, &ev.Handler, &ev.Department, &ev.Note} {
 		*f = platform.NFC(*f)
 	}
@@ -105,6 +105,7 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 	if ev.UnitCode != "" && !provinceCodeRE.MatchString(ev.UnitCode) {
 		v.Add("unit_code", "must be a 2-digit province code, got %q", ev.UnitCode)
 	}
+	checkCommuneCode(&v, ev.CommuneCode, c.at)
 	if ev.AgencyCode != "" && !platform.AgencyCodeRE.MatchString(ev.AgencyCode) {
 		v.Add("agency_code", "must be an electronic identifier NNN.NN.NN.XNN, got %q", ev.AgencyCode)
 	}

@@ -82,6 +82,9 @@ func (s *Service) prepare(ctx context.Context, events []*dossierv1.DossierEvent)
 		if c.ev.UnitCode != "" {
 			units = append(units, c.ev.UnitCode)
 		}
+		if c.ev.CommuneCode != "" {
+			units = append(units, c.ev.CommuneCode)
+		}
 	}
 	if err := s.refs.ensure(ctx, procs, ags, units); err != nil {
 		j.catalogErr = err
@@ -466,6 +469,7 @@ func (s *Service) judge(j *job, c *checked, st *storev1.DossierState) error {
 	if ev.Channel != 0 && int32(ev.Channel) != st.GetChannel() {
 		v.Add("channel", "dossier %s came by channel %s", st.GetCode(), dossierv1.Channel(st.GetChannel()))
 	}
+	laterCommune(&v, ev.CommuneCode, st)
 	checkDue(&v, c.due, st.GetReceivedAt())
 	if err := v.Err(); err != nil {
 		return err
@@ -513,6 +517,9 @@ func (s *Service) checkCatalog(j *job, c *checked) error {
 		e := err.(*platform.Error)
 		e.Reason = "UNKNOWN_REFERENCE"
 		return e
+	}
+	if err := s.checkCommune(j, c); err != nil {
+		return err
 	}
 	return s.checkOwner(j, c)
 }
