@@ -128,6 +128,9 @@ var organDetail = []string{"OrganizationInCharge", "OrganName", "OrganAdd", "Ema
 // readOrgan reads From or To: the agency code, and the organisation's details when the
 // package gives any of them.
 func readOrgan(n *xnode) (string, *docv1.Organization) {
+	if n == nil { // no From or To at all: the envelope's validation names what is missing
+		return "", nil
+	}
 	id := strings.TrimSpace(n.str("OrganId"))
 	if n.child("OrganId") == nil && len(n.kids) == 0 {
 		id = strings.TrimSpace(n.text.String()) // the VPCP form's Path/From is the code itself
