@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"net"
 	"strings"
 	"testing"
@@ -207,9 +208,9 @@ func TestWatchTokenRevocationsFeedsFollowers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { follower.Follow(ctx, f.revs, zap.NewNop()); close(done) }()
 	defer func() { cancel(); <-done }()
-	waitUntil(t, "the follower has the first revocation", func() bool { return follower.Len() == 1 })
+	platformtest.WaitFor(t, 5*time.Second, "the follower has the first revocation", func() bool { return follower.Len() == 1 })
 	revoke("000.00.00.H31/b")
-	waitUntil(t, "the follower has the second revocation", func() bool { return follower.Len() == 2 })
+	platformtest.WaitFor(t, 5*time.Second, "the follower has the second revocation", func() bool { return follower.Len() == 2 })
 	if err := follower.Check(&platform.Caller{System: "000.00.00.H31/b", IssuedAt: time.Now().Add(-time.Hour)}); err == nil {
 		t.Error("the follower accepts a token of a revoked system")
 	}
@@ -225,16 +226,5 @@ func TestWatchTokenRevocationsFeedsFollowers(t *testing.T) {
 	}
 	if rv.GetSequence() != 2 || rv.GetSystem() != "000.00.00.H31/b" || rv.GetReason() != "" || rv.GetRevokedBy() != "" {
 		t.Errorf("watched revocation: %v", rv)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

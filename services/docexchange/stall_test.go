@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"net"
 	"strings"
 	"sync"
@@ -55,17 +56,6 @@ func serveOnLoopback(t *testing.T, f *fixture) (string, func(method string) int)
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // An inbox subscription and a download whose client stops reading are ended once a send
 // has waited the send timeout, while the part keeps taking documents; the client, reading
 // at last, gets what was sent before, then DEADLINE_EXCEEDED with the reason SEND_TIMEOUT.
@@ -106,9 +96,9 @@ func TestStalledInboxAndDownloadAreEnded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both streams to start", func() bool { return running("SubscribeInbox") == 1 && running("DownloadAttachment") == 1 })
+	platformtest.WaitFor(t, 10*time.Second, "both streams to start", func() bool { return running("SubscribeInbox") == 1 && running("DownloadAttachment") == 1 })
 	f.send(letter("during")) // the part keeps taking documents
-	waitFor(t, "the server to end both stalled streams", func() bool {
+	platformtest.WaitFor(t, 10*time.Second, "the server to end both stalled streams", func() bool {
 		return running("SubscribeInbox") == 0 && running("DownloadAttachment") == 0
 	})
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"net"
 	"os"
 	"path/filepath"
@@ -115,18 +116,6 @@ func (tf *tcpFixture) stalledWatch(t *testing.T) dossierv1.DossierService_WatchD
 	return s
 }
 
-// waitFor polls cond until it holds or 10 s passed.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -152,7 +141,7 @@ func TestStalledWatchesDoNotHoldTheWriter(t *testing.T) {
 	for range stalled {
 		tf.stalledWatch(t)
 	}
-	waitFor(t, "the watches to start reading the feed", func() bool {
+	platformtest.WaitFor(t, 10*time.Second, "the watches to start reading the feed", func() bool {
 		return tf.watching.Load() == stalled && f.db.Stats().TxN-began >= stalled
 	})
 
@@ -251,8 +240,8 @@ func TestStalledWatchIsEndedAfterTheSendTimeout(t *testing.T) {
 	manyOf33(f, 2000)
 
 	s := tf.stalledWatch(t)
-	waitFor(t, "the watch to start", func() bool { return tf.watching.Load() == 1 })
-	waitFor(t, "the server to end the stalled watch", func() bool { return tf.watching.Load() == 0 })
+	platformtest.WaitFor(t, 10*time.Second, "the watch to start", func() bool { return tf.watching.Load() == 1 })
+	platformtest.WaitFor(t, 10*time.Second, "the server to end the stalled watch", func() bool { return tf.watching.Load() == 0 })
 
 	got := 0
 	for {
@@ -310,8 +299,8 @@ func TestEventStreamThatStopsReadingIsEnded(t *testing.T) {
 		}
 		sent <- n
 	}()
-	waitFor(t, "the stream to start", func() bool { return tf.streaming.Load() == 1 })
-	waitFor(t, "the server to end the stream whose answers are not read", func() bool { return tf.streaming.Load() == 0 })
+	platformtest.WaitFor(t, 10*time.Second, "the stream to start", func() bool { return tf.streaming.Load() == 1 })
+	platformtest.WaitFor(t, 10*time.Second, "the server to end the stream whose answers are not read", func() bool { return tf.streaming.Load() == 0 })
 
 	answers := 0
 	for {

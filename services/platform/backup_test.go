@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"fmt"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,7 +64,7 @@ func TestBackupStalledReaderDoesNotBlockWrites(t *testing.T) {
 	}
 	// The temporary copy goes when the call ends.
 	cancel()
-	pollBackup(t, 10*time.Second, "the backup's temporary copy removed", func() bool {
+	platformtest.WaitFor(t, 10*time.Second, "the backup's temporary copy removed", func() bool {
 		names, _ := filepath.Glob(filepath.Join(filepath.Dir(db.Path()), backupTempPattern("catalog")))
 		return len(names) == 0
 	})
@@ -105,15 +106,4 @@ func backupFileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return st.Size()
-}
-
-func pollBackup(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

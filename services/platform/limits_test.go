@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"io"
 	"net"
 	"strings"
@@ -163,7 +164,7 @@ func TestStreamsPerSystemCapped(t *testing.T) {
 		t.Errorf("unary call of a system at its stream cap: %v", err)
 	}
 	cancels[0]()
-	waitUntil(t, "a place freed when a stream ends", func() bool {
+	platformtest.WaitFor(t, 5*time.Second, "a place freed when a stream ends", func() bool {
 		c, err := hold(t, conn, a)
 		if err != nil {
 			return false
@@ -173,18 +174,6 @@ func TestStreamsPerSystemCapped(t *testing.T) {
 	})
 	for _, c := range cancels[1:] {
 		c()
-	}
-}
-
-// waitUntil polls cond until it holds, for up to 5 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
