@@ -310,6 +310,9 @@ type memory struct {
 	RSS           int64 `json:"max_rss_bytes"`
 	RSSAnon       int64 `json:"max_rss_anon_bytes,omitempty"`
 	HeapPlusStack int64 `json:"max_heap_plus_stack_bytes"`
+	// GoMemory is the Go runtime's memory less what it gave back to the system: what the
+	// soft memory limit bounds.
+	GoMemory int64 `json:"max_go_memory_bytes"`
 }
 
 // modeResult is one mode's figures.
@@ -752,11 +755,16 @@ var benchJSON = protojson.MarshalOptions{UseProtoNames: true}
 // post sends a JSON body and decodes a 200 answer into out; any other answer is a
 // google.rpc.Status whose reason it returns.
 func (b *bencher) post(ctx context.Context, hc *http.Client, path string, body []byte, out any) (string, error) {
+	return b.postAs(ctx, hc, path, "application/json", body, out)
+}
+
+// postAs is post with a body of another content type.
+func (b *bencher) postAs(ctx context.Context, hc *http.Client, path, contentType string, body []byte, out any) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+path, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+b.o.token)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -921,6 +929,7 @@ func (b *bencher) sampleMemory(ctx context.Context) memory {
 			m.GoSys = max(m.GoSys, s["go_memstats_sys_bytes"])
 			m.RSS = max(m.RSS, s["process_resident_memory_bytes"])
 			m.HeapPlusStack = max(m.HeapPlusStack, s["go_memstats_heap_inuse_bytes"]+s["go_memstats_stack_inuse_bytes"])
+			m.GoMemory = max(m.GoMemory, s["go_memstats_sys_bytes"]-s["go_memstats_heap_released_bytes"])
 		}
 		if b.o.serverPID > 0 {
 			if anon, err := rssAnon(b.o.serverPID); err == nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -30,29 +28,7 @@ const largeEdxmlAttachments = 10
 
 // postXML posts an edXML package; it answers the refusal's reason (empty when accepted).
 func (b *bencher) postXML(ctx context.Context, hc *http.Client, body []byte, out any) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/v1/documents:importEdxml", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/xml")
-	req.Header.Set("Authorization", "Bearer "+b.o.token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var st restStatus
-		if json.Unmarshal(raw, &st) != nil || st.Code == 0 {
-			return fmt.Sprintf("HTTP_%d", resp.StatusCode), nil
-		}
-		return st.reason(), nil
-	}
-	return "", json.Unmarshal(raw, out)
+	return b.postAs(ctx, hc, "/v1/documents:importEdxml", "application/xml", body, out)
 }
 
 // importAnswer is what the bench reads of ImportEdxml's answer.

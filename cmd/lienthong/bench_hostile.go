@@ -103,18 +103,11 @@ type hostileSummary struct {
 
 // hostilePhase is the victim's figures in one phase.
 type hostilePhase struct {
-	Phase   string        `json:"phase"`
-	Seconds float64       `json:"seconds"`
-	Single  *modeResult   `json:"single"`
-	Batch   *modeResult   `json:"batch"`
-	Memory  hostileMemory `json:"memory"`
-}
-
-// hostileMemory adds to the usual figures the one the soft limit bounds: the Go runtime's
-// memory less what it has returned to the system.
-type hostileMemory struct {
-	memory
-	GoMemory int64 `json:"max_go_memory_bytes"`
+	Phase   string      `json:"phase"`
+	Seconds float64     `json:"seconds"`
+	Single  *modeResult `json:"single"`
+	Batch   *modeResult `json:"batch"`
+	Memory  memory      `json:"memory"`
 }
 
 // hostileTarget is one target with the measured figure.
@@ -351,8 +344,8 @@ func (v *victim) phase(ctx context.Context, name string, no uint64) *hostilePhas
 	v.shared.events.Store(0)
 
 	memCtx, stopMem := context.WithCancel(ctx)
-	memc := make(chan hostileMemory, 1)
-	go func() { memc <- b.sampleHostileMemory(memCtx) }()
+	memc := make(chan memory, 1)
+	go func() { memc <- b.sampleMemory(memCtx) }()
 
 	// Singles in the first half, batches in the second: batches sent as fast as they are
 	// acknowledged would otherwise put the singles' latency behind the victim's own batches.
@@ -406,35 +399,6 @@ func phaseResult(mode string, ts []*tally, batch int, elapsed time.Duration) *mo
 		r.EventsPerSecond = float64(all.accepted) / elapsed.Seconds()
 	}
 	return r
-}
-
-// sampleHostileMemory is sampleMemory with the Go runtime's memory (sys less released),
-// what the soft limit bounds.
-func (b *bencher) sampleHostileMemory(ctx context.Context) hostileMemory {
-	var m hostileMemory
-	tick := time.NewTicker(b.o.memInterval)
-	defer tick.Stop()
-	for {
-		if s, err := b.readMetrics(ctx); err == nil {
-			m.Samples++
-			m.HeapInuse = max(m.HeapInuse, s["go_memstats_heap_inuse_bytes"])
-			m.StackInuse = max(m.StackInuse, s["go_memstats_stack_inuse_bytes"])
-			m.GoSys = max(m.GoSys, s["go_memstats_sys_bytes"])
-			m.RSS = max(m.RSS, s["process_resident_memory_bytes"])
-			m.HeapPlusStack = max(m.HeapPlusStack, s["go_memstats_heap_inuse_bytes"]+s["go_memstats_stack_inuse_bytes"])
-			m.GoMemory = max(m.GoMemory, s["go_memstats_sys_bytes"]-s["go_memstats_heap_released_bytes"])
-		}
-		if b.o.serverPID > 0 {
-			if anon, err := rssAnon(b.o.serverPID); err == nil {
-				m.RSSAnon = max(m.RSSAnon, anon)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return m
-		case <-tick.C:
-		}
-	}
 }
 
 // attacker is the hostile province.
