@@ -918,8 +918,25 @@ func (b *bencher) pollStats(ctx context.Context) ([]time.Duration, int64) {
 // sampleMemory reads the gateway's /metrics (and /proc for --server-pid) until ctx ends
 // and keeps the largest values.
 func (b *bencher) sampleMemory(ctx context.Context) memory {
+	return b.sampleMemoryEvery(ctx, b.o.memInterval)
+}
+
+// startMemory samples the server's memory every interval in the background; stop ends the
+// sampling and answers the largest figures.
+func (b *bencher) startMemory(ctx context.Context, interval time.Duration) (stop func() memory) {
+	mctx, cancel := context.WithCancel(ctx)
+	memc := make(chan memory, 1)
+	go func() { memc <- b.sampleMemoryEvery(mctx, interval) }()
+	return func() memory {
+		cancel()
+		return <-memc
+	}
+}
+
+// sampleMemoryEvery is sampleMemory at another interval.
+func (b *bencher) sampleMemoryEvery(ctx context.Context, interval time.Duration) memory {
 	var m memory
-	tick := time.NewTicker(b.o.memInterval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		if s, err := b.readMetrics(ctx); err == nil {

@@ -81,9 +81,7 @@ func (b *bencher) runDocMode(ctx context.Context, mode string, modeNo int) (*doc
 	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	mctx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(mctx) }()
+	stopMem := b.startMemory(ctx, b.o.memInterval)
 
 	var next, failed atomic.Int64
 	var mu sync.Mutex
@@ -124,9 +122,9 @@ func (b *bencher) runDocMode(ctx context.Context, mode string, modeNo int) (*doc
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	stopMem()
+	mem := stopMem()
 	r := &docBenchResult{Mode: mode, Concurrency: conc, Seconds: elapsed.Seconds(), Documents: int64(len(lat)), Failed: failed.Load(),
-		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: <-memc}
+		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: mem}
 	return r, nil
 }
 
@@ -146,12 +144,7 @@ func (b *bencher) runUpload(ctx context.Context) (*docBenchResult, error) {
 	if b.o.serverPID > 0 {
 		r.IdleAnon, _ = rssAnon(b.o.serverPID)
 	}
-	saved := b.o.memInterval
-	b.o.memInterval = 50 * time.Millisecond
-	defer func() { b.o.memInterval = saved }()
-	mctx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(mctx) }()
+	stopMem := b.startMemory(ctx, 50*time.Millisecond)
 
 	total := int64(b.o.uploadMiB) << 20
 	chunk := make([]byte, 1<<20)
@@ -179,8 +172,7 @@ func (b *bencher) runUpload(ctx context.Context) (*docBenchResult, error) {
 	}
 	up, err := stream.CloseAndRecv()
 	elapsed := time.Since(start)
-	stopMem()
-	r.Memory = <-memc
+	r.Memory = stopMem()
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}

@@ -87,9 +87,7 @@ func (b *bencher) runEdxmlImports(ctx context.Context, modeNo int) (*docBenchRes
 	}
 	hc, done := b.restClient(conc)
 	defer done()
-	mctx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(mctx) }()
+	stopMem := b.startMemory(ctx, b.o.memInterval)
 	var next atomic.Int64
 	lat, failed, elapsed := timedWorkers(ctx, conc, b.o.duration, func(int) (time.Duration, bool, error) {
 		d := benchDocument(b.o.runID, modeNo, int(next.Add(1)))
@@ -106,9 +104,9 @@ func (b *bencher) runEdxmlImports(ctx context.Context, modeNo int) (*docBenchRes
 		}
 		return time.Since(t0), true, err
 	})
-	stopMem()
+	mem := stopMem()
 	return &docBenchResult{Mode: "edxml", Concurrency: conc, Seconds: elapsed.Seconds(), Documents: int64(len(lat)), Failed: failed,
-		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: <-memc}, nil
+		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: mem}, nil
 }
 
 // runStatusPackages sends documents over gRPC (not timed), then imports their recipients'
@@ -159,9 +157,7 @@ func (b *bencher) runStatusPackages(ctx context.Context, modeNo int) (*docBenchR
 	close(jobs)
 	hc, done := b.restClient(conc)
 	defer done()
-	mctx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(mctx) }()
+	stopMem := b.startMemory(ctx, b.o.memInterval)
 	steps := []docv1.DocumentStatus{docv1.DocumentStatus_DOCUMENT_STATUS_ACCEPTED, docv1.DocumentStatus_DOCUMENT_STATUS_ASSIGNED,
 		docv1.DocumentStatus_DOCUMENT_STATUS_PROCESSING, docv1.DocumentStatus_DOCUMENT_STATUS_DONE}
 	// Each worker carries one recipient through its four statuses.
@@ -195,12 +191,12 @@ func (b *bencher) runStatusPackages(ctx context.Context, modeNo int) (*docBenchR
 		}
 		return time.Since(t0), true, err
 	})
-	stopMem()
+	mem := stopMem()
 	if exhausted.Load() {
 		fmt.Fprintf(b.stderr, "bench: status-packages: every prepared document's statuses were imported before --duration ended\n")
 	}
 	return &docBenchResult{Mode: "status-packages", Concurrency: conc, Seconds: elapsed.Seconds(), Documents: int64(len(lat)), Failed: failed,
-		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: <-memc}, nil
+		DocsPerSec: float64(len(lat)) / elapsed.Seconds(), Latency: summarize(lat), Memory: mem}, nil
 }
 
 // largeEdxmlPackage builds a national-form package of at most limit bytes with
@@ -244,12 +240,7 @@ func (b *bencher) runLargeEdxml(ctx context.Context, modeNo int) (*docBenchResul
 	if b.o.serverPID > 0 {
 		r.IdleAnon, _ = rssAnon(b.o.serverPID)
 	}
-	saved := b.o.memInterval
-	b.o.memInterval = 20 * time.Millisecond
-	defer func() { b.o.memInterval = saved }()
-	mctx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(mctx) }()
+	stopMem := b.startMemory(ctx, 20*time.Millisecond)
 	var lat []time.Duration
 	var failed int64
 	start := time.Now()
@@ -271,8 +262,7 @@ func (b *bencher) runLargeEdxml(ctx context.Context, modeNo int) (*docBenchResul
 		lat = append(lat, time.Since(t0))
 	}
 	elapsed := time.Since(start)
-	stopMem()
-	r.Memory = <-memc
+	r.Memory = stopMem()
 	r.Seconds, r.Documents, r.Failed, r.UploadBytes = elapsed.Seconds(), int64(len(lat)), failed, int64(len(pkg))*int64(len(lat))
 	r.DocsPerSec = float64(len(lat)) / elapsed.Seconds()
 	r.MiBPerSecond = float64(r.UploadBytes) / (1 << 20) / elapsed.Seconds()

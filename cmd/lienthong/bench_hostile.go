@@ -343,9 +343,7 @@ func (v *victim) phase(ctx context.Context, name string, no uint64) *hostilePhas
 	v.shared.dossiers.Store(0)
 	v.shared.events.Store(0)
 
-	memCtx, stopMem := context.WithCancel(ctx)
-	memc := make(chan memory, 1)
-	go func() { memc <- b.sampleMemory(memCtx) }()
+	stopMem := b.startMemory(ctx, b.o.memInterval)
 
 	// Singles in the first half, batches in the second: batches sent as fast as they are
 	// acknowledged would otherwise put the singles' latency behind the victim's own batches.
@@ -380,8 +378,8 @@ func (v *victim) phase(ctx context.Context, name string, no uint64) *hostilePhas
 		}()
 	}
 	wg.Wait()
-	stopMem()
-	p := &hostilePhase{Phase: name, Seconds: time.Since(start).Seconds(), Memory: <-memc}
+	mem := stopMem()
+	p := &hostilePhase{Phase: name, Seconds: time.Since(start).Seconds(), Memory: mem}
 	p.Single = phaseResult("rest-single", singles, 1, singleTime)
 	p.Batch = phaseResult("rest-batch", batches, b.o.batch, time.Since(batchStart))
 	return p
