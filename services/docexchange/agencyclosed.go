@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
-	catalogv1 "github.com/lienthong/lienthong/proto/gen/lienthong/catalog/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/platform"
 )
@@ -20,74 +17,26 @@ import (
 
 // agencyLife is what the catalog's agency_references say of an agency's life: its last day
 // in force ("" while in force), the agency that took over, and the one in force today after
-// following successors. Kept per agency, not per date.
+// following successors. Kept per agency with its unit (refs.go), not per date.
 type agencyLife struct {
-	found                       bool
 	validTo, successor, current string
-	expires                     time.Time
 }
 
-// lifeCache caches the agencies' lives of one refs (one Service), like refs caches units.
-type lifeCache struct {
-	mu  sync.Mutex
-	ags map[string]agencyLife
-}
-
-func (r *refs) lives() *lifeCache {
-	r.lifeOnce.Do(func() { r.life = &lifeCache{ags: map[string]agencyLife{}} })
-	return r.life
-}
-
-// agencyLives returns the lives of the agencies, asking the catalog for those not fresh in
-// the cache.
+// agencyLives returns the lives of the agencies the catalog knows, from the same cached
+// look-up as their units.
 func (r *refs) agencyLives(ctx context.Context, codes []string) (map[string]agencyLife, error) {
-	lc := r.lives()
-	now := r.now()
-	var stale []string
-	lc.mu.Lock()
-	for _, c := range codes {
-		if e, ok := lc.ags[c]; (!ok || now.After(e.expires)) && !contains(stale, c) {
-			stale = append(stale, c)
-		}
-	}
-	lc.mu.Unlock()
-	if len(stale) > 0 {
-		if r.client == nil {
-			return nil, errCatalogDown
-		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		resp, err := r.client.LookupReferences(cctx, &catalogv1.LookupReferencesRequest{AgencyCodes: stale})
-		cancel()
-		if err != nil {
-			return nil, errCatalogDown
-		}
-		hit, miss := now.Add(refsTTL), now.Add(missTTL)
-		lc.mu.Lock()
-		for _, c := range stale {
-			lc.ags[c] = agencyLife{expires: miss}
-		}
-		for _, ar := range resp.GetAgencyReferences() {
-			a := ar.GetAgency()
-			lc.ags[a.GetCode()] = agencyLife{found: true, validTo: a.GetValidTo(), successor: a.GetSuccessorCode(), current: ar.GetCurrentCode(), expires: hit}
-		}
-		lc.mu.Unlock()
+	if err := r.ensure(ctx, codes, nil); err != nil {
+		return nil, err
 	}
 	out := make(map[string]agencyLife, len(codes))
-	lc.mu.Lock()
-	defer lc.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, c := range codes {
-		out[c] = lc.ags[c]
-	}
-	return out, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
+		if e := r.ags[c]; e.found {
+			out[c] = e.life
 		}
 	}
-	return false
+	return out, nil
 }
 
 // checkAgenciesOpen refuses a document whose sender (from) or a recipient (to) had closed
@@ -108,8 +57,8 @@ func (s *Service) checkAgenciesOpen(ctx context.Context, d *docv1.Document) erro
 	var msgs, vis []string
 	var md map[string]string
 	for i, c := range codes {
-		l := lives[c]
-		if !l.found || l.validTo == "" || l.validTo >= date {
+		l, ok := lives[c]
+		if !ok || l.validTo == "" || l.validTo >= date {
 			continue
 		}
 		succ := l.current

@@ -44,7 +44,7 @@ func (c lifeCatalog) LookupReferences(ctx context.Context, in *catalogv1.LookupR
 // readable (docs/domain.md, Agencies; NQ 202/2025/QH15).
 func TestDocumentOfClosedAgencyRefused(t *testing.T) {
 	f := newFixture(t)
-	f.svc.refs.client = lifeCatalog{f.cat}
+	f.svc.refs = newRefs(lifeCatalog{f.cat}, f.svc.refs.now) // nothing cached from the plain fake
 
 	from36 := letter("101/STP")
 	from36.From, from36.To, from36.PromulgationDate = agTuPhap36, []string{agUBND33}, "2025-07-02"

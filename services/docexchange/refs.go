@@ -19,15 +19,13 @@ type refs struct {
 	mu    sync.Mutex
 	ags   map[string]cached
 	units map[string]cached
-
-	lifeOnce sync.Once
-	life     *lifeCache // agencies' lives (agencyclosed.go), made on first use
 }
 
 type cached struct {
 	found   bool
 	value   string // unit of an agency; current unit of a unit
 	expires time.Time
+	life    agencyLife // of an agency (agencyclosed.go)
 }
 
 const (
@@ -117,6 +115,13 @@ func (r *refs) ensure(ctx context.Context, agencies, units []string) error {
 	}
 	for _, a := range resp.GetMissingAgencies() {
 		r.ags[a] = cached{expires: miss}
+	}
+	for _, ar := range resp.GetAgencyReferences() {
+		a := ar.GetAgency()
+		if e, ok := r.ags[a.GetCode()]; ok && e.found {
+			e.life = agencyLife{validTo: a.GetValidTo(), successor: a.GetSuccessorCode(), current: ar.GetCurrentCode()}
+			r.ags[a.GetCode()] = e
+		}
 	}
 	for _, u := range resp.GetUnits() {
 		cur := u.GetUnit().GetCode()
