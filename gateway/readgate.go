@@ -204,12 +204,8 @@ func readKey(c *platform.Caller, remoteAddr string) string {
 	if c.Role == platform.RoleAdmin {
 		return ""
 	}
-	a := c.Agency()
-	if platform.AgencyCodeRE.MatchString(a) {
-		return "org " + a[len(a)-3:]
-	}
-	if l1, _, ok := strings.Cut(a, "."); ok && len(l1) == 3 && l1[0] >= 'A' && l1[0] <= 'Z' {
-		return "org " + l1
+	if code, err := platform.ParseAgencyCode(c.Agency()); err == nil {
+		return "org " + code.Level1
 	}
 	return "system " + c.System
 }
