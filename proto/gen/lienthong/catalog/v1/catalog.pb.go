@@ -95,6 +95,56 @@ func (UnitKind) EnumDescriptor() ([]byte, []int) {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{0}
 }
 
+// What an agency is.
+type AgencyKind int32
+
+const (
+	// Not recorded: a provincial body, department, district body or central body.
+	AgencyKind_AGENCY_KIND_UNSPECIFIED AgencyKind = 0
+	// The People's Committee (Ủy ban nhân dân) of a commune, ward or special zone from
+	// 2025-07-01; its `unit_code` is the commune-level unit.
+	AgencyKind_AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE AgencyKind = 1
+)
+
+// Enum value maps for AgencyKind.
+var (
+	AgencyKind_name = map[int32]string{
+		0: "AGENCY_KIND_UNSPECIFIED",
+		1: "AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE",
+	}
+	AgencyKind_value = map[string]int32{
+		"AGENCY_KIND_UNSPECIFIED":               0,
+		"AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE": 1,
+	}
+)
+
+func (x AgencyKind) Enum() *AgencyKind {
+	p := new(AgencyKind)
+	*p = x
+	return p
+}
+
+func (x AgencyKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgencyKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[1].Descriptor()
+}
+
+func (AgencyKind) Type() protoreflect.EnumType {
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[1]
+}
+
+func (x AgencyKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgencyKind.Descriptor instead.
+func (AgencyKind) EnumDescriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
+}
+
 // Where an agency's successor comes from.
 type SuccessorSource int32
 
@@ -133,11 +183,11 @@ func (x SuccessorSource) String() string {
 }
 
 func (SuccessorSource) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[1].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[2].Descriptor()
 }
 
 func (SuccessorSource) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[1]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[2]
 }
 
 func (x SuccessorSource) Number() protoreflect.EnumNumber {
@@ -146,7 +196,7 @@ func (x SuccessorSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SuccessorSource.Descriptor instead.
 func (SuccessorSource) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{1}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{2}
 }
 
 // How sure lienthong is of a level-1 code.
@@ -187,11 +237,11 @@ func (x Level1Evidence) String() string {
 }
 
 func (Level1Evidence) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[2].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[3].Descriptor()
 }
 
 func (Level1Evidence) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[2]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[3]
 }
 
 func (x Level1Evidence) Number() protoreflect.EnumNumber {
@@ -200,7 +250,7 @@ func (x Level1Evidence) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Level1Evidence.Descriptor instead.
 func (Level1Evidence) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{2}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
 }
 
 // How far a procedure can be carried out online (Nghị định 42/2022/NĐ-CP).
@@ -244,11 +294,11 @@ func (x OnlineLevel) String() string {
 }
 
 func (OnlineLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[3].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[4].Descriptor()
 }
 
 func (OnlineLevel) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[3]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[4]
 }
 
 func (x OnlineLevel) Number() protoreflect.EnumNumber {
@@ -257,7 +307,7 @@ func (x OnlineLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OnlineLevel.Descriptor instead.
 func (OnlineLevel) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
 }
 
 // The government level that carries out a procedure.
@@ -305,11 +355,11 @@ func (x ImplementingLevel) String() string {
 }
 
 func (ImplementingLevel) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[4].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[5].Descriptor()
 }
 
 func (ImplementingLevel) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[4]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[5]
 }
 
 func (x ImplementingLevel) Number() protoreflect.EnumNumber {
@@ -318,7 +368,7 @@ func (x ImplementingLevel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ImplementingLevel.Descriptor instead.
 func (ImplementingLevel) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
 // Whether a procedure is in use.
@@ -362,11 +412,11 @@ func (x ProcedureStatus) String() string {
 }
 
 func (ProcedureStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[5].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[6].Descriptor()
 }
 
 func (ProcedureStatus) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[5]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[6]
 }
 
 func (x ProcedureStatus) Number() protoreflect.EnumNumber {
@@ -375,7 +425,7 @@ func (x ProcedureStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProcedureStatus.Descriptor instead.
 func (ProcedureStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
 }
 
 // What a procedure's result (kết quả giải quyết) is.
@@ -424,11 +474,11 @@ func (x ResultKind) String() string {
 }
 
 func (ResultKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_lienthong_catalog_v1_catalog_proto_enumTypes[6].Descriptor()
+	return file_lienthong_catalog_v1_catalog_proto_enumTypes[7].Descriptor()
 }
 
 func (ResultKind) Type() protoreflect.EnumType {
-	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[6]
+	return &file_lienthong_catalog_v1_catalog_proto_enumTypes[7]
 }
 
 func (x ResultKind) Number() protoreflect.EnumNumber {
@@ -437,7 +487,7 @@ func (x ResultKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ResultKind.Descriptor instead.
 func (ResultKind) EnumDescriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{7}
 }
 
 // A name a unit has had, with the dates it was in force.
@@ -1051,8 +1101,11 @@ type Agency struct {
 	InForce bool `protobuf:"varint,9,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
 	// Where `successor_code` comes from. Output only.
 	SuccessorSource SuccessorSource `protobuf:"varint,10,opt,name=successor_source,json=successorSource,proto3,enum=lienthong.catalog.v1.SuccessorSource" json:"successor_source,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// What the agency is, when it matters to the rules: a commune People's Committee's unit
+	// is a commune, ward or special zone. Unspecified for the other agencies.
+	Kind          AgencyKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lienthong.catalog.v1.AgencyKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agency) Reset() {
@@ -1153,6 +1206,13 @@ func (x *Agency) GetSuccessorSource() SuccessorSource {
 		return x.SuccessorSource
 	}
 	return SuccessorSource_SUCCESSOR_SOURCE_UNSPECIFIED
+}
+
+func (x *Agency) GetKind() AgencyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AgencyKind_AGENCY_KIND_UNSPECIFIED
 }
 
 // Request for ResolveAgency.
@@ -1672,7 +1732,9 @@ type ListAgenciesRequest struct {
 	// Page size, default 50, at most 1000.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous page.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only agencies of this kind (e.g. `AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE`).
+	Kind          AgencyKind `protobuf:"varint,6,opt,name=kind,proto3,enum=lienthong.catalog.v1.AgencyKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1740,6 +1802,13 @@ func (x *ListAgenciesRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListAgenciesRequest) GetKind() AgencyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AgencyKind_AGENCY_KIND_UNSPECIFIED
 }
 
 // Response of ListAgencies.
@@ -3115,7 +3184,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"targetDate\"j\n" +
 	"\x13ResolveUnitResponse\x12.\n" +
 	"\x04unit\x18\x01 \x01(\v2\x1a.lienthong.catalog.v1.UnitR\x04unit\x12#\n" +
-	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\xdd\x02\n" +
+	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\x93\x03\n" +
 	"\x06Agency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
@@ -3130,7 +3199,8 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"level1Code\x12\x19\n" +
 	"\bin_force\x18\t \x01(\bR\ainForce\x12P\n" +
 	"\x10successor_source\x18\n" +
-	" \x01(\x0e2%.lienthong.catalog.v1.SuccessorSourceR\x0fsuccessorSource\">\n" +
+	" \x01(\x0e2%.lienthong.catalog.v1.SuccessorSourceR\x0fsuccessorSource\x124\n" +
+	"\x04kind\x18\v \x01(\x0e2 .lienthong.catalog.v1.AgencyKindR\x04kind\">\n" +
 	"\x14ResolveAgencyRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04date\x18\x02 \x01(\tR\x04date\"\x99\x01\n" +
@@ -3168,7 +3238,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"total_size\x18\x03 \x01(\x05R\ttotalSize\">\n" +
 	"\x14GetLevel1CodeRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
-	"\x04date\x18\x02 \x01(\tR\x04date\"\x94\x01\n" +
+	"\x04date\x18\x02 \x01(\tR\x04date\"\xca\x01\n" +
 	"\x13ListAgenciesRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x1f\n" +
 	"\vparent_code\x18\x02 \x01(\tR\n" +
@@ -3176,7 +3246,8 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x01q\x18\x03 \x01(\tR\x01q\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x97\x01\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .lienthong.catalog.v1.AgencyKindR\x04kind\"\x97\x01\n" +
 	"\x14ListAgenciesResponse\x128\n" +
 	"\bagencies\x18\x01 \x03(\v2\x1c.lienthong.catalog.v1.AgencyR\bagencies\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
@@ -3293,7 +3364,11 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x11UNIT_KIND_COMMUNE\x10\x03\x12\x12\n" +
 	"\x0eUNIT_KIND_WARD\x10\x04\x12\x1a\n" +
 	"\x16UNIT_KIND_SPECIAL_ZONE\x10\x05\x12\x16\n" +
-	"\x12UNIT_KIND_DISTRICT\x10\x06*t\n" +
+	"\x12UNIT_KIND_DISTRICT\x10\x06*T\n" +
+	"\n" +
+	"AgencyKind\x12\x1b\n" +
+	"\x17AGENCY_KIND_UNSPECIFIED\x10\x00\x12)\n" +
+	"%AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE\x10\x01*t\n" +
 	"\x0fSuccessorSource\x12 \n" +
 	"\x1cSUCCESSOR_SOURCE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SUCCESSOR_SOURCE_RECORDED\x10\x01\x12 \n" +
@@ -3357,125 +3432,128 @@ func file_lienthong_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_lienthong_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
 var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(UnitKind)(0),                    // 0: lienthong.catalog.v1.UnitKind
-	(SuccessorSource)(0),             // 1: lienthong.catalog.v1.SuccessorSource
-	(Level1Evidence)(0),              // 2: lienthong.catalog.v1.Level1Evidence
-	(OnlineLevel)(0),                 // 3: lienthong.catalog.v1.OnlineLevel
-	(ImplementingLevel)(0),           // 4: lienthong.catalog.v1.ImplementingLevel
-	(ProcedureStatus)(0),             // 5: lienthong.catalog.v1.ProcedureStatus
-	(ResultKind)(0),                  // 6: lienthong.catalog.v1.ResultKind
-	(*UnitName)(nil),                 // 7: lienthong.catalog.v1.UnitName
-	(*Unit)(nil),                     // 8: lienthong.catalog.v1.Unit
-	(*ListUnitsRequest)(nil),         // 9: lienthong.catalog.v1.ListUnitsRequest
-	(*ListUnitsResponse)(nil),        // 10: lienthong.catalog.v1.ListUnitsResponse
-	(*GetUnitRequest)(nil),           // 11: lienthong.catalog.v1.GetUnitRequest
-	(*CreateUnitRequest)(nil),        // 12: lienthong.catalog.v1.CreateUnitRequest
-	(*ResolveUnitRequest)(nil),       // 13: lienthong.catalog.v1.ResolveUnitRequest
-	(*ResolveUnitResponse)(nil),      // 14: lienthong.catalog.v1.ResolveUnitResponse
-	(*Agency)(nil),                   // 15: lienthong.catalog.v1.Agency
-	(*ResolveAgencyRequest)(nil),     // 16: lienthong.catalog.v1.ResolveAgencyRequest
-	(*ResolveAgencyResponse)(nil),    // 17: lienthong.catalog.v1.ResolveAgencyResponse
-	(*Level1CodePeriod)(nil),         // 18: lienthong.catalog.v1.Level1CodePeriod
-	(*Level1Code)(nil),               // 19: lienthong.catalog.v1.Level1Code
-	(*ListLevel1CodesRequest)(nil),   // 20: lienthong.catalog.v1.ListLevel1CodesRequest
-	(*ListLevel1CodesResponse)(nil),  // 21: lienthong.catalog.v1.ListLevel1CodesResponse
-	(*GetLevel1CodeRequest)(nil),     // 22: lienthong.catalog.v1.GetLevel1CodeRequest
-	(*ListAgenciesRequest)(nil),      // 23: lienthong.catalog.v1.ListAgenciesRequest
-	(*ListAgenciesResponse)(nil),     // 24: lienthong.catalog.v1.ListAgenciesResponse
-	(*GetAgencyRequest)(nil),         // 25: lienthong.catalog.v1.GetAgencyRequest
-	(*CreateAgencyRequest)(nil),      // 26: lienthong.catalog.v1.CreateAgencyRequest
-	(*Procedure)(nil),                // 27: lienthong.catalog.v1.Procedure
-	(*ListProceduresRequest)(nil),    // 28: lienthong.catalog.v1.ListProceduresRequest
-	(*ListProceduresResponse)(nil),   // 29: lienthong.catalog.v1.ListProceduresResponse
-	(*GetProcedureRequest)(nil),      // 30: lienthong.catalog.v1.GetProcedureRequest
-	(*CreateProcedureRequest)(nil),   // 31: lienthong.catalog.v1.CreateProcedureRequest
-	(*UpdateProcedureRequest)(nil),   // 32: lienthong.catalog.v1.UpdateProcedureRequest
-	(*ImportProceduresRequest)(nil),  // 33: lienthong.catalog.v1.ImportProceduresRequest
-	(*ImportProceduresResponse)(nil), // 34: lienthong.catalog.v1.ImportProceduresResponse
-	(*GetCatalogStatsRequest)(nil),   // 35: lienthong.catalog.v1.GetCatalogStatsRequest
-	(*FieldStats)(nil),               // 36: lienthong.catalog.v1.FieldStats
-	(*CatalogStats)(nil),             // 37: lienthong.catalog.v1.CatalogStats
-	(*LookupReferencesRequest)(nil),  // 38: lienthong.catalog.v1.LookupReferencesRequest
-	(*UnitReference)(nil),            // 39: lienthong.catalog.v1.UnitReference
-	(*AgencyReference)(nil),          // 40: lienthong.catalog.v1.AgencyReference
-	(*LookupReferencesResponse)(nil), // 41: lienthong.catalog.v1.LookupReferencesResponse
-	(*fieldmaskpb.FieldMask)(nil),    // 42: google.protobuf.FieldMask
+	(AgencyKind)(0),                  // 1: lienthong.catalog.v1.AgencyKind
+	(SuccessorSource)(0),             // 2: lienthong.catalog.v1.SuccessorSource
+	(Level1Evidence)(0),              // 3: lienthong.catalog.v1.Level1Evidence
+	(OnlineLevel)(0),                 // 4: lienthong.catalog.v1.OnlineLevel
+	(ImplementingLevel)(0),           // 5: lienthong.catalog.v1.ImplementingLevel
+	(ProcedureStatus)(0),             // 6: lienthong.catalog.v1.ProcedureStatus
+	(ResultKind)(0),                  // 7: lienthong.catalog.v1.ResultKind
+	(*UnitName)(nil),                 // 8: lienthong.catalog.v1.UnitName
+	(*Unit)(nil),                     // 9: lienthong.catalog.v1.Unit
+	(*ListUnitsRequest)(nil),         // 10: lienthong.catalog.v1.ListUnitsRequest
+	(*ListUnitsResponse)(nil),        // 11: lienthong.catalog.v1.ListUnitsResponse
+	(*GetUnitRequest)(nil),           // 12: lienthong.catalog.v1.GetUnitRequest
+	(*CreateUnitRequest)(nil),        // 13: lienthong.catalog.v1.CreateUnitRequest
+	(*ResolveUnitRequest)(nil),       // 14: lienthong.catalog.v1.ResolveUnitRequest
+	(*ResolveUnitResponse)(nil),      // 15: lienthong.catalog.v1.ResolveUnitResponse
+	(*Agency)(nil),                   // 16: lienthong.catalog.v1.Agency
+	(*ResolveAgencyRequest)(nil),     // 17: lienthong.catalog.v1.ResolveAgencyRequest
+	(*ResolveAgencyResponse)(nil),    // 18: lienthong.catalog.v1.ResolveAgencyResponse
+	(*Level1CodePeriod)(nil),         // 19: lienthong.catalog.v1.Level1CodePeriod
+	(*Level1Code)(nil),               // 20: lienthong.catalog.v1.Level1Code
+	(*ListLevel1CodesRequest)(nil),   // 21: lienthong.catalog.v1.ListLevel1CodesRequest
+	(*ListLevel1CodesResponse)(nil),  // 22: lienthong.catalog.v1.ListLevel1CodesResponse
+	(*GetLevel1CodeRequest)(nil),     // 23: lienthong.catalog.v1.GetLevel1CodeRequest
+	(*ListAgenciesRequest)(nil),      // 24: lienthong.catalog.v1.ListAgenciesRequest
+	(*ListAgenciesResponse)(nil),     // 25: lienthong.catalog.v1.ListAgenciesResponse
+	(*GetAgencyRequest)(nil),         // 26: lienthong.catalog.v1.GetAgencyRequest
+	(*CreateAgencyRequest)(nil),      // 27: lienthong.catalog.v1.CreateAgencyRequest
+	(*Procedure)(nil),                // 28: lienthong.catalog.v1.Procedure
+	(*ListProceduresRequest)(nil),    // 29: lienthong.catalog.v1.ListProceduresRequest
+	(*ListProceduresResponse)(nil),   // 30: lienthong.catalog.v1.ListProceduresResponse
+	(*GetProcedureRequest)(nil),      // 31: lienthong.catalog.v1.GetProcedureRequest
+	(*CreateProcedureRequest)(nil),   // 32: lienthong.catalog.v1.CreateProcedureRequest
+	(*UpdateProcedureRequest)(nil),   // 33: lienthong.catalog.v1.UpdateProcedureRequest
+	(*ImportProceduresRequest)(nil),  // 34: lienthong.catalog.v1.ImportProceduresRequest
+	(*ImportProceduresResponse)(nil), // 35: lienthong.catalog.v1.ImportProceduresResponse
+	(*GetCatalogStatsRequest)(nil),   // 36: lienthong.catalog.v1.GetCatalogStatsRequest
+	(*FieldStats)(nil),               // 37: lienthong.catalog.v1.FieldStats
+	(*CatalogStats)(nil),             // 38: lienthong.catalog.v1.CatalogStats
+	(*LookupReferencesRequest)(nil),  // 39: lienthong.catalog.v1.LookupReferencesRequest
+	(*UnitReference)(nil),            // 40: lienthong.catalog.v1.UnitReference
+	(*AgencyReference)(nil),          // 41: lienthong.catalog.v1.AgencyReference
+	(*LookupReferencesResponse)(nil), // 42: lienthong.catalog.v1.LookupReferencesResponse
+	(*fieldmaskpb.FieldMask)(nil),    // 43: google.protobuf.FieldMask
 }
 var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: lienthong.catalog.v1.UnitName.kind:type_name -> lienthong.catalog.v1.UnitKind
 	0,  // 1: lienthong.catalog.v1.Unit.kind:type_name -> lienthong.catalog.v1.UnitKind
-	7,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
-	8,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
-	8,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
-	8,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
-	1,  // 6: lienthong.catalog.v1.Agency.successor_source:type_name -> lienthong.catalog.v1.SuccessorSource
-	15, // 7: lienthong.catalog.v1.ResolveAgencyResponse.agency:type_name -> lienthong.catalog.v1.Agency
-	15, // 8: lienthong.catalog.v1.ResolveAgencyResponse.current:type_name -> lienthong.catalog.v1.Agency
-	2,  // 9: lienthong.catalog.v1.Level1CodePeriod.evidence:type_name -> lienthong.catalog.v1.Level1Evidence
-	18, // 10: lienthong.catalog.v1.Level1Code.period:type_name -> lienthong.catalog.v1.Level1CodePeriod
-	18, // 11: lienthong.catalog.v1.Level1Code.periods:type_name -> lienthong.catalog.v1.Level1CodePeriod
-	19, // 12: lienthong.catalog.v1.ListLevel1CodesResponse.level1_codes:type_name -> lienthong.catalog.v1.Level1Code
-	15, // 13: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	15, // 14: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
-	4,  // 15: lienthong.catalog.v1.Procedure.implementing_level:type_name -> lienthong.catalog.v1.ImplementingLevel
-	3,  // 16: lienthong.catalog.v1.Procedure.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
-	5,  // 17: lienthong.catalog.v1.Procedure.status:type_name -> lienthong.catalog.v1.ProcedureStatus
-	6,  // 18: lienthong.catalog.v1.Procedure.result_kind:type_name -> lienthong.catalog.v1.ResultKind
-	3,  // 19: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
-	27, // 20: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	27, // 21: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	27, // 22: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	42, // 23: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
-	27, // 24: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
-	36, // 25: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
-	8,  // 26: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
-	15, // 27: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
-	27, // 28: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	15, // 29: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	39, // 30: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
-	40, // 31: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
-	9,  // 32: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
-	11, // 33: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
-	12, // 34: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
-	13, // 35: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
-	23, // 36: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
-	25, // 37: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
-	26, // 38: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
-	16, // 39: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
-	20, // 40: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
-	22, // 41: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
-	28, // 42: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
-	30, // 43: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
-	31, // 44: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
-	32, // 45: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
-	33, // 46: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
-	35, // 47: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
-	38, // 48: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
-	10, // 49: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
-	8,  // 50: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
-	8,  // 51: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
-	14, // 52: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
-	24, // 53: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
-	15, // 54: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
-	15, // 55: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
-	17, // 56: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
-	21, // 57: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
-	19, // 58: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
-	29, // 59: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
-	27, // 60: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
-	27, // 61: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	27, // 62: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	34, // 63: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
-	37, // 64: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
-	41, // 65: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
-	49, // [49:66] is the sub-list for method output_type
-	32, // [32:49] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	8,  // 2: lienthong.catalog.v1.Unit.names:type_name -> lienthong.catalog.v1.UnitName
+	9,  // 3: lienthong.catalog.v1.ListUnitsResponse.units:type_name -> lienthong.catalog.v1.Unit
+	9,  // 4: lienthong.catalog.v1.CreateUnitRequest.unit:type_name -> lienthong.catalog.v1.Unit
+	9,  // 5: lienthong.catalog.v1.ResolveUnitResponse.unit:type_name -> lienthong.catalog.v1.Unit
+	2,  // 6: lienthong.catalog.v1.Agency.successor_source:type_name -> lienthong.catalog.v1.SuccessorSource
+	1,  // 7: lienthong.catalog.v1.Agency.kind:type_name -> lienthong.catalog.v1.AgencyKind
+	16, // 8: lienthong.catalog.v1.ResolveAgencyResponse.agency:type_name -> lienthong.catalog.v1.Agency
+	16, // 9: lienthong.catalog.v1.ResolveAgencyResponse.current:type_name -> lienthong.catalog.v1.Agency
+	3,  // 10: lienthong.catalog.v1.Level1CodePeriod.evidence:type_name -> lienthong.catalog.v1.Level1Evidence
+	19, // 11: lienthong.catalog.v1.Level1Code.period:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	19, // 12: lienthong.catalog.v1.Level1Code.periods:type_name -> lienthong.catalog.v1.Level1CodePeriod
+	20, // 13: lienthong.catalog.v1.ListLevel1CodesResponse.level1_codes:type_name -> lienthong.catalog.v1.Level1Code
+	1,  // 14: lienthong.catalog.v1.ListAgenciesRequest.kind:type_name -> lienthong.catalog.v1.AgencyKind
+	16, // 15: lienthong.catalog.v1.ListAgenciesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	16, // 16: lienthong.catalog.v1.CreateAgencyRequest.agency:type_name -> lienthong.catalog.v1.Agency
+	5,  // 17: lienthong.catalog.v1.Procedure.implementing_level:type_name -> lienthong.catalog.v1.ImplementingLevel
+	4,  // 18: lienthong.catalog.v1.Procedure.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
+	6,  // 19: lienthong.catalog.v1.Procedure.status:type_name -> lienthong.catalog.v1.ProcedureStatus
+	7,  // 20: lienthong.catalog.v1.Procedure.result_kind:type_name -> lienthong.catalog.v1.ResultKind
+	4,  // 21: lienthong.catalog.v1.ListProceduresRequest.online_level:type_name -> lienthong.catalog.v1.OnlineLevel
+	28, // 22: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	28, // 23: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	28, // 24: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
+	43, // 25: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	28, // 26: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
+	37, // 27: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
+	9,  // 28: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
+	16, // 29: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
+	28, // 30: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	16, // 31: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	40, // 32: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
+	41, // 33: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
+	10, // 34: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
+	12, // 35: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
+	13, // 36: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
+	14, // 37: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
+	24, // 38: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
+	26, // 39: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
+	27, // 40: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
+	17, // 41: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
+	21, // 42: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
+	23, // 43: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
+	29, // 44: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
+	31, // 45: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
+	32, // 46: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
+	33, // 47: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
+	34, // 48: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
+	36, // 49: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
+	39, // 50: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
+	11, // 51: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
+	9,  // 52: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
+	9,  // 53: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
+	15, // 54: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
+	25, // 55: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
+	16, // 56: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
+	16, // 57: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
+	18, // 58: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
+	22, // 59: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
+	20, // 60: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
+	30, // 61: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
+	28, // 62: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
+	28, // 63: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	28, // 64: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	35, // 65: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
+	38, // 66: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
+	42, // 67: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
+	51, // [51:68] is the sub-list for method output_type
+	34, // [34:51] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_catalog_v1_catalog_proto_init() }
@@ -3489,7 +3567,7 @@ func file_lienthong_catalog_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_catalog_v1_catalog_proto_rawDesc), len(file_lienthong_catalog_v1_catalog_proto_rawDesc)),
-			NumEnums:      7,
+			NumEnums:      8,
 			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
