@@ -16,6 +16,7 @@ func (c *Catalog) checkAgency(in *catalogv1.Agency, prefix string, known map[str
 		Code: platform.NFC(in.GetCode()), Name: platform.NFC(in.GetName()),
 		UnitCode: platform.NFC(in.GetUnitCode()), ParentCode: platform.NFC(in.GetParentCode()),
 		ValidFrom: in.GetValidFrom(), ValidTo: in.GetValidTo(), SuccessorCode: platform.NFC(in.GetSuccessorCode()),
+		Kind: in.GetKind(),
 	}
 	code, err := platform.ParseAgencyCode(a.Code)
 	if err != nil {
@@ -40,6 +41,7 @@ func (c *Catalog) checkAgency(in *catalogv1.Agency, prefix string, known map[str
 		}
 	}
 	c.checkAgencyLife(a, code, prefix, known, v)
+	c.checkAgencyKind(a, prefix, v)
 	return a
 }
 
@@ -110,6 +112,9 @@ func (c *Catalog) ListAgencies(_ context.Context, r *catalogv1.ListAgenciesReque
 	}
 	q := platform.Fold(r.GetQ())
 	query := "agencies|" + r.GetUnit() + "|" + r.GetParentCode() + "|" + q
+	if r.GetKind() != catalogv1.AgencyKind_AGENCY_KIND_UNSPECIFIED {
+		query += "|" + r.GetKind().String()
+	}
 	after, err := platform.DecodePageToken(query, r.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -123,6 +128,9 @@ func (c *Catalog) ListAgencies(_ context.Context, r *catalogv1.ListAgenciesReque
 			return nil, false
 		}
 		if r.GetParentCode() != "" && a.GetParentCode() != r.GetParentCode() {
+			return nil, false
+		}
+		if r.GetKind() != catalogv1.AgencyKind_AGENCY_KIND_UNSPECIFIED && a.GetKind() != r.GetKind() {
 			return nil, false
 		}
 		if q != "" && !platform.MatchAllWords(platform.Fold(a.GetCode()+" "+a.GetName()), q) {

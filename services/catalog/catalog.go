@@ -87,6 +87,11 @@ func Open(ctx context.Context, db *bolt.DB, lg *zap.Logger) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err := c.seedCommuneAgencies(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		lg.Info("commune People's Committees loaded", zap.Int("agencies", n))
+	}
 	return c, nil
 }
 

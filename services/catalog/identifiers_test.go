@@ -196,7 +196,7 @@ func TestAgencyLevel1Rule(t *testing.T) {
 		{"Hưng Yên is H31", &catalogv1.Agency{Code: "000.00.00.H31", Name: "UBND tỉnh Hưng Yên", UnitCode: "33"}, ""},
 		{"left-to-right form", &catalogv1.Agency{Code: "H31.01", Name: "Sở thử", UnitCode: "33", ParentCode: "000.00.00.H31"}, ""},
 		{"People's Council K31", &catalogv1.Agency{Code: "000.00.00.K31", Name: "HĐND tỉnh Hưng Yên", UnitCode: "33"}, ""},
-		{"a commune of Hà Nội", &catalogv1.Agency{Code: "H26.107", Name: "UBND phường thử", UnitCode: "00004"}, ""},
+		{"a commune of Hà Nội", &catalogv1.Agency{Code: "H26.999", Name: "UBND phường thử", UnitCode: "00008"}, ""},
 		{"H33 is not Hưng Yên's", &catalogv1.Agency{Code: "000.01.00.H33", Name: "x", UnitCode: "33"}, "H31"},
 		{"old Bắc Giang was H02", &catalogv1.Agency{Code: "000.00.00.H02", Name: "UBND tỉnh Bắc Giang", UnitCode: "24", ValidFrom: "2016-04-01", ValidTo: "2025-06-30"}, ""},
 		{"new Bắc Ninh is H05", &catalogv1.Agency{Code: "000.00.00.H05", Name: "UBND tỉnh Bắc Ninh", UnitCode: "24", ValidFrom: "2025-07-01"}, ""},
