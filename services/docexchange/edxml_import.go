@@ -27,7 +27,7 @@ func (s *Service) ImportEdxml(ctx context.Context, r *docv1.ImportEdxmlRequest) 
 		return s.importStatus(ctx, p.status)
 	}
 	d := p.doc
-	subject, err := s.verifyXMLSignature(ctx, r.GetEdxml(), p.root, d.GetFrom())
+	subject, err := s.verifyXMLSignature(ctx, r.GetEdxml(), p.root, d)
 	if err != nil {
 		return nil, err
 	}

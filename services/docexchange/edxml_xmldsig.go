@@ -4,17 +4,15 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/beevik/etree"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	dsig "github.com/russellhaering/goxmldsig"
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/lienthong/lienthong/services/platform"
 )
 
 // XMLDSigNamespace is the namespace of XML signatures.
@@ -43,24 +41,32 @@ func xmlSignatureElement(root *xnode) *xnode {
 }
 
 // verifyXMLSignature checks the enveloped XML signature of a package, when it has one: the
-// signature (goxmldsig over etree) with the certificate of its KeyInfo, that certificate
-// valid now, chaining to the trusted roots, and bound to the sending agency (registered as
-// a certificate chain of one of its signing keys, or naming the agency code in its
-// subject). It answers the certificate's subject. A package whose signature fails is
-// refused as a document whose JSON signature fails (docs/security.md).
-func (s *Service) verifyXMLSignature(ctx context.Context, data []byte, root *xnode, from string) (string, error) {
+// certificates of its KeyInfo (leaf first) pass the check a registered certificate chain
+// passes for a JSON signature (checkCertificate: a chain to the trusted roots with every
+// certificate valid at the signing time, nothing revoked then by the CRL files, a subject
+// naming agency codes naming the sender), the leaf is bound to the sending agency
+// (registered as the certificate of one of its signing keys, or naming its code in its
+// subject; a certificate registered for another agency is refused), and the signature
+// verifies (goxmldsig over etree). The signing time is the document's signed_at, else its
+// arrival (signingTime). It answers the certificate's subject. A package whose signature
+// fails is refused as a document whose JSON signature fails, with the same reasons
+// (docs/security.md).
+func (s *Service) verifyXMLSignature(ctx context.Context, data []byte, root *xnode, d *docv1.Document) (string, error) {
 	sigEl := xmlSignatureElement(root)
 	if sigEl == nil {
 		return "", nil
 	}
+	const field = "edXMLHeader.Signature"
+	from := d.GetFrom()
 	refuse := func(reason, msg, vi string) error {
-		return signatureError(reason, "edXMLHeader.Signature", msg, vi)
+		return signatureError(reason, field, msg, vi)
 	}
 	if sigEl.space != XMLDSigNamespace {
 		return "", refuse("SIGNATURE_INVALID", fmt.Sprintf("the package's %s is not an XML signature (namespace %s)", sigEl.local, XMLDSigNamespace),
 			"chữ ký của gói edXML không theo chuẩn XML-DSig")
 	}
-	var certs []*x509.Certificate
+	var chainPEM []byte
+	var leaf *x509.Certificate
 	for _, x := range sigEl.path("KeyInfo", "X509Data").children("X509Certificate") {
 		der, err := base64.StdEncoding.DecodeString(stripSpace(x.text.String()))
 		if err != nil {
@@ -70,73 +76,66 @@ func (s *Service) verifyXMLSignature(ctx context.Context, data []byte, root *xno
 		if err != nil {
 			return "", refuse("CERTIFICATE_INVALID", "KeyInfo/X509Data/X509Certificate is not a certificate: "+err.Error(), "chứng thư số không đọc được")
 		}
-		certs = append(certs, c)
+		if leaf == nil {
+			leaf = c
+		}
+		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
 	}
-	if len(certs) == 0 {
+	if leaf == nil {
 		return "", refuse("CERTIFICATE_INVALID", "the XML signature carries no certificate (KeyInfo/X509Data/X509Certificate)", "chữ ký không kèm chứng thư số")
 	}
-	leaf := certs[0]
-	now := s.now()
-	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
-		return "", refuse("CERTIFICATE_INVALID", fmt.Sprintf("the signing certificate is valid from %s to %s, not now",
-			leaf.NotBefore.Format("2006-01-02"), leaf.NotAfter.Format("2006-01-02")), "chứng thư số đã hết hoặc chưa có hiệu lực")
-	}
-	registered, err := s.registeredCertificate(from, leaf)
+	signedAt, err := signingTime(d, s.now())
 	if err != nil {
 		return "", err
 	}
-	if !registered {
-		if s.roots == nil {
-			return "", refuse("CERTIFICATE_INVALID", "no trusted roots are configured and the certificate is not registered for agency "+from,
-				"chứng thư số chưa được đăng ký cho cơ quan gửi")
-		}
-		inter := x509.NewCertPool()
-		for _, c := range certs[1:] {
-			inter.AddCert(c)
-		}
-		if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.roots, Intermediates: inter, CurrentTime: now,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-			return "", refuse("CERTIFICATE_INVALID", "the signing certificate does not chain to a trusted root: "+err.Error(),
-				"chứng thư số không thuộc tổ chức chứng thực được tin cậy")
-		}
-		if !strings.Contains(leaf.Subject.String(), from) {
-			return "", &platform.Error{Code: codes.PermissionDenied, Reason: "SIGNING_KEY_NOT_OF_SENDER", Message: "document refused",
-				MessageVI: "Văn bản bị từ chối: chứng thư số không thuộc cơ quan gửi " + from + ".",
-				Violations: []platform.FieldViolation{{Field: "edXMLHeader.Signature",
-					Description: fmt.Sprintf("the certificate of %q is neither registered for agency %s nor names it in its subject", leaf.Subject, from)}}}
-		}
+	if _, err := s.checkCertificate(string(chainPEM), from, "", field, signedAt); err != nil {
+		return "", err
+	}
+	owner, err := s.certificateOwner(leaf)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case owner != "" && owner != from:
+		return "", certError("CERTIFICATE_NOT_OF_SENDER", field,
+			fmt.Sprintf("the certificate %s is registered for agency %s, not for the sender %s", leaf.Subject, owner, from),
+			fmt.Sprintf("chứng thư số đã được đăng ký cho cơ quan %s, không phải cơ quan gửi %s", owner, from))
+	case owner == "" && !slices.Contains(subjectAgencyCodes(leaf), from):
+		return "", certError("CERTIFICATE_NOT_OF_SENDER", field,
+			fmt.Sprintf("the certificate %s is neither registered for agency %s nor names it in its subject", leaf.Subject, from),
+			fmt.Sprintf("chứng thư số không thuộc cơ quan gửi %s", from))
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(data); err != nil {
 		return "", refuse("SIGNATURE_INVALID", "the package cannot be read for its signature: "+err.Error(), "không đọc được chữ ký")
 	}
 	vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}})
-	vc.Clock = dsig.NewFakeClockAt(now)
+	vc.Clock = dsig.NewFakeClockAt(signedAt)
 	if _, err := vc.Validate(doc.Root()); err != nil {
 		return "", refuse("SIGNATURE_INVALID", "the XML signature does not verify: "+err.Error(), "chữ ký số của gói edXML không hợp lệ")
 	}
 	return leaf.Subject.String(), nil
 }
 
-// registeredCertificate says whether cert is the leaf of a certificate chain registered
-// for a signing key of agency.
-func (s *Service) registeredCertificate(agency string, cert *x509.Certificate) (bool, error) {
-	found := false
+// certificateOwner is the agency a signing key registered with cert as its leaf belongs
+// to, or "" when no key has it.
+func (s *Service) certificateOwner(cert *x509.Certificate) (string, error) {
+	owner := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketKeys).ForEach(func(_, raw []byte) error {
 			var k docv1.SigningKey
 			if err := proto.Unmarshal(raw, &k); err != nil {
 				return err
 			}
-			if found || k.GetAgencyCode() != agency || k.GetCertificateChain() == "" {
+			if owner != "" || k.GetCertificateChain() == "" {
 				return nil
 			}
 			chain, err := parseChain(k.GetCertificateChain())
 			if err == nil && len(chain) > 0 && chain[0].Equal(cert) {
-				found = true
+				owner = k.GetAgencyCode()
 			}
 			return nil
 		})
 	})
-	return found, err
+	return owner, err
 }
