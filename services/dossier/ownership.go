@@ -67,7 +67,9 @@ func (s *Service) ensureAgencyUnits(ctx context.Context, agencies []string) erro
 }
 
 // agencyOfUnit reports whether an agency whose catalog unit is agencyUnit may act for
-// unit on date (YYYY-MM-DD): the same unit, or agencyUnit retired before date into unit.
+// unit on date (YYYY-MM-DD): the same unit, a commune-level unit of that province (a
+// commune People's Committee, docs/domain.md, Agencies), or agencyUnit retired before date
+// into unit.
 // An agency closes with its unit at the latest (docs/domain.md, Agencies), so an agency of
 // Nam Định (36) that the catalog gives a life is refused as AGENCY_CLOSED after 2025-06-30
 // before this is asked (checkOwner); the second case remains for an agency whose life the
@@ -77,6 +79,9 @@ func (r *refs) agencyOfUnit(agencyUnit, unit, date string) bool {
 		return true
 	}
 	au := r.unit(agencyUnit)
+	if au.found && communeKinds[au.kind] && au.parent == unit {
+		return true
+	}
 	return au.found && au.to != "" && au.to < date && slices.Contains(au.currents, unit)
 }
 

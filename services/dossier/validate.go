@@ -106,8 +106,10 @@ func checkEvent(in *dossierv1.DossierEvent, now time.Time) (*checked, error) {
 		v.Add("unit_code", "must be a 2-digit province code, got %q", ev.UnitCode)
 	}
 	checkCommuneCode(&v, ev.CommuneCode, c.at)
-	if ev.AgencyCode != "" && !platform.AgencyCodeRE.MatchString(ev.AgencyCode) {
-		v.Add("agency_code", "must be an electronic identifier NNN.NN.NN.XNN, got %q", ev.AgencyCode)
+	if _, err := platform.ParseAgencyCode(ev.AgencyCode); ev.AgencyCode != "" && err != nil {
+		// Both forms (docs/domain.md, Identifiers): commune People's Committees have codes
+		// such as H26.107.
+		v.Add("agency_code", "must be an electronic identifier NNN.NN.NN.XNN (e.g. 000.00.00.H31) or XNN.NN (e.g. H26.107), got %q", ev.AgencyCode)
 	}
 	if ev.ProcedureCode != "" && !procedureCodeRE.MatchString(ev.ProcedureCode) {
 		v.Add("procedure_code", "must be a national procedure code like 1.004227, got %q", ev.ProcedureCode)
