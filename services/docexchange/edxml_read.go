@@ -90,12 +90,8 @@ func readDocument(root *xnode, form edxmlForm, maxBytes int64) (*docv1.Document,
 		return nil, err
 	}
 	if form == formLienthong {
-		if s := root.find("DocumentSignature"); s != nil {
-			v, err := base64.StdEncoding.DecodeString(stripSpace(s.str("Value")))
-			if err != nil {
-				return nil, edxmlInvalid("edXMLHeader.DocumentSignature.Value", "not base64")
-			}
-			d.Signature = &docv1.Signature{KeyId: s.str("KeyId"), Algorithm: s.str("Algorithm"), Value: v}
+		if err := readDocumentSignature(root, d); err != nil {
+			return nil, err
 		}
 	}
 	var err error

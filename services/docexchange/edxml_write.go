@@ -277,13 +277,7 @@ func marshalEdxml(d *docv1.Document, contents [][]byte, o exportOptions) ([]byte
 		w.open("edXMLHeader")
 		w.messageHeader(d, o)
 		w.traceHeaderList(d)
-		if s := d.GetSignature(); s != nil {
-			w.open("DocumentSignature")
-			w.leaf("KeyId", s.GetKeyId())
-			w.leaf("Algorithm", s.GetAlgorithm())
-			w.leaf("Value", base64.StdEncoding.EncodeToString(s.GetValue()))
-			w.close("DocumentSignature")
-		}
+		w.documentSignature(d)
 		w.close("edXMLHeader")
 		w.open("edXMLManifest")
 		for i, a := range d.GetAttachments() {
