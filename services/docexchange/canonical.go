@@ -246,8 +246,9 @@ func CanonicalBytes(d *docv1.Document) ([]byte, error) {
 var unsignedFields = []protoreflect.Name{"id", "signature", "recipients", "sent_at", "links", "superseded_by", "xml_signature_subject"}
 
 // unsignedAttachmentFields are the fields of an attachment its document's signature leaves
-// out: the bytes themselves (their sha256 stays) and the upload they came from.
-var unsignedAttachmentFields = []protoreflect.Name{"content", "upload_id"}
+// out: the bytes themselves (their sha256 stays), the upload they came from and the
+// service's report on a PDF's signatures.
+var unsignedAttachmentFields = []protoreflect.Name{"content", "upload_id", "pdf"}
 
 func clearFields(m protoreflect.Message, names []protoreflect.Name) {
 	fields := m.Descriptor().Fields()

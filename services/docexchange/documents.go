@@ -47,6 +47,7 @@ func (s *Service) send(ctx context.Context, d *docv1.Document, o sendOptions) (*
 	if err := s.checkInlineAttachments(st); err != nil {
 		return nil, err
 	}
+	s.inspectPDFAttachments(st)
 	var resp *docv1.SendDocumentResponse
 	delivered := false
 	// Batch: concurrent sends share one commit (and its fsync). A function of a batch that

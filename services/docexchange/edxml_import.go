@@ -76,7 +76,7 @@ func meaningOf(d *docv1.Document, incoming bool) *docv1.Document {
 			sum := sha256.Sum256(a.GetContent())
 			a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
 		}
-		a.Content, a.UploadId = nil, ""
+		a.Content, a.UploadId, a.Pdf = nil, "", nil
 	}
 	normalizeUnsigned(c)
 	return c

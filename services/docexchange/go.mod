@@ -4,6 +4,8 @@ go 1.26.0
 
 require (
 	github.com/beevik/etree v1.8.1
+	github.com/digitorus/pdf v0.1.2
+	github.com/digitorus/pkcs7 v0.0.0-20230818184609-3a137a874352
 	github.com/google/go-cmp v0.7.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/lienthong/lienthong/proto v0.0.0

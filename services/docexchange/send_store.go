@@ -38,6 +38,9 @@ func (s *Service) storeSent(tx *bolt.Tx, st *sendState) (resp *docv1.SendDocumen
 	for _, a := range stored.Attachments {
 		a.Content, a.UploadId = nil, ""
 	}
+	if err := s.recordPDFInspections(st, stored); err != nil {
+		return nil, false, err
+	}
 	stored.Id, stored.SentAt, stored.XmlSignatureSubject = id, rfc3339(st.o.at), st.o.xmlSigner
 	sd.Document = stored
 	if err := deliverStored(tx, st, sd); err != nil {

@@ -11,8 +11,9 @@ type sendState struct {
 	d      *docv1.Document
 	o      sendOptions
 	c      *platform.Caller
-	signed bool              // the document carries a signature: it stays exactly as signed
-	units  map[string]string // agency code → unit code, of the sender and every recipient
+	signed bool                   // the document carries a signature: it stays exactly as signed
+	units  map[string]string      // agency code → unit code, of the sender and every recipient
+	pdf    []*docv1.PdfInspection // per attachment, its PDF signatures (nil: not a PDF)
 }
 
 // validateSend is the first stage of send: the document's own fields, without asking

@@ -87,6 +87,10 @@ type Options struct {
 	// downloads): a client that does not take one within it has its stream ended
 	// (0: platform.DefaultSendTimeout).
 	SendTimeout time.Duration
+	// RefuseBrokenPDFSignatures refuses a document with a PDF attachment whose embedded
+	// signature is broken (FAILED_PRECONDITION, PDF_SIGNATURE_BROKEN); otherwise it is only
+	// reported (pdf_attachments.go).
+	RefuseBrokenPDFSignatures bool
 }
 
 // Service is the docexchange part.
@@ -104,6 +108,10 @@ type Service struct {
 	crls    *RevocationLists
 	// sendTimeout: see Options.SendTimeout.
 	sendTimeout time.Duration
+	// refuseBrokenPDF: see Options.RefuseBrokenPDFSignatures; pdfSem bounds the PDF
+	// inspections running at once.
+	refuseBrokenPDF bool
+	pdfSem          chan struct{}
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every delivery
@@ -134,7 +142,7 @@ func Open(db *bolt.DB, o Options) (*Service, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &Service{db: db, lg: o.Logger, now: o.Now, refs: newRefs(o.Catalog, o.Now), key: o.EvidenceKey,
 		maxDoc: o.MaxDocumentBytes, maxUpld: o.MaxUploadBytes, roots: o.TrustedRoots, crls: o.CRLs, notify: make(chan struct{}),
-		sendTimeout: o.SendTimeout}
+		sendTimeout: o.SendTimeout, refuseBrokenPDF: o.RefuseBrokenPDFSignatures, pdfSem: make(chan struct{}, 2)}
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketDocs, bucketDupKeys, bucketMsgIDs, bucketInbox, bucketSent, bucketBlobs, bucketUploads,
 			bucketKeys, bucketEvidence, bucketChecks, bucketMeta} {

@@ -320,7 +320,10 @@ type Attachment struct {
 	// An upload made with UploadAttachment, instead of `content`.
 	UploadId string `protobuf:"bytes,6,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
 	// Description (optional).
-	Description   string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	// What the service found in a PDF attachment's embedded signatures on arrival (output
+	// only; absent for an attachment that is not a PDF). docs/api.md, "Signed PDF attachments".
+	Pdf           *PdfInspection `protobuf:"bytes,8,opt,name=pdf,proto3" json:"pdf,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -404,6 +407,245 @@ func (x *Attachment) GetDescription() string {
 	return ""
 }
 
+func (x *Attachment) GetPdf() *PdfInspection {
+	if x != nil {
+		return x.Pdf
+	}
+	return nil
+}
+
+// The embedded signatures (PAdES / CMS) of a PDF attachment as inspected on arrival.
+type PdfInspection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file does not parse as a PDF, or its signatures could not be read: why. The
+	// signatures found before, if any, are still listed.
+	Error string `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// The signatures, in the order of the signature fields.
+	Signatures []*PdfSignature `protobuf:"bytes,2,rep,name=signatures,proto3" json:"signatures,omitempty"`
+	// True when at least one signature is broken (`PdfSignature.broken`).
+	Broken bool `protobuf:"varint,3,opt,name=broken,proto3" json:"broken,omitempty"`
+	// More signature fields than the service inspects (its bound): the rest were not looked at.
+	Truncated     bool `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PdfInspection) Reset() {
+	*x = PdfInspection{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PdfInspection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PdfInspection) ProtoMessage() {}
+
+func (x *PdfInspection) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PdfInspection.ProtoReflect.Descriptor instead.
+func (*PdfInspection) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PdfInspection) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *PdfInspection) GetSignatures() []*PdfSignature {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
+func (x *PdfInspection) GetBroken() bool {
+	if x != nil {
+		return x.Broken
+	}
+	return false
+}
+
+func (x *PdfInspection) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// One signature embedded in a PDF (a /Sig dictionary with /ByteRange and a CMS /Contents).
+type PdfSignature struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the signature field (/T).
+	FieldName string `protobuf:"bytes,1,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	// /SubFilter: adbe.pkcs7.detached or ETSI.CAdES.detached (others are reported broken).
+	SubFilter string `protobuf:"bytes,2,opt,name=sub_filter,json=subFilter,proto3" json:"sub_filter,omitempty"`
+	// Common name of the signer's certificate subject.
+	SignerName string `protobuf:"bytes,3,opt,name=signer_name,json=signerName,proto3" json:"signer_name,omitempty"`
+	// Serial number of the signer's certificate, lower-case hex.
+	SignerSerial string `protobuf:"bytes,4,opt,name=signer_serial,json=signerSerial,proto3" json:"signer_serial,omitempty"`
+	// The signer's certificate subject, as an RFC 2253 distinguished name.
+	SignerSubject string `protobuf:"bytes,5,opt,name=signer_subject,json=signerSubject,proto3" json:"signer_subject,omitempty"`
+	// Signing time, RFC 3339: the CMS signingTime signed attribute, else the dictionary's /M.
+	SigningTime string `protobuf:"bytes,6,opt,name=signing_time,json=signingTime,proto3" json:"signing_time,omitempty"`
+	// Where signing_time comes from: "signed_attribute" or "M" (empty: none given).
+	SigningTimeSource string `protobuf:"bytes,7,opt,name=signing_time_source,json=signingTimeSource,proto3" json:"signing_time_source,omitempty"`
+	// The signer's certificate chain leads to a trust root of this service, every certificate
+	// valid at the signing time (now when none is given) and none revoked (CRLs configured).
+	Trusted bool `protobuf:"varint,8,opt,name=trusted,proto3" json:"trusted,omitempty"`
+	// Why the signature is not trusted (empty when trusted).
+	TrustError string `protobuf:"bytes,9,opt,name=trust_error,json=trustError,proto3" json:"trust_error,omitempty"`
+	// The signed bytes are unchanged: the digest over /ByteRange equals the signed
+	// messageDigest and the CMS signature over the signed attributes verifies.
+	Unchanged bool `protobuf:"varint,10,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// The byte range covers the whole file; false: bytes were added after signing
+	// (incremental updates, other signatures or anything else).
+	CoversWholeFile bool `protobuf:"varint,11,opt,name=covers_whole_file,json=coversWholeFile,proto3" json:"covers_whole_file,omitempty"`
+	// The signature is broken: it cannot be read, its byte range is malformed, or the signed
+	// bytes changed (`unchanged` false).
+	Broken bool `protobuf:"varint,12,opt,name=broken,proto3" json:"broken,omitempty"`
+	// Why the signature is broken (empty when it is not).
+	Error         string `protobuf:"bytes,13,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PdfSignature) Reset() {
+	*x = PdfSignature{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PdfSignature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PdfSignature) ProtoMessage() {}
+
+func (x *PdfSignature) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PdfSignature.ProtoReflect.Descriptor instead.
+func (*PdfSignature) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PdfSignature) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSubFilter() string {
+	if x != nil {
+		return x.SubFilter
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSignerName() string {
+	if x != nil {
+		return x.SignerName
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSignerSerial() string {
+	if x != nil {
+		return x.SignerSerial
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSignerSubject() string {
+	if x != nil {
+		return x.SignerSubject
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSigningTime() string {
+	if x != nil {
+		return x.SigningTime
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetSigningTimeSource() string {
+	if x != nil {
+		return x.SigningTimeSource
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetTrusted() bool {
+	if x != nil {
+		return x.Trusted
+	}
+	return false
+}
+
+func (x *PdfSignature) GetTrustError() string {
+	if x != nil {
+		return x.TrustError
+	}
+	return ""
+}
+
+func (x *PdfSignature) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
+func (x *PdfSignature) GetCoversWholeFile() bool {
+	if x != nil {
+		return x.CoversWholeFile
+	}
+	return false
+}
+
+func (x *PdfSignature) GetBroken() bool {
+	if x != nil {
+		return x.Broken
+	}
+	return false
+}
+
+func (x *PdfSignature) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // A signature over the canonical document (docs/api.md, "Documents"; README.md, "Documents").
 type Signature struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -429,7 +671,7 @@ type Signature struct {
 
 func (x *Signature) Reset() {
 	*x = Signature{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[3]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +683,7 @@ func (x *Signature) String() string {
 func (*Signature) ProtoMessage() {}
 
 func (x *Signature) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[3]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +696,7 @@ func (x *Signature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signature.ProtoReflect.Descriptor instead.
 func (*Signature) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{3}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Signature) GetKeyId() string {
@@ -506,7 +748,7 @@ type StatusChange struct {
 
 func (x *StatusChange) Reset() {
 	*x = StatusChange{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[4]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +760,7 @@ func (x *StatusChange) String() string {
 func (*StatusChange) ProtoMessage() {}
 
 func (x *StatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[4]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +773,7 @@ func (x *StatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
 func (*StatusChange) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{4}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StatusChange) GetStatus() DocumentStatus {
@@ -595,7 +837,7 @@ type Recipient struct {
 
 func (x *Recipient) Reset() {
 	*x = Recipient{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[5]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +849,7 @@ func (x *Recipient) String() string {
 func (*Recipient) ProtoMessage() {}
 
 func (x *Recipient) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[5]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +862,7 @@ func (x *Recipient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recipient.ProtoReflect.Descriptor instead.
 func (*Recipient) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{5}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Recipient) GetAgencyCode() string {
@@ -671,7 +913,7 @@ type DocumentLink struct {
 
 func (x *DocumentLink) Reset() {
 	*x = DocumentLink{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[6]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +925,7 @@ func (x *DocumentLink) String() string {
 func (*DocumentLink) ProtoMessage() {}
 
 func (x *DocumentLink) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[6]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +938,7 @@ func (x *DocumentLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentLink.ProtoReflect.Descriptor instead.
 func (*DocumentLink) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{6}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DocumentLink) GetDocumentId() string {
@@ -794,7 +1036,7 @@ type Document struct {
 
 func (x *Document) Reset() {
 	*x = Document{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[7]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1048,7 @@ func (x *Document) String() string {
 func (*Document) ProtoMessage() {}
 
 func (x *Document) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[7]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1061,7 @@ func (x *Document) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Document.ProtoReflect.Descriptor instead.
 func (*Document) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{7}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Document) GetId() string {
@@ -1078,7 +1320,7 @@ type Organization struct {
 
 func (x *Organization) Reset() {
 	*x = Organization{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1332,7 @@ func (x *Organization) String() string {
 func (*Organization) ProtoMessage() {}
 
 func (x *Organization) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[8]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1345,7 @@ func (x *Organization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organization.ProtoReflect.Descriptor instead.
 func (*Organization) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{8}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Organization) GetOrganId() string {
@@ -1181,7 +1423,7 @@ type OtherInfo struct {
 
 func (x *OtherInfo) Reset() {
 	*x = OtherInfo{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1435,7 @@ func (x *OtherInfo) String() string {
 func (*OtherInfo) ProtoMessage() {}
 
 func (x *OtherInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[9]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1448,7 @@ func (x *OtherInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OtherInfo.ProtoReflect.Descriptor instead.
 func (*OtherInfo) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{9}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OtherInfo) GetSphereOfPromulgation() string {
@@ -1261,7 +1503,7 @@ type StaffInfo struct {
 
 func (x *StaffInfo) Reset() {
 	*x = StaffInfo{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1515,7 @@ func (x *StaffInfo) String() string {
 func (*StaffInfo) ProtoMessage() {}
 
 func (x *StaffInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[10]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1528,7 @@ func (x *StaffInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaffInfo.ProtoReflect.Descriptor instead.
 func (*StaffInfo) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{10}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StaffInfo) GetDepartment() string {
@@ -1330,7 +1572,7 @@ type ReplacementInfo struct {
 
 func (x *ReplacementInfo) Reset() {
 	*x = ReplacementInfo{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1584,7 @@ func (x *ReplacementInfo) String() string {
 func (*ReplacementInfo) ProtoMessage() {}
 
 func (x *ReplacementInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[11]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1597,7 @@ func (x *ReplacementInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplacementInfo.ProtoReflect.Descriptor instead.
 func (*ReplacementInfo) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{11}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplacementInfo) GetDocumentId() string {
@@ -1385,7 +1627,7 @@ type TraceHeader struct {
 
 func (x *TraceHeader) Reset() {
 	*x = TraceHeader{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1639,7 @@ func (x *TraceHeader) String() string {
 func (*TraceHeader) ProtoMessage() {}
 
 func (x *TraceHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[12]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1652,7 @@ func (x *TraceHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceHeader.ProtoReflect.Descriptor instead.
 func (*TraceHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{12}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TraceHeader) GetOrganId() string {
@@ -1448,7 +1690,7 @@ type Business struct {
 
 func (x *Business) Reset() {
 	*x = Business{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1702,7 @@ func (x *Business) String() string {
 func (*Business) ProtoMessage() {}
 
 func (x *Business) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[13]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1715,7 @@ func (x *Business) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Business.ProtoReflect.Descriptor instead.
 func (*Business) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{13}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Business) GetReason() string {
@@ -1522,7 +1764,7 @@ type SendDocumentRequest struct {
 
 func (x *SendDocumentRequest) Reset() {
 	*x = SendDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1776,7 @@ func (x *SendDocumentRequest) String() string {
 func (*SendDocumentRequest) ProtoMessage() {}
 
 func (x *SendDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[14]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1789,7 @@ func (x *SendDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendDocumentRequest.ProtoReflect.Descriptor instead.
 func (*SendDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{14}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SendDocumentRequest) GetDocument() *Document {
@@ -1575,7 +1817,7 @@ type SendDocumentResponse struct {
 
 func (x *SendDocumentResponse) Reset() {
 	*x = SendDocumentResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1829,7 @@ func (x *SendDocumentResponse) String() string {
 func (*SendDocumentResponse) ProtoMessage() {}
 
 func (x *SendDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[15]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1842,7 @@ func (x *SendDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendDocumentResponse.ProtoReflect.Descriptor instead.
 func (*SendDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{15}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SendDocumentResponse) GetId() string {
@@ -1642,7 +1884,7 @@ type ImportEdxmlRequest struct {
 
 func (x *ImportEdxmlRequest) Reset() {
 	*x = ImportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1896,7 @@ func (x *ImportEdxmlRequest) String() string {
 func (*ImportEdxmlRequest) ProtoMessage() {}
 
 func (x *ImportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[16]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1909,7 @@ func (x *ImportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ImportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{16}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ImportEdxmlRequest) GetEdxml() []byte {
@@ -1690,7 +1932,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1944,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[17]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1957,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{17}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UploadAttachmentRequest) GetHeader() *UploadHeader {
@@ -1747,7 +1989,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2001,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[18]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2014,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{18}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UploadHeader) GetName() string {
@@ -1815,7 +2057,7 @@ type Upload struct {
 
 func (x *Upload) Reset() {
 	*x = Upload{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +2069,7 @@ func (x *Upload) String() string {
 func (*Upload) ProtoMessage() {}
 
 func (x *Upload) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +2082,7 @@ func (x *Upload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Upload.ProtoReflect.Descriptor instead.
 func (*Upload) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Upload) GetUploadId() string {
@@ -1889,7 +2131,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +2143,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2156,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetDocumentRequest) GetId() string {
@@ -1939,7 +2181,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2193,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2206,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListDocumentsRequest) GetFrom() string {
@@ -2001,7 +2243,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2255,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2268,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -2057,7 +2299,7 @@ type ExportEdxmlRequest struct {
 
 func (x *ExportEdxmlRequest) Reset() {
 	*x = ExportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2311,7 @@ func (x *ExportEdxmlRequest) String() string {
 func (*ExportEdxmlRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2324,7 @@ func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportEdxmlRequest) GetId() string {
@@ -2112,7 +2354,7 @@ type ExportEdxmlStatusesRequest struct {
 
 func (x *ExportEdxmlStatusesRequest) Reset() {
 	*x = ExportEdxmlStatusesRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2366,7 @@ func (x *ExportEdxmlStatusesRequest) String() string {
 func (*ExportEdxmlStatusesRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2379,7 @@ func (x *ExportEdxmlStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlStatusesRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExportEdxmlStatusesRequest) GetId() string {
@@ -2169,7 +2411,7 @@ type EdxmlStatusPackage struct {
 
 func (x *EdxmlStatusPackage) Reset() {
 	*x = EdxmlStatusPackage{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2423,7 @@ func (x *EdxmlStatusPackage) String() string {
 func (*EdxmlStatusPackage) ProtoMessage() {}
 
 func (x *EdxmlStatusPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2436,7 @@ func (x *EdxmlStatusPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdxmlStatusPackage.ProtoReflect.Descriptor instead.
 func (*EdxmlStatusPackage) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EdxmlStatusPackage) GetAgencyCode() string {
@@ -2229,7 +2471,7 @@ type ExportEdxmlStatusesResponse struct {
 
 func (x *ExportEdxmlStatusesResponse) Reset() {
 	*x = ExportEdxmlStatusesResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2483,7 @@ func (x *ExportEdxmlStatusesResponse) String() string {
 func (*ExportEdxmlStatusesResponse) ProtoMessage() {}
 
 func (x *ExportEdxmlStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2496,7 @@ func (x *ExportEdxmlStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlStatusesResponse.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExportEdxmlStatusesResponse) GetPackages() []*EdxmlStatusPackage {
@@ -2277,7 +2519,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2531,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2544,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -2336,7 +2578,7 @@ type ListInboxRequest struct {
 
 func (x *ListInboxRequest) Reset() {
 	*x = ListInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2590,7 @@ func (x *ListInboxRequest) String() string {
 func (*ListInboxRequest) ProtoMessage() {}
 
 func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2603,7 @@ func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
 func (*ListInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListInboxRequest) GetAgencyCode() string {
@@ -2405,7 +2647,7 @@ type ListInboxResponse struct {
 
 func (x *ListInboxResponse) Reset() {
 	*x = ListInboxResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2659,7 @@ func (x *ListInboxResponse) String() string {
 func (*ListInboxResponse) ProtoMessage() {}
 
 func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2672,7 @@ func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxResponse.ProtoReflect.Descriptor instead.
 func (*ListInboxResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListInboxResponse) GetDocuments() []*Document {
@@ -2460,7 +2702,7 @@ type SubscribeInboxRequest struct {
 
 func (x *SubscribeInboxRequest) Reset() {
 	*x = SubscribeInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2714,7 @@ func (x *SubscribeInboxRequest) String() string {
 func (*SubscribeInboxRequest) ProtoMessage() {}
 
 func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2727,7 @@ func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeInboxRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SubscribeInboxRequest) GetAgencyCode() string {
@@ -2515,7 +2757,7 @@ type InboxEntry struct {
 
 func (x *InboxEntry) Reset() {
 	*x = InboxEntry{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2769,7 @@ func (x *InboxEntry) String() string {
 func (*InboxEntry) ProtoMessage() {}
 
 func (x *InboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2782,7 @@ func (x *InboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxEntry.ProtoReflect.Descriptor instead.
 func (*InboxEntry) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InboxEntry) GetCursor() string {
@@ -2580,7 +2822,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2834,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2847,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportStatusRequest) GetId() string {
@@ -2672,7 +2914,7 @@ type RecallDocumentRequest struct {
 
 func (x *RecallDocumentRequest) Reset() {
 	*x = RecallDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2926,7 @@ func (x *RecallDocumentRequest) String() string {
 func (*RecallDocumentRequest) ProtoMessage() {}
 
 func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +2939,7 @@ func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallDocumentRequest.ProtoReflect.Descriptor instead.
 func (*RecallDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecallDocumentRequest) GetId() string {
@@ -2757,7 +2999,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +3011,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +3024,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{34}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SigningKey) GetAgencyCode() string {
@@ -2870,7 +3112,7 @@ type PutSigningKeyRequest struct {
 
 func (x *PutSigningKeyRequest) Reset() {
 	*x = PutSigningKeyRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3124,7 @@ func (x *PutSigningKeyRequest) String() string {
 func (*PutSigningKeyRequest) ProtoMessage() {}
 
 func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3137,7 @@ func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*PutSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{35}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PutSigningKeyRequest) GetAgencyCode() string {
@@ -2930,7 +3172,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3184,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3197,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{36}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListSigningKeysRequest) GetAgencyCode() string {
@@ -2976,7 +3218,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2988,7 +3230,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3001,7 +3243,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{37}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -3030,7 +3272,7 @@ type GetDocumentStatsRequest struct {
 
 func (x *GetDocumentStatsRequest) Reset() {
 	*x = GetDocumentStatsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3042,7 +3284,7 @@ func (x *GetDocumentStatsRequest) String() string {
 func (*GetDocumentStatsRequest) ProtoMessage() {}
 
 func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3055,7 +3297,7 @@ func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{38}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetDocumentStatsRequest) GetUnit() string {
@@ -3119,7 +3361,7 @@ type DocumentStatsRow struct {
 
 func (x *DocumentStatsRow) Reset() {
 	*x = DocumentStatsRow{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3131,7 +3373,7 @@ func (x *DocumentStatsRow) String() string {
 func (*DocumentStatsRow) ProtoMessage() {}
 
 func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3144,7 +3386,7 @@ func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStatsRow.ProtoReflect.Descriptor instead.
 func (*DocumentStatsRow) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{39}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DocumentStatsRow) GetKey() string {
@@ -3216,7 +3458,7 @@ type DocumentStats struct {
 
 func (x *DocumentStats) Reset() {
 	*x = DocumentStats{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3228,7 +3470,7 @@ func (x *DocumentStats) String() string {
 func (*DocumentStats) ProtoMessage() {}
 
 func (x *DocumentStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3241,7 +3483,7 @@ func (x *DocumentStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStats.ProtoReflect.Descriptor instead.
 func (*DocumentStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{40}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DocumentStats) GetRows() []*DocumentStatsRow {
@@ -3269,7 +3511,7 @@ type VerifyEvidenceRequest struct {
 
 func (x *VerifyEvidenceRequest) Reset() {
 	*x = VerifyEvidenceRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3281,7 +3523,7 @@ func (x *VerifyEvidenceRequest) String() string {
 func (*VerifyEvidenceRequest) ProtoMessage() {}
 
 func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3294,7 +3536,7 @@ func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{41}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *VerifyEvidenceRequest) GetAttachments() bool {
@@ -3329,7 +3571,7 @@ type VerifyEvidenceResponse struct {
 
 func (x *VerifyEvidenceResponse) Reset() {
 	*x = VerifyEvidenceResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3341,7 +3583,7 @@ func (x *VerifyEvidenceResponse) String() string {
 func (*VerifyEvidenceResponse) ProtoMessage() {}
 
 func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3354,7 +3596,7 @@ func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{42}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *VerifyEvidenceResponse) GetOk() bool {
@@ -3429,7 +3671,7 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"documentId\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x19\n" +
 	"\borgan_id\x18\x03 \x01(\tR\aorganId\x12+\n" +
-	"\x11promulgation_date\x18\x04 \x01(\tR\x10promulgationDate\"\xc8\x01\n" +
+	"\x11promulgation_date\x18\x04 \x01(\tR\x10promulgationDate\"\x83\x02\n" +
 	"\n" +
 	"Attachment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
@@ -3438,7 +3680,34 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x18\n" +
 	"\acontent\x18\x05 \x01(\fR\acontent\x12\x1b\n" +
 	"\tupload_id\x18\x06 \x01(\tR\buploadId\x12 \n" +
-	"\vdescription\x18\a \x01(\tR\vdescription\"w\n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\x129\n" +
+	"\x03pdf\x18\b \x01(\v2'.lienthong.docexchange.v1.PdfInspectionR\x03pdf\"\xa3\x01\n" +
+	"\rPdfInspection\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\x12F\n" +
+	"\n" +
+	"signatures\x18\x02 \x03(\v2&.lienthong.docexchange.v1.PdfSignatureR\n" +
+	"signatures\x12\x16\n" +
+	"\x06broken\x18\x03 \x01(\bR\x06broken\x12\x1c\n" +
+	"\ttruncated\x18\x04 \x01(\bR\ttruncated\"\xbf\x03\n" +
+	"\fPdfSignature\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x01 \x01(\tR\tfieldName\x12\x1d\n" +
+	"\n" +
+	"sub_filter\x18\x02 \x01(\tR\tsubFilter\x12\x1f\n" +
+	"\vsigner_name\x18\x03 \x01(\tR\n" +
+	"signerName\x12#\n" +
+	"\rsigner_serial\x18\x04 \x01(\tR\fsignerSerial\x12%\n" +
+	"\x0esigner_subject\x18\x05 \x01(\tR\rsignerSubject\x12!\n" +
+	"\fsigning_time\x18\x06 \x01(\tR\vsigningTime\x12.\n" +
+	"\x13signing_time_source\x18\a \x01(\tR\x11signingTimeSource\x12\x18\n" +
+	"\atrusted\x18\b \x01(\bR\atrusted\x12\x1f\n" +
+	"\vtrust_error\x18\t \x01(\tR\n" +
+	"trustError\x12\x1c\n" +
+	"\tunchanged\x18\n" +
+	" \x01(\bR\tunchanged\x12*\n" +
+	"\x11covers_whole_file\x18\v \x01(\bR\x0fcoversWholeFile\x12\x16\n" +
+	"\x06broken\x18\f \x01(\bR\x06broken\x12\x14\n" +
+	"\x05error\x18\r \x01(\tR\x05error\"w\n" +
 	"\tSignature\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x14\n" +
@@ -3734,127 +4003,131 @@ func file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_docexchange_v1_docexchange_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
 	(DocumentStatus)(0),                 // 0: lienthong.docexchange.v1.DocumentStatus
 	(BusinessType)(0),                   // 1: lienthong.docexchange.v1.BusinessType
 	(*Signer)(nil),                      // 2: lienthong.docexchange.v1.Signer
 	(*ResponseFor)(nil),                 // 3: lienthong.docexchange.v1.ResponseFor
 	(*Attachment)(nil),                  // 4: lienthong.docexchange.v1.Attachment
-	(*Signature)(nil),                   // 5: lienthong.docexchange.v1.Signature
-	(*StatusChange)(nil),                // 6: lienthong.docexchange.v1.StatusChange
-	(*Recipient)(nil),                   // 7: lienthong.docexchange.v1.Recipient
-	(*DocumentLink)(nil),                // 8: lienthong.docexchange.v1.DocumentLink
-	(*Document)(nil),                    // 9: lienthong.docexchange.v1.Document
-	(*Organization)(nil),                // 10: lienthong.docexchange.v1.Organization
-	(*OtherInfo)(nil),                   // 11: lienthong.docexchange.v1.OtherInfo
-	(*StaffInfo)(nil),                   // 12: lienthong.docexchange.v1.StaffInfo
-	(*ReplacementInfo)(nil),             // 13: lienthong.docexchange.v1.ReplacementInfo
-	(*TraceHeader)(nil),                 // 14: lienthong.docexchange.v1.TraceHeader
-	(*Business)(nil),                    // 15: lienthong.docexchange.v1.Business
-	(*SendDocumentRequest)(nil),         // 16: lienthong.docexchange.v1.SendDocumentRequest
-	(*SendDocumentResponse)(nil),        // 17: lienthong.docexchange.v1.SendDocumentResponse
-	(*ImportEdxmlRequest)(nil),          // 18: lienthong.docexchange.v1.ImportEdxmlRequest
-	(*UploadAttachmentRequest)(nil),     // 19: lienthong.docexchange.v1.UploadAttachmentRequest
-	(*UploadHeader)(nil),                // 20: lienthong.docexchange.v1.UploadHeader
-	(*Upload)(nil),                      // 21: lienthong.docexchange.v1.Upload
-	(*GetDocumentRequest)(nil),          // 22: lienthong.docexchange.v1.GetDocumentRequest
-	(*ListDocumentsRequest)(nil),        // 23: lienthong.docexchange.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),       // 24: lienthong.docexchange.v1.ListDocumentsResponse
-	(*ExportEdxmlRequest)(nil),          // 25: lienthong.docexchange.v1.ExportEdxmlRequest
-	(*ExportEdxmlStatusesRequest)(nil),  // 26: lienthong.docexchange.v1.ExportEdxmlStatusesRequest
-	(*EdxmlStatusPackage)(nil),          // 27: lienthong.docexchange.v1.EdxmlStatusPackage
-	(*ExportEdxmlStatusesResponse)(nil), // 28: lienthong.docexchange.v1.ExportEdxmlStatusesResponse
-	(*DownloadAttachmentRequest)(nil),   // 29: lienthong.docexchange.v1.DownloadAttachmentRequest
-	(*ListInboxRequest)(nil),            // 30: lienthong.docexchange.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),           // 31: lienthong.docexchange.v1.ListInboxResponse
-	(*SubscribeInboxRequest)(nil),       // 32: lienthong.docexchange.v1.SubscribeInboxRequest
-	(*InboxEntry)(nil),                  // 33: lienthong.docexchange.v1.InboxEntry
-	(*ReportStatusRequest)(nil),         // 34: lienthong.docexchange.v1.ReportStatusRequest
-	(*RecallDocumentRequest)(nil),       // 35: lienthong.docexchange.v1.RecallDocumentRequest
-	(*SigningKey)(nil),                  // 36: lienthong.docexchange.v1.SigningKey
-	(*PutSigningKeyRequest)(nil),        // 37: lienthong.docexchange.v1.PutSigningKeyRequest
-	(*ListSigningKeysRequest)(nil),      // 38: lienthong.docexchange.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),     // 39: lienthong.docexchange.v1.ListSigningKeysResponse
-	(*GetDocumentStatsRequest)(nil),     // 40: lienthong.docexchange.v1.GetDocumentStatsRequest
-	(*DocumentStatsRow)(nil),            // 41: lienthong.docexchange.v1.DocumentStatsRow
-	(*DocumentStats)(nil),               // 42: lienthong.docexchange.v1.DocumentStats
-	(*VerifyEvidenceRequest)(nil),       // 43: lienthong.docexchange.v1.VerifyEvidenceRequest
-	(*VerifyEvidenceResponse)(nil),      // 44: lienthong.docexchange.v1.VerifyEvidenceResponse
-	(*httpbody.HttpBody)(nil),           // 45: google.api.HttpBody
+	(*PdfInspection)(nil),               // 5: lienthong.docexchange.v1.PdfInspection
+	(*PdfSignature)(nil),                // 6: lienthong.docexchange.v1.PdfSignature
+	(*Signature)(nil),                   // 7: lienthong.docexchange.v1.Signature
+	(*StatusChange)(nil),                // 8: lienthong.docexchange.v1.StatusChange
+	(*Recipient)(nil),                   // 9: lienthong.docexchange.v1.Recipient
+	(*DocumentLink)(nil),                // 10: lienthong.docexchange.v1.DocumentLink
+	(*Document)(nil),                    // 11: lienthong.docexchange.v1.Document
+	(*Organization)(nil),                // 12: lienthong.docexchange.v1.Organization
+	(*OtherInfo)(nil),                   // 13: lienthong.docexchange.v1.OtherInfo
+	(*StaffInfo)(nil),                   // 14: lienthong.docexchange.v1.StaffInfo
+	(*ReplacementInfo)(nil),             // 15: lienthong.docexchange.v1.ReplacementInfo
+	(*TraceHeader)(nil),                 // 16: lienthong.docexchange.v1.TraceHeader
+	(*Business)(nil),                    // 17: lienthong.docexchange.v1.Business
+	(*SendDocumentRequest)(nil),         // 18: lienthong.docexchange.v1.SendDocumentRequest
+	(*SendDocumentResponse)(nil),        // 19: lienthong.docexchange.v1.SendDocumentResponse
+	(*ImportEdxmlRequest)(nil),          // 20: lienthong.docexchange.v1.ImportEdxmlRequest
+	(*UploadAttachmentRequest)(nil),     // 21: lienthong.docexchange.v1.UploadAttachmentRequest
+	(*UploadHeader)(nil),                // 22: lienthong.docexchange.v1.UploadHeader
+	(*Upload)(nil),                      // 23: lienthong.docexchange.v1.Upload
+	(*GetDocumentRequest)(nil),          // 24: lienthong.docexchange.v1.GetDocumentRequest
+	(*ListDocumentsRequest)(nil),        // 25: lienthong.docexchange.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),       // 26: lienthong.docexchange.v1.ListDocumentsResponse
+	(*ExportEdxmlRequest)(nil),          // 27: lienthong.docexchange.v1.ExportEdxmlRequest
+	(*ExportEdxmlStatusesRequest)(nil),  // 28: lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	(*EdxmlStatusPackage)(nil),          // 29: lienthong.docexchange.v1.EdxmlStatusPackage
+	(*ExportEdxmlStatusesResponse)(nil), // 30: lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	(*DownloadAttachmentRequest)(nil),   // 31: lienthong.docexchange.v1.DownloadAttachmentRequest
+	(*ListInboxRequest)(nil),            // 32: lienthong.docexchange.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),           // 33: lienthong.docexchange.v1.ListInboxResponse
+	(*SubscribeInboxRequest)(nil),       // 34: lienthong.docexchange.v1.SubscribeInboxRequest
+	(*InboxEntry)(nil),                  // 35: lienthong.docexchange.v1.InboxEntry
+	(*ReportStatusRequest)(nil),         // 36: lienthong.docexchange.v1.ReportStatusRequest
+	(*RecallDocumentRequest)(nil),       // 37: lienthong.docexchange.v1.RecallDocumentRequest
+	(*SigningKey)(nil),                  // 38: lienthong.docexchange.v1.SigningKey
+	(*PutSigningKeyRequest)(nil),        // 39: lienthong.docexchange.v1.PutSigningKeyRequest
+	(*ListSigningKeysRequest)(nil),      // 40: lienthong.docexchange.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),     // 41: lienthong.docexchange.v1.ListSigningKeysResponse
+	(*GetDocumentStatsRequest)(nil),     // 42: lienthong.docexchange.v1.GetDocumentStatsRequest
+	(*DocumentStatsRow)(nil),            // 43: lienthong.docexchange.v1.DocumentStatsRow
+	(*DocumentStats)(nil),               // 44: lienthong.docexchange.v1.DocumentStats
+	(*VerifyEvidenceRequest)(nil),       // 45: lienthong.docexchange.v1.VerifyEvidenceRequest
+	(*VerifyEvidenceResponse)(nil),      // 46: lienthong.docexchange.v1.VerifyEvidenceResponse
+	(*httpbody.HttpBody)(nil),           // 47: google.api.HttpBody
 }
 var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
-	0,  // 0: lienthong.docexchange.v1.StatusChange.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	12, // 1: lienthong.docexchange.v1.StatusChange.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
-	0,  // 2: lienthong.docexchange.v1.Recipient.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	6,  // 3: lienthong.docexchange.v1.Recipient.history:type_name -> lienthong.docexchange.v1.StatusChange
-	1,  // 4: lienthong.docexchange.v1.DocumentLink.business_type:type_name -> lienthong.docexchange.v1.BusinessType
-	2,  // 5: lienthong.docexchange.v1.Document.signer:type_name -> lienthong.docexchange.v1.Signer
-	1,  // 6: lienthong.docexchange.v1.Document.business_type:type_name -> lienthong.docexchange.v1.BusinessType
-	3,  // 7: lienthong.docexchange.v1.Document.response_for:type_name -> lienthong.docexchange.v1.ResponseFor
-	4,  // 8: lienthong.docexchange.v1.Document.attachments:type_name -> lienthong.docexchange.v1.Attachment
-	5,  // 9: lienthong.docexchange.v1.Document.signature:type_name -> lienthong.docexchange.v1.Signature
-	7,  // 10: lienthong.docexchange.v1.Document.recipients:type_name -> lienthong.docexchange.v1.Recipient
-	8,  // 11: lienthong.docexchange.v1.Document.links:type_name -> lienthong.docexchange.v1.DocumentLink
-	10, // 12: lienthong.docexchange.v1.Document.from_organ:type_name -> lienthong.docexchange.v1.Organization
-	10, // 13: lienthong.docexchange.v1.Document.to_organs:type_name -> lienthong.docexchange.v1.Organization
-	11, // 14: lienthong.docexchange.v1.Document.other_info:type_name -> lienthong.docexchange.v1.OtherInfo
-	15, // 15: lienthong.docexchange.v1.Document.business:type_name -> lienthong.docexchange.v1.Business
-	14, // 16: lienthong.docexchange.v1.Document.trace_headers:type_name -> lienthong.docexchange.v1.TraceHeader
-	12, // 17: lienthong.docexchange.v1.Business.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
-	13, // 18: lienthong.docexchange.v1.Business.replacement_info:type_name -> lienthong.docexchange.v1.ReplacementInfo
-	9,  // 19: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
-	9,  // 20: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
-	20, // 21: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
-	9,  // 22: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
-	0,  // 23: lienthong.docexchange.v1.EdxmlStatusPackage.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	27, // 24: lienthong.docexchange.v1.ExportEdxmlStatusesResponse.packages:type_name -> lienthong.docexchange.v1.EdxmlStatusPackage
-	0,  // 25: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	9,  // 26: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
-	9,  // 27: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
-	0,  // 28: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	12, // 29: lienthong.docexchange.v1.ReportStatusRequest.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
-	36, // 30: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
-	36, // 31: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
-	41, // 32: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	41, // 33: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	16, // 34: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
-	18, // 35: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
-	19, // 36: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
-	23, // 37: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
-	22, // 38: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
-	25, // 39: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
-	26, // 40: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:input_type -> lienthong.docexchange.v1.ExportEdxmlStatusesRequest
-	29, // 41: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
-	30, // 42: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
-	32, // 43: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
-	34, // 44: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
-	35, // 45: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
-	37, // 46: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
-	38, // 47: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
-	40, // 48: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
-	43, // 49: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
-	17, // 50: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	17, // 51: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	21, // 52: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
-	24, // 53: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
-	9,  // 54: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
-	45, // 55: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
-	28, // 56: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:output_type -> lienthong.docexchange.v1.ExportEdxmlStatusesResponse
-	45, // 57: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
-	31, // 58: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
-	33, // 59: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
-	9,  // 60: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
-	9,  // 61: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
-	36, // 62: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
-	39, // 63: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
-	42, // 64: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
-	44, // 65: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
-	50, // [50:66] is the sub-list for method output_type
-	34, // [34:50] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	5,  // 0: lienthong.docexchange.v1.Attachment.pdf:type_name -> lienthong.docexchange.v1.PdfInspection
+	6,  // 1: lienthong.docexchange.v1.PdfInspection.signatures:type_name -> lienthong.docexchange.v1.PdfSignature
+	0,  // 2: lienthong.docexchange.v1.StatusChange.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	14, // 3: lienthong.docexchange.v1.StatusChange.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	0,  // 4: lienthong.docexchange.v1.Recipient.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	8,  // 5: lienthong.docexchange.v1.Recipient.history:type_name -> lienthong.docexchange.v1.StatusChange
+	1,  // 6: lienthong.docexchange.v1.DocumentLink.business_type:type_name -> lienthong.docexchange.v1.BusinessType
+	2,  // 7: lienthong.docexchange.v1.Document.signer:type_name -> lienthong.docexchange.v1.Signer
+	1,  // 8: lienthong.docexchange.v1.Document.business_type:type_name -> lienthong.docexchange.v1.BusinessType
+	3,  // 9: lienthong.docexchange.v1.Document.response_for:type_name -> lienthong.docexchange.v1.ResponseFor
+	4,  // 10: lienthong.docexchange.v1.Document.attachments:type_name -> lienthong.docexchange.v1.Attachment
+	7,  // 11: lienthong.docexchange.v1.Document.signature:type_name -> lienthong.docexchange.v1.Signature
+	9,  // 12: lienthong.docexchange.v1.Document.recipients:type_name -> lienthong.docexchange.v1.Recipient
+	10, // 13: lienthong.docexchange.v1.Document.links:type_name -> lienthong.docexchange.v1.DocumentLink
+	12, // 14: lienthong.docexchange.v1.Document.from_organ:type_name -> lienthong.docexchange.v1.Organization
+	12, // 15: lienthong.docexchange.v1.Document.to_organs:type_name -> lienthong.docexchange.v1.Organization
+	13, // 16: lienthong.docexchange.v1.Document.other_info:type_name -> lienthong.docexchange.v1.OtherInfo
+	17, // 17: lienthong.docexchange.v1.Document.business:type_name -> lienthong.docexchange.v1.Business
+	16, // 18: lienthong.docexchange.v1.Document.trace_headers:type_name -> lienthong.docexchange.v1.TraceHeader
+	14, // 19: lienthong.docexchange.v1.Business.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	15, // 20: lienthong.docexchange.v1.Business.replacement_info:type_name -> lienthong.docexchange.v1.ReplacementInfo
+	11, // 21: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
+	11, // 22: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
+	22, // 23: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
+	11, // 24: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	0,  // 25: lienthong.docexchange.v1.EdxmlStatusPackage.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	29, // 26: lienthong.docexchange.v1.ExportEdxmlStatusesResponse.packages:type_name -> lienthong.docexchange.v1.EdxmlStatusPackage
+	0,  // 27: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	11, // 28: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
+	11, // 29: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
+	0,  // 30: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
+	14, // 31: lienthong.docexchange.v1.ReportStatusRequest.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
+	38, // 32: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
+	38, // 33: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
+	43, // 34: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	43, // 35: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	18, // 36: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
+	20, // 37: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
+	21, // 38: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
+	25, // 39: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
+	24, // 40: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
+	27, // 41: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
+	28, // 42: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:input_type -> lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	31, // 43: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
+	32, // 44: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
+	34, // 45: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
+	36, // 46: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
+	37, // 47: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
+	39, // 48: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
+	40, // 49: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
+	42, // 50: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
+	45, // 51: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
+	19, // 52: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	19, // 53: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	23, // 54: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
+	26, // 55: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
+	11, // 56: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
+	47, // 57: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
+	30, // 58: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:output_type -> lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	47, // 59: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
+	33, // 60: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
+	35, // 61: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
+	11, // 62: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
+	11, // 63: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
+	38, // 64: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
+	41, // 65: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
+	44, // 66: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
+	46, // 67: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
+	52, // [52:68] is the sub-list for method output_type
+	36, // [36:52] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_docexchange_v1_docexchange_proto_init() }
@@ -3868,7 +4141,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_docexchange_v1_docexchange_proto_rawDesc), len(file_lienthong_docexchange_v1_docexchange_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
