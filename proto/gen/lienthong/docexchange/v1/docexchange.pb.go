@@ -1919,6 +1919,52 @@ func (x *ImportEdxmlRequest) GetEdxml() []byte {
 	return nil
 }
 
+// One message of ImportEdxmlStream: the next bytes of the edXML package.
+type ImportEdxmlStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the package (at most 64 KiB per message).
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportEdxmlStreamRequest) Reset() {
+	*x = ImportEdxmlStreamRequest{}
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportEdxmlStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportEdxmlStreamRequest) ProtoMessage() {}
+
+func (x *ImportEdxmlStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportEdxmlStreamRequest.ProtoReflect.Descriptor instead.
+func (*ImportEdxmlStreamRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ImportEdxmlStreamRequest) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
 // Request of UploadAttachment: the first message carries `header`, the others `chunk`.
 type UploadAttachmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1932,7 +1978,7 @@ type UploadAttachmentRequest struct {
 
 func (x *UploadAttachmentRequest) Reset() {
 	*x = UploadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +1990,7 @@ func (x *UploadAttachmentRequest) String() string {
 func (*UploadAttachmentRequest) ProtoMessage() {}
 
 func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[19]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2003,7 @@ func (x *UploadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*UploadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{19}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UploadAttachmentRequest) GetHeader() *UploadHeader {
@@ -1989,7 +2035,7 @@ type UploadHeader struct {
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2001,7 +2047,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[20]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2014,7 +2060,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{20}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UploadHeader) GetName() string {
@@ -2057,7 +2103,7 @@ type Upload struct {
 
 func (x *Upload) Reset() {
 	*x = Upload{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2115,7 @@ func (x *Upload) String() string {
 func (*Upload) ProtoMessage() {}
 
 func (x *Upload) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[21]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2128,7 @@ func (x *Upload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Upload.ProtoReflect.Descriptor instead.
 func (*Upload) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{21}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Upload) GetUploadId() string {
@@ -2131,7 +2177,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2189,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[22]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2202,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{22}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetDocumentRequest) GetId() string {
@@ -2181,7 +2227,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2239,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[23]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2252,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{23}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListDocumentsRequest) GetFrom() string {
@@ -2243,7 +2289,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2255,7 +2301,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[24]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2314,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{24}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -2299,7 +2345,7 @@ type ExportEdxmlRequest struct {
 
 func (x *ExportEdxmlRequest) Reset() {
 	*x = ExportEdxmlRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +2357,7 @@ func (x *ExportEdxmlRequest) String() string {
 func (*ExportEdxmlRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[25]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2370,7 @@ func (x *ExportEdxmlRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{25}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExportEdxmlRequest) GetId() string {
@@ -2354,7 +2400,7 @@ type ExportEdxmlStatusesRequest struct {
 
 func (x *ExportEdxmlStatusesRequest) Reset() {
 	*x = ExportEdxmlStatusesRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2366,7 +2412,7 @@ func (x *ExportEdxmlStatusesRequest) String() string {
 func (*ExportEdxmlStatusesRequest) ProtoMessage() {}
 
 func (x *ExportEdxmlStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[26]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2379,7 +2425,7 @@ func (x *ExportEdxmlStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlStatusesRequest.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{26}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExportEdxmlStatusesRequest) GetId() string {
@@ -2411,7 +2457,7 @@ type EdxmlStatusPackage struct {
 
 func (x *EdxmlStatusPackage) Reset() {
 	*x = EdxmlStatusPackage{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2469,7 @@ func (x *EdxmlStatusPackage) String() string {
 func (*EdxmlStatusPackage) ProtoMessage() {}
 
 func (x *EdxmlStatusPackage) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[27]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2482,7 @@ func (x *EdxmlStatusPackage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdxmlStatusPackage.ProtoReflect.Descriptor instead.
 func (*EdxmlStatusPackage) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{27}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EdxmlStatusPackage) GetAgencyCode() string {
@@ -2471,7 +2517,7 @@ type ExportEdxmlStatusesResponse struct {
 
 func (x *ExportEdxmlStatusesResponse) Reset() {
 	*x = ExportEdxmlStatusesResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2529,7 @@ func (x *ExportEdxmlStatusesResponse) String() string {
 func (*ExportEdxmlStatusesResponse) ProtoMessage() {}
 
 func (x *ExportEdxmlStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[28]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2542,7 @@ func (x *ExportEdxmlStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEdxmlStatusesResponse.ProtoReflect.Descriptor instead.
 func (*ExportEdxmlStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ExportEdxmlStatusesResponse) GetPackages() []*EdxmlStatusPackage {
@@ -2519,7 +2565,7 @@ type DownloadAttachmentRequest struct {
 
 func (x *DownloadAttachmentRequest) Reset() {
 	*x = DownloadAttachmentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2531,7 +2577,7 @@ func (x *DownloadAttachmentRequest) String() string {
 func (*DownloadAttachmentRequest) ProtoMessage() {}
 
 func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[29]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2544,7 +2590,7 @@ func (x *DownloadAttachmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadAttachmentRequest.ProtoReflect.Descriptor instead.
 func (*DownloadAttachmentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DownloadAttachmentRequest) GetId() string {
@@ -2578,7 +2624,7 @@ type ListInboxRequest struct {
 
 func (x *ListInboxRequest) Reset() {
 	*x = ListInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2636,7 @@ func (x *ListInboxRequest) String() string {
 func (*ListInboxRequest) ProtoMessage() {}
 
 func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[30]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2649,7 @@ func (x *ListInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxRequest.ProtoReflect.Descriptor instead.
 func (*ListInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListInboxRequest) GetAgencyCode() string {
@@ -2647,7 +2693,7 @@ type ListInboxResponse struct {
 
 func (x *ListInboxResponse) Reset() {
 	*x = ListInboxResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2659,7 +2705,7 @@ func (x *ListInboxResponse) String() string {
 func (*ListInboxResponse) ProtoMessage() {}
 
 func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[31]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2672,7 +2718,7 @@ func (x *ListInboxResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInboxResponse.ProtoReflect.Descriptor instead.
 func (*ListInboxResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListInboxResponse) GetDocuments() []*Document {
@@ -2702,7 +2748,7 @@ type SubscribeInboxRequest struct {
 
 func (x *SubscribeInboxRequest) Reset() {
 	*x = SubscribeInboxRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2714,7 +2760,7 @@ func (x *SubscribeInboxRequest) String() string {
 func (*SubscribeInboxRequest) ProtoMessage() {}
 
 func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[32]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2727,7 +2773,7 @@ func (x *SubscribeInboxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeInboxRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeInboxRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{32}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubscribeInboxRequest) GetAgencyCode() string {
@@ -2757,7 +2803,7 @@ type InboxEntry struct {
 
 func (x *InboxEntry) Reset() {
 	*x = InboxEntry{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +2815,7 @@ func (x *InboxEntry) String() string {
 func (*InboxEntry) ProtoMessage() {}
 
 func (x *InboxEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[33]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +2828,7 @@ func (x *InboxEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboxEntry.ProtoReflect.Descriptor instead.
 func (*InboxEntry) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{33}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *InboxEntry) GetCursor() string {
@@ -2822,7 +2868,7 @@ type ReportStatusRequest struct {
 
 func (x *ReportStatusRequest) Reset() {
 	*x = ReportStatusRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2834,7 +2880,7 @@ func (x *ReportStatusRequest) String() string {
 func (*ReportStatusRequest) ProtoMessage() {}
 
 func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[34]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2847,7 +2893,7 @@ func (x *ReportStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportStatusRequest.ProtoReflect.Descriptor instead.
 func (*ReportStatusRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{34}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportStatusRequest) GetId() string {
@@ -2914,7 +2960,7 @@ type RecallDocumentRequest struct {
 
 func (x *RecallDocumentRequest) Reset() {
 	*x = RecallDocumentRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2926,7 +2972,7 @@ func (x *RecallDocumentRequest) String() string {
 func (*RecallDocumentRequest) ProtoMessage() {}
 
 func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[35]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2939,7 +2985,7 @@ func (x *RecallDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallDocumentRequest.ProtoReflect.Descriptor instead.
 func (*RecallDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{35}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecallDocumentRequest) GetId() string {
@@ -2999,7 +3045,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3011,7 +3057,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[36]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3024,7 +3070,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{36}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SigningKey) GetAgencyCode() string {
@@ -3112,7 +3158,7 @@ type PutSigningKeyRequest struct {
 
 func (x *PutSigningKeyRequest) Reset() {
 	*x = PutSigningKeyRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3170,7 @@ func (x *PutSigningKeyRequest) String() string {
 func (*PutSigningKeyRequest) ProtoMessage() {}
 
 func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[37]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3183,7 @@ func (x *PutSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*PutSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{37}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutSigningKeyRequest) GetAgencyCode() string {
@@ -3172,7 +3218,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3184,7 +3230,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[38]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3197,7 +3243,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{38}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListSigningKeysRequest) GetAgencyCode() string {
@@ -3218,7 +3264,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +3276,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[39]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +3289,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{39}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListSigningKeysResponse) GetSigningKeys() []*SigningKey {
@@ -3272,7 +3318,7 @@ type GetDocumentStatsRequest struct {
 
 func (x *GetDocumentStatsRequest) Reset() {
 	*x = GetDocumentStatsRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3330,7 @@ func (x *GetDocumentStatsRequest) String() string {
 func (*GetDocumentStatsRequest) ProtoMessage() {}
 
 func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[40]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3343,7 @@ func (x *GetDocumentStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{40}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetDocumentStatsRequest) GetUnit() string {
@@ -3361,7 +3407,7 @@ type DocumentStatsRow struct {
 
 func (x *DocumentStatsRow) Reset() {
 	*x = DocumentStatsRow{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3419,7 @@ func (x *DocumentStatsRow) String() string {
 func (*DocumentStatsRow) ProtoMessage() {}
 
 func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[41]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3432,7 @@ func (x *DocumentStatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStatsRow.ProtoReflect.Descriptor instead.
 func (*DocumentStatsRow) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{41}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *DocumentStatsRow) GetKey() string {
@@ -3458,7 +3504,7 @@ type DocumentStats struct {
 
 func (x *DocumentStats) Reset() {
 	*x = DocumentStats{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3470,7 +3516,7 @@ func (x *DocumentStats) String() string {
 func (*DocumentStats) ProtoMessage() {}
 
 func (x *DocumentStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[42]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3483,7 +3529,7 @@ func (x *DocumentStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DocumentStats.ProtoReflect.Descriptor instead.
 func (*DocumentStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{42}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DocumentStats) GetRows() []*DocumentStatsRow {
@@ -3511,7 +3557,7 @@ type VerifyEvidenceRequest struct {
 
 func (x *VerifyEvidenceRequest) Reset() {
 	*x = VerifyEvidenceRequest{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3569,7 @@ func (x *VerifyEvidenceRequest) String() string {
 func (*VerifyEvidenceRequest) ProtoMessage() {}
 
 func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[43]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3582,7 @@ func (x *VerifyEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{43}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *VerifyEvidenceRequest) GetAttachments() bool {
@@ -3571,7 +3617,7 @@ type VerifyEvidenceResponse struct {
 
 func (x *VerifyEvidenceResponse) Reset() {
 	*x = VerifyEvidenceResponse{}
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3583,7 +3629,7 @@ func (x *VerifyEvidenceResponse) String() string {
 func (*VerifyEvidenceResponse) ProtoMessage() {}
 
 func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[44]
+	mi := &file_lienthong_docexchange_v1_docexchange_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3596,7 +3642,7 @@ func (x *VerifyEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{44}
+	return file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *VerifyEvidenceResponse) GetOk() bool {
@@ -3826,7 +3872,9 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\bdocument\x18\x03 \x01(\v2\".lienthong.docexchange.v1.DocumentR\bdocument\x12'\n" +
 	"\x0fstatus_reported\x18\x04 \x01(\bR\x0estatusReported\"*\n" +
 	"\x12ImportEdxmlRequest\x12\x14\n" +
-	"\x05edxml\x18\x01 \x01(\fR\x05edxml\"o\n" +
+	"\x05edxml\x18\x01 \x01(\fR\x05edxml\"0\n" +
+	"\x18ImportEdxmlStreamRequest\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"o\n" +
 	"\x17UploadAttachmentRequest\x12>\n" +
 	"\x06header\x18\x01 \x01(\v2&.lienthong.docexchange.v1.UploadHeaderR\x06header\x12\x14\n" +
 	"\x05chunk\x18\x02 \x01(\fR\x05chunk\"]\n" +
@@ -3971,10 +4019,11 @@ const file_lienthong_docexchange_v1_docexchange_proto_rawDesc = "" +
 	"\x11BUSINESS_TYPE_NEW\x10\x00\x12\x18\n" +
 	"\x14BUSINESS_TYPE_REVOKE\x10\x01\x12\x18\n" +
 	"\x14BUSINESS_TYPE_UPDATE\x10\x02\x12\x19\n" +
-	"\x15BUSINESS_TYPE_REPLACE\x10\x032\xbe\x11\n" +
+	"\x15BUSINESS_TYPE_REPLACE\x10\x032\xb9\x12\n" +
 	"\x0fDocumentService\x12\x8e\x01\n" +
 	"\fSendDocument\x12-.lienthong.docexchange.v1.SendDocumentRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bdocument\"\r/v1/documents\x12\x91\x01\n" +
-	"\vImportEdxml\x12,.lienthong.docexchange.v1.ImportEdxmlRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/documents:importEdxml\x12i\n" +
+	"\vImportEdxml\x12,.lienthong.docexchange.v1.ImportEdxmlRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/documents:importEdxml\x12y\n" +
+	"\x11ImportEdxmlStream\x122.lienthong.docexchange.v1.ImportEdxmlStreamRequest\x1a..lienthong.docexchange.v1.SendDocumentResponse(\x01\x12i\n" +
 	"\x10UploadAttachment\x121.lienthong.docexchange.v1.UploadAttachmentRequest\x1a .lienthong.docexchange.v1.Upload(\x01\x12\x87\x01\n" +
 	"\rListDocuments\x12..lienthong.docexchange.v1.ListDocumentsRequest\x1a/.lienthong.docexchange.v1.ListDocumentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/documents\x12{\n" +
 	"\vGetDocument\x12,.lienthong.docexchange.v1.GetDocumentRequest\x1a\".lienthong.docexchange.v1.Document\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/documents/{id}\x12s\n" +
@@ -4003,7 +4052,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_docexchange_v1_docexchange_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_lienthong_docexchange_v1_docexchange_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
 	(DocumentStatus)(0),                 // 0: lienthong.docexchange.v1.DocumentStatus
 	(BusinessType)(0),                   // 1: lienthong.docexchange.v1.BusinessType
@@ -4026,33 +4075,34 @@ var file_lienthong_docexchange_v1_docexchange_proto_goTypes = []any{
 	(*SendDocumentRequest)(nil),         // 18: lienthong.docexchange.v1.SendDocumentRequest
 	(*SendDocumentResponse)(nil),        // 19: lienthong.docexchange.v1.SendDocumentResponse
 	(*ImportEdxmlRequest)(nil),          // 20: lienthong.docexchange.v1.ImportEdxmlRequest
-	(*UploadAttachmentRequest)(nil),     // 21: lienthong.docexchange.v1.UploadAttachmentRequest
-	(*UploadHeader)(nil),                // 22: lienthong.docexchange.v1.UploadHeader
-	(*Upload)(nil),                      // 23: lienthong.docexchange.v1.Upload
-	(*GetDocumentRequest)(nil),          // 24: lienthong.docexchange.v1.GetDocumentRequest
-	(*ListDocumentsRequest)(nil),        // 25: lienthong.docexchange.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),       // 26: lienthong.docexchange.v1.ListDocumentsResponse
-	(*ExportEdxmlRequest)(nil),          // 27: lienthong.docexchange.v1.ExportEdxmlRequest
-	(*ExportEdxmlStatusesRequest)(nil),  // 28: lienthong.docexchange.v1.ExportEdxmlStatusesRequest
-	(*EdxmlStatusPackage)(nil),          // 29: lienthong.docexchange.v1.EdxmlStatusPackage
-	(*ExportEdxmlStatusesResponse)(nil), // 30: lienthong.docexchange.v1.ExportEdxmlStatusesResponse
-	(*DownloadAttachmentRequest)(nil),   // 31: lienthong.docexchange.v1.DownloadAttachmentRequest
-	(*ListInboxRequest)(nil),            // 32: lienthong.docexchange.v1.ListInboxRequest
-	(*ListInboxResponse)(nil),           // 33: lienthong.docexchange.v1.ListInboxResponse
-	(*SubscribeInboxRequest)(nil),       // 34: lienthong.docexchange.v1.SubscribeInboxRequest
-	(*InboxEntry)(nil),                  // 35: lienthong.docexchange.v1.InboxEntry
-	(*ReportStatusRequest)(nil),         // 36: lienthong.docexchange.v1.ReportStatusRequest
-	(*RecallDocumentRequest)(nil),       // 37: lienthong.docexchange.v1.RecallDocumentRequest
-	(*SigningKey)(nil),                  // 38: lienthong.docexchange.v1.SigningKey
-	(*PutSigningKeyRequest)(nil),        // 39: lienthong.docexchange.v1.PutSigningKeyRequest
-	(*ListSigningKeysRequest)(nil),      // 40: lienthong.docexchange.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),     // 41: lienthong.docexchange.v1.ListSigningKeysResponse
-	(*GetDocumentStatsRequest)(nil),     // 42: lienthong.docexchange.v1.GetDocumentStatsRequest
-	(*DocumentStatsRow)(nil),            // 43: lienthong.docexchange.v1.DocumentStatsRow
-	(*DocumentStats)(nil),               // 44: lienthong.docexchange.v1.DocumentStats
-	(*VerifyEvidenceRequest)(nil),       // 45: lienthong.docexchange.v1.VerifyEvidenceRequest
-	(*VerifyEvidenceResponse)(nil),      // 46: lienthong.docexchange.v1.VerifyEvidenceResponse
-	(*httpbody.HttpBody)(nil),           // 47: google.api.HttpBody
+	(*ImportEdxmlStreamRequest)(nil),    // 21: lienthong.docexchange.v1.ImportEdxmlStreamRequest
+	(*UploadAttachmentRequest)(nil),     // 22: lienthong.docexchange.v1.UploadAttachmentRequest
+	(*UploadHeader)(nil),                // 23: lienthong.docexchange.v1.UploadHeader
+	(*Upload)(nil),                      // 24: lienthong.docexchange.v1.Upload
+	(*GetDocumentRequest)(nil),          // 25: lienthong.docexchange.v1.GetDocumentRequest
+	(*ListDocumentsRequest)(nil),        // 26: lienthong.docexchange.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),       // 27: lienthong.docexchange.v1.ListDocumentsResponse
+	(*ExportEdxmlRequest)(nil),          // 28: lienthong.docexchange.v1.ExportEdxmlRequest
+	(*ExportEdxmlStatusesRequest)(nil),  // 29: lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	(*EdxmlStatusPackage)(nil),          // 30: lienthong.docexchange.v1.EdxmlStatusPackage
+	(*ExportEdxmlStatusesResponse)(nil), // 31: lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	(*DownloadAttachmentRequest)(nil),   // 32: lienthong.docexchange.v1.DownloadAttachmentRequest
+	(*ListInboxRequest)(nil),            // 33: lienthong.docexchange.v1.ListInboxRequest
+	(*ListInboxResponse)(nil),           // 34: lienthong.docexchange.v1.ListInboxResponse
+	(*SubscribeInboxRequest)(nil),       // 35: lienthong.docexchange.v1.SubscribeInboxRequest
+	(*InboxEntry)(nil),                  // 36: lienthong.docexchange.v1.InboxEntry
+	(*ReportStatusRequest)(nil),         // 37: lienthong.docexchange.v1.ReportStatusRequest
+	(*RecallDocumentRequest)(nil),       // 38: lienthong.docexchange.v1.RecallDocumentRequest
+	(*SigningKey)(nil),                  // 39: lienthong.docexchange.v1.SigningKey
+	(*PutSigningKeyRequest)(nil),        // 40: lienthong.docexchange.v1.PutSigningKeyRequest
+	(*ListSigningKeysRequest)(nil),      // 41: lienthong.docexchange.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),     // 42: lienthong.docexchange.v1.ListSigningKeysResponse
+	(*GetDocumentStatsRequest)(nil),     // 43: lienthong.docexchange.v1.GetDocumentStatsRequest
+	(*DocumentStatsRow)(nil),            // 44: lienthong.docexchange.v1.DocumentStatsRow
+	(*DocumentStats)(nil),               // 45: lienthong.docexchange.v1.DocumentStats
+	(*VerifyEvidenceRequest)(nil),       // 46: lienthong.docexchange.v1.VerifyEvidenceRequest
+	(*VerifyEvidenceResponse)(nil),      // 47: lienthong.docexchange.v1.VerifyEvidenceResponse
+	(*httpbody.HttpBody)(nil),           // 48: google.api.HttpBody
 }
 var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
 	5,  // 0: lienthong.docexchange.v1.Attachment.pdf:type_name -> lienthong.docexchange.v1.PdfInspection
@@ -4078,53 +4128,55 @@ var file_lienthong_docexchange_v1_docexchange_proto_depIdxs = []int32{
 	15, // 20: lienthong.docexchange.v1.Business.replacement_info:type_name -> lienthong.docexchange.v1.ReplacementInfo
 	11, // 21: lienthong.docexchange.v1.SendDocumentRequest.document:type_name -> lienthong.docexchange.v1.Document
 	11, // 22: lienthong.docexchange.v1.SendDocumentResponse.document:type_name -> lienthong.docexchange.v1.Document
-	22, // 23: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
+	23, // 23: lienthong.docexchange.v1.UploadAttachmentRequest.header:type_name -> lienthong.docexchange.v1.UploadHeader
 	11, // 24: lienthong.docexchange.v1.ListDocumentsResponse.documents:type_name -> lienthong.docexchange.v1.Document
 	0,  // 25: lienthong.docexchange.v1.EdxmlStatusPackage.status:type_name -> lienthong.docexchange.v1.DocumentStatus
-	29, // 26: lienthong.docexchange.v1.ExportEdxmlStatusesResponse.packages:type_name -> lienthong.docexchange.v1.EdxmlStatusPackage
+	30, // 26: lienthong.docexchange.v1.ExportEdxmlStatusesResponse.packages:type_name -> lienthong.docexchange.v1.EdxmlStatusPackage
 	0,  // 27: lienthong.docexchange.v1.ListInboxRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
 	11, // 28: lienthong.docexchange.v1.ListInboxResponse.documents:type_name -> lienthong.docexchange.v1.Document
 	11, // 29: lienthong.docexchange.v1.InboxEntry.document:type_name -> lienthong.docexchange.v1.Document
 	0,  // 30: lienthong.docexchange.v1.ReportStatusRequest.status:type_name -> lienthong.docexchange.v1.DocumentStatus
 	14, // 31: lienthong.docexchange.v1.ReportStatusRequest.staff_info:type_name -> lienthong.docexchange.v1.StaffInfo
-	38, // 32: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
-	38, // 33: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
-	43, // 34: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
-	43, // 35: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	39, // 32: lienthong.docexchange.v1.PutSigningKeyRequest.signing_key:type_name -> lienthong.docexchange.v1.SigningKey
+	39, // 33: lienthong.docexchange.v1.ListSigningKeysResponse.signing_keys:type_name -> lienthong.docexchange.v1.SigningKey
+	44, // 34: lienthong.docexchange.v1.DocumentStats.rows:type_name -> lienthong.docexchange.v1.DocumentStatsRow
+	44, // 35: lienthong.docexchange.v1.DocumentStats.total:type_name -> lienthong.docexchange.v1.DocumentStatsRow
 	18, // 36: lienthong.docexchange.v1.DocumentService.SendDocument:input_type -> lienthong.docexchange.v1.SendDocumentRequest
 	20, // 37: lienthong.docexchange.v1.DocumentService.ImportEdxml:input_type -> lienthong.docexchange.v1.ImportEdxmlRequest
-	21, // 38: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
-	25, // 39: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
-	24, // 40: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
-	27, // 41: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
-	28, // 42: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:input_type -> lienthong.docexchange.v1.ExportEdxmlStatusesRequest
-	31, // 43: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
-	32, // 44: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
-	34, // 45: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
-	36, // 46: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
-	37, // 47: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
-	39, // 48: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
-	40, // 49: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
-	42, // 50: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
-	45, // 51: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
-	19, // 52: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	19, // 53: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
-	23, // 54: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
-	26, // 55: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
-	11, // 56: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
-	47, // 57: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
-	30, // 58: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:output_type -> lienthong.docexchange.v1.ExportEdxmlStatusesResponse
-	47, // 59: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
-	33, // 60: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
-	35, // 61: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
-	11, // 62: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
-	11, // 63: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
-	38, // 64: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
-	41, // 65: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
-	44, // 66: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
-	46, // 67: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
-	52, // [52:68] is the sub-list for method output_type
-	36, // [36:52] is the sub-list for method input_type
+	21, // 38: lienthong.docexchange.v1.DocumentService.ImportEdxmlStream:input_type -> lienthong.docexchange.v1.ImportEdxmlStreamRequest
+	22, // 39: lienthong.docexchange.v1.DocumentService.UploadAttachment:input_type -> lienthong.docexchange.v1.UploadAttachmentRequest
+	26, // 40: lienthong.docexchange.v1.DocumentService.ListDocuments:input_type -> lienthong.docexchange.v1.ListDocumentsRequest
+	25, // 41: lienthong.docexchange.v1.DocumentService.GetDocument:input_type -> lienthong.docexchange.v1.GetDocumentRequest
+	28, // 42: lienthong.docexchange.v1.DocumentService.ExportEdxml:input_type -> lienthong.docexchange.v1.ExportEdxmlRequest
+	29, // 43: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:input_type -> lienthong.docexchange.v1.ExportEdxmlStatusesRequest
+	32, // 44: lienthong.docexchange.v1.DocumentService.DownloadAttachment:input_type -> lienthong.docexchange.v1.DownloadAttachmentRequest
+	33, // 45: lienthong.docexchange.v1.DocumentService.ListInbox:input_type -> lienthong.docexchange.v1.ListInboxRequest
+	35, // 46: lienthong.docexchange.v1.DocumentService.SubscribeInbox:input_type -> lienthong.docexchange.v1.SubscribeInboxRequest
+	37, // 47: lienthong.docexchange.v1.DocumentService.ReportStatus:input_type -> lienthong.docexchange.v1.ReportStatusRequest
+	38, // 48: lienthong.docexchange.v1.DocumentService.RecallDocument:input_type -> lienthong.docexchange.v1.RecallDocumentRequest
+	40, // 49: lienthong.docexchange.v1.DocumentService.PutSigningKey:input_type -> lienthong.docexchange.v1.PutSigningKeyRequest
+	41, // 50: lienthong.docexchange.v1.DocumentService.ListSigningKeys:input_type -> lienthong.docexchange.v1.ListSigningKeysRequest
+	43, // 51: lienthong.docexchange.v1.DocumentService.GetDocumentStats:input_type -> lienthong.docexchange.v1.GetDocumentStatsRequest
+	46, // 52: lienthong.docexchange.v1.DocumentService.VerifyEvidence:input_type -> lienthong.docexchange.v1.VerifyEvidenceRequest
+	19, // 53: lienthong.docexchange.v1.DocumentService.SendDocument:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	19, // 54: lienthong.docexchange.v1.DocumentService.ImportEdxml:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	19, // 55: lienthong.docexchange.v1.DocumentService.ImportEdxmlStream:output_type -> lienthong.docexchange.v1.SendDocumentResponse
+	24, // 56: lienthong.docexchange.v1.DocumentService.UploadAttachment:output_type -> lienthong.docexchange.v1.Upload
+	27, // 57: lienthong.docexchange.v1.DocumentService.ListDocuments:output_type -> lienthong.docexchange.v1.ListDocumentsResponse
+	11, // 58: lienthong.docexchange.v1.DocumentService.GetDocument:output_type -> lienthong.docexchange.v1.Document
+	48, // 59: lienthong.docexchange.v1.DocumentService.ExportEdxml:output_type -> google.api.HttpBody
+	31, // 60: lienthong.docexchange.v1.DocumentService.ExportEdxmlStatuses:output_type -> lienthong.docexchange.v1.ExportEdxmlStatusesResponse
+	48, // 61: lienthong.docexchange.v1.DocumentService.DownloadAttachment:output_type -> google.api.HttpBody
+	34, // 62: lienthong.docexchange.v1.DocumentService.ListInbox:output_type -> lienthong.docexchange.v1.ListInboxResponse
+	36, // 63: lienthong.docexchange.v1.DocumentService.SubscribeInbox:output_type -> lienthong.docexchange.v1.InboxEntry
+	11, // 64: lienthong.docexchange.v1.DocumentService.ReportStatus:output_type -> lienthong.docexchange.v1.Document
+	11, // 65: lienthong.docexchange.v1.DocumentService.RecallDocument:output_type -> lienthong.docexchange.v1.Document
+	39, // 66: lienthong.docexchange.v1.DocumentService.PutSigningKey:output_type -> lienthong.docexchange.v1.SigningKey
+	42, // 67: lienthong.docexchange.v1.DocumentService.ListSigningKeys:output_type -> lienthong.docexchange.v1.ListSigningKeysResponse
+	45, // 68: lienthong.docexchange.v1.DocumentService.GetDocumentStats:output_type -> lienthong.docexchange.v1.DocumentStats
+	47, // 69: lienthong.docexchange.v1.DocumentService.VerifyEvidence:output_type -> lienthong.docexchange.v1.VerifyEvidenceResponse
+	53, // [53:70] is the sub-list for method output_type
+	36, // [36:53] is the sub-list for method input_type
 	36, // [36:36] is the sub-list for extension type_name
 	36, // [36:36] is the sub-list for extension extendee
 	0,  // [0:36] is the sub-list for field type_name
@@ -4141,7 +4193,7 @@ func file_lienthong_docexchange_v1_docexchange_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_docexchange_v1_docexchange_proto_rawDesc), len(file_lienthong_docexchange_v1_docexchange_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
