@@ -42,9 +42,11 @@ type partEnv struct {
 	// trustedRoots is the PEM file of the roots of agencies' certificate chains ("": none).
 	trustedRoots string
 	// crls are the CRL files certificates are checked against.
-	crls      []string
-	rateLimit platform.RateLimit
-	partTLS   platform.PartTLS // mutual TLS between parts, when configured
+	crls []string
+	// refuseBrokenPDF refuses documents whose PDF attachments carry a broken signature.
+	refuseBrokenPDF bool
+	rateLimit       platform.RateLimit
+	partTLS         platform.PartTLS // mutual TLS between parts, when configured
 	// issuer signs the tokens a part uses to call other parts (scoring reads dossier
 	// statistics as a ministry); nil when the private key is not at hand.
 	issuer *platform.TokenIssuer
@@ -242,7 +244,7 @@ func startDocexchange(ctx context.Context, env partEnv) (*platform.Server, func(
 	lg := env.lg.Named(docexchange.Part)
 	cat := catalogv1.NewCatalogServiceClient(conn)
 	svc, err := docexchange.Open(db, docexchange.Options{Catalog: cat, Logger: lg, EvidenceKey: key, MaxDocumentBytes: int64(env.maxDoc),
-		TrustedRoots: roots, CRLs: crls})
+		TrustedRoots: roots, CRLs: crls, RefuseBrokenPDFSignatures: env.refuseBrokenPDF})
 	if err != nil {
 		conn.Close()
 		db.Close()

@@ -115,6 +115,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		maxDoc: c.maxDoc, trustedRoots: c.trustedRoots, limits: c.limits}
 	env.checkDB = c.checkDB
 	env.crls = c.crls
+	env.refuseBrokenPDF = c.refuseBrokenPDF
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {

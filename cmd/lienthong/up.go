@@ -43,6 +43,7 @@ type commonFlags struct {
 	maxDoc              int
 	trustedRoots        string
 	crls                fileList
+	refuseBrokenPDF     bool
 	checkDB             platform.CheckLevel
 	limits              limitFlags
 }
@@ -59,6 +60,7 @@ func (c *commonFlags) register(fs *flag.FlagSet, logFormat string) {
 	fs.Var(&c.tokenMaxTTL, "token-max-ttl", fmt.Sprintf("longest lifetime (exp − iat) of a token per role, `ROLE=DURATION,…`; longer tokens are refused (default %s)", platform.DefaultMaxTTL))
 	fs.StringVar(&c.trustedRoots, "trusted-roots", "", "PEM file of the root certificates that agencies' signing certificate chains must lead to (docexchange)")
 	fs.Var(&c.crls, "crl", "certificate revocation list `FILE` (DER or PEM) agencies' certificates are checked against, read again when it changes (docexchange; repeatable)")
+	fs.BoolVar(&c.refuseBrokenPDF, "refuse-broken-pdf-signatures", false, "refuse a document with a PDF attachment whose embedded signature is broken (FAILED_PRECONDITION, PDF_SIGNATURE_BROKEN); by default it is only reported (docexchange)")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data (once; later starts keep it)")
 	fs.IntVar(&c.demoDossiers, "demo-dossiers", 100000, "with --demo, how many demo dossiers (2024 to now) the dossier part loads in the background")
 	fs.Float64Var(&c.rateLimit.PerSecond, "rate-limit", platform.DefaultRateLimit.PerSecond, "calls per second each sending system may make to a part (stream messages count; the admin token is not limited; 0: no limit)")
@@ -192,6 +194,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		limits: c.limits, issuer: platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get()), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	env.checkDB = c.checkDB
 	env.crls = c.crls
+	env.refuseBrokenPDF = c.refuseBrokenPDF
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
