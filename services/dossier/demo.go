@@ -74,6 +74,7 @@ type demoPair struct {
 	days                    int
 	from, to                string // procedure validity, YYYY-MM-DD
 	district                bool   // carried out at district level, or by a district's committee
+	communeLevel            bool   // a commune-level procedure (demo_communes.go)
 }
 
 func (p *demoPair) validOn(date string) bool {
@@ -89,6 +90,10 @@ type demoWorld struct {
 	unitTo    map[string]string
 	successor map[string]string         // retired unit -> unit it rolled up into
 	life      map[string]demoAgencyLife // agencies that closed: until when, and who follows
+	// communes are the commune-level units of a province from 2025-07-01, sorted, and
+	// committees its commune People's Committees (demo_communes.go).
+	communes   map[string][]string
+	committees map[string][]demoCommittee
 }
 
 // unitOn is the unit in force on date that a seed unit's territory belonged to.
@@ -104,13 +109,13 @@ func (w *demoWorld) unitOn(unit, date string) string {
 // pick chooses a procedure at an agency in force on date.
 func (w *demoWorld) pick(rng *rand.Rand, date string) *demoPair {
 	for range 64 {
-		if p := &w.pairs[rng.IntN(len(w.pairs))]; p.validOn(date) {
+		if p := &w.pairs[rng.IntN(len(w.pairs))]; p.validOn(date) || w.atCommune(p, date) {
 			return p
 		}
 	}
 	start := rng.IntN(len(w.pairs))
 	for i := range w.pairs {
-		if p := &w.pairs[(start+i)%len(w.pairs)]; p.validOn(date) {
+		if p := &w.pairs[(start+i)%len(w.pairs)]; p.validOn(date) || w.atCommune(p, date) {
 			return p
 		}
 	}
@@ -255,7 +260,8 @@ func (s *Service) demoWorld(ctx context.Context, cat catalogv1.CatalogServiceCli
 				}
 				w.pairs = append(w.pairs, demoPair{procedure: p.GetCode(), agency: a, unit: u, days: int(p.GetProcessingDays()),
 					from: p.GetValidFrom(), to: p.GetValidTo(),
-					district: p.GetImplementingLevel() == catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_DISTRICT})
+					district:     p.GetImplementingLevel() == catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_DISTRICT,
+					communeLevel: p.GetImplementingLevel() == catalogv1.ImplementingLevel_IMPLEMENTING_LEVEL_COMMUNE})
 			}
 		}
 		if token = resp.GetNextPageToken(); token == "" {
@@ -321,6 +327,9 @@ func (s *Service) demoWorld(ctx context.Context, cat catalogv1.CatalogServiceCli
 		}
 	}
 	if err := s.demoSuccessors(ctx, cat, w, lives); err != nil {
+		return nil, err
+	}
+	if err := s.demoCommunes(ctx, cat, w); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -463,15 +472,20 @@ func (l *demoLoader) run(w *demoWorld, times []time.Time, until time.Time) error
 			return errDemoStopped
 		}
 		rng := rand.New(rand.NewPCG(demoSeed, uint64(i)+1000))
+		crng := rand.New(rand.NewPCG(demoSeed, uint64(i)+demoCommuneStream))
 		date := received.Format(time.DateOnly)
 		var pair *demoPair
-		var key, agency string
+		var key, agency, commune string
 		for range 16 {
 			pair = w.pick(rng, date)
 			if pair == nil {
 				return fmt.Errorf("no procedure in force on %s", date)
 			}
 			agency = w.agencyOn(pair.agency, date)
+			commune = ""
+			if c := w.committeeFor(crng, pair, date); c.agency != "" {
+				agency, commune = c.agency, c.commune
+			}
 			key = agency + date
 			if counters[key] < 9999 {
 				break
@@ -489,6 +503,12 @@ func (l *demoLoader) run(w *demoWorld, times []time.Time, until time.Time) error
 		}
 		ref := simulate.Ref{Unit: w.unitOn(pair.unit, date), Agency: agency, Procedure: pair.procedure, ProcessingDays: pair.days}
 		evs := simulate.Dossier(rng, simulate.Code(agency, received, counters[key]), ref, received, p, l.s.cal, until)
+		if commune == "" {
+			commune = w.communeOf(crng, ref.Unit, date)
+		}
+		if len(evs) > 0 {
+			evs[0].CommuneCode = commune // given on the first event only
+		}
 		if len(cur.events)+len(evs) > MaxBatch {
 			if err := l.submit(cur); err != nil {
 				return err

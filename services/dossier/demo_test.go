@@ -2,7 +2,9 @@ package dossier
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -31,7 +33,15 @@ var demoFakeUnits = map[string]*catalogv1.UnitReference{
 	"33": {Unit: &catalogv1.Unit{Code: "33", Name: "Hưng Yên", ValidFrom: "2008-08-01"}, CurrentCodes: []string{"33"}},
 	"36": {Unit: &catalogv1.Unit{Code: "36", Name: "Nam Định", ValidFrom: "2008-08-01", ValidTo: "2025-06-30", Successors: []string{"37"}}, CurrentCodes: []string{"37"}},
 	"37": {Unit: &catalogv1.Unit{Code: "37", Name: "Ninh Bình", ValidFrom: "2008-08-01", Predecessors: []string{"36"}}, CurrentCodes: []string{"37"}},
+	// Commune-level units from 2025-07-01 (demo_communes.go).
+	communePhoHien: {Unit: &catalogv1.Unit{Code: communePhoHien, Name: "Phố Hiến", Kind: catalogv1.UnitKind_UNIT_KIND_WARD, ParentCode: "33", ValidFrom: "2025-07-01"}, CurrentCodes: []string{communePhoHien}},
+	communeTanHung: {Unit: &catalogv1.Unit{Code: communeTanHung, Name: "Tân Hưng", Kind: catalogv1.UnitKind_UNIT_KIND_COMMUNE, ParentCode: "33", ValidFrom: "2025-07-01"}, CurrentCodes: []string{communeTanHung}},
+	communePhuLy:   {Unit: &catalogv1.Unit{Code: communePhuLy, Name: "Phủ Lý", Kind: catalogv1.UnitKind_UNIT_KIND_WARD, ParentCode: "37", ValidFrom: "2025-07-01"}, CurrentCodes: []string{communePhuLy}},
 }
+
+// demoFakeCommittee is the commune People's Committee of Phố Hiến, the only one of the fake
+// catalog: after 2025-07-01 Hưng Yên's commune-level procedure is received there.
+const demoFakeCommittee = "H31.901"
 
 var demoFakeAgencies = []*catalogv1.Agency{
 	{Code: "000.00.00.H31", Name: "Ủy ban nhân dân tỉnh Hưng Yên", UnitCode: "33"},
@@ -44,6 +54,7 @@ var demoFakeAgencies = []*catalogv1.Agency{
 	{Code: "000.02.00.H42", Name: "Sở Tư pháp tỉnh Ninh Bình", UnitCode: "37"},
 	{Code: "000.03.00.H31", Name: "Sở Kế hoạch và Đầu tư tỉnh Hưng Yên", UnitCode: "33"},
 	{Code: "000.03.00.H40", Name: "Sở Kế hoạch và Đầu tư tỉnh Nam Định", UnitCode: "36", ValidTo: "2025-06-30", SuccessorCode: "000.00.00.H42"},
+	{Code: demoFakeCommittee, Name: "Ủy ban nhân dân phường Phố Hiến", UnitCode: communePhoHien, ValidFrom: "2025-07-01", Kind: catalogv1.AgencyKind_AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE},
 }
 
 var demoFakeProcedures = []*catalogv1.Procedure{
@@ -97,12 +108,29 @@ func (f *demoFakeCatalog) ListAgencies(_ context.Context, r *catalogv1.ListAgenc
 	}
 	var match []*catalogv1.Agency
 	for _, a := range demoFakeAgencies {
-		if r.GetUnit() == "" || a.GetUnitCode() == r.GetUnit() {
+		if (r.GetUnit() == "" || a.GetUnitCode() == r.GetUnit()) && (r.GetKind() == 0 || a.GetKind() == r.GetKind()) {
 			match = append(match, a)
 		}
 	}
 	from, to, next := demoPage(r.GetPageToken(), len(match))
 	return &catalogv1.ListAgenciesResponse{Agencies: match[from:to], NextPageToken: next, TotalSize: int32(len(match))}, nil
+}
+
+func (f *demoFakeCatalog) ListUnits(_ context.Context, r *catalogv1.ListUnitsRequest, _ ...grpc.CallOption) (*catalogv1.ListUnitsResponse, error) {
+	if err := f.listing(); err != nil {
+		return nil, err
+	}
+	if r.GetLevel() != "commune" {
+		return nil, status.Error(codes.Unimplemented, "only communes faked")
+	}
+	var match []*catalogv1.Unit
+	for _, code := range slices.Sorted(maps.Keys(demoFakeUnits)) {
+		if u := demoFakeUnits[code].GetUnit(); len(code) == 5 && (r.GetParentCode() == "" || u.GetParentCode() == r.GetParentCode()) {
+			match = append(match, u)
+		}
+	}
+	from, to, next := demoPage(r.GetPageToken(), len(match))
+	return &catalogv1.ListUnitsResponse{Units: match[from:to], NextPageToken: next, TotalSize: int32(len(match))}, nil
 }
 
 func (f *demoFakeCatalog) GetAgency(_ context.Context, r *catalogv1.GetAgencyRequest, _ ...grpc.CallOption) (*catalogv1.Agency, error) {
@@ -303,6 +331,44 @@ func TestDemoLoad(t *testing.T) {
 		if got != 0 {
 			t.Errorf("procedure %s (abolished, or in force from 2025) has %d dossiers in 2024", code, got)
 		}
+	}
+
+	// From 2025-07-01 every dossier carries a commune of its province (none before), and
+	// Hưng Yên's commune-level procedure is received by its commune People's Committee,
+	// whose commune the dossier carries (demo_communes.go).
+	for _, tc := range []struct {
+		unit     string
+		communes []string
+	}{{"33", []string{communePhoHien, communeTanHung}}, {"37", []string{communePhuLy}}} {
+		total := demoStats(t, s, &dossierv1.GetDossierStatsRequest{Unit: tc.unit, From: "2025-07"})["total"].GetReceivedTotal()
+		rows := demoStats(t, s, &dossierv1.GetDossierStatsRequest{Unit: tc.unit, From: "2025-07", GroupBy: "commune"})
+		sum := int64(0)
+		for k, r := range rows {
+			// A row of dossiers received earlier (resolved since) receives none.
+			if !slices.Contains(tc.communes, k) && r.GetReceivedTotal() != 0 {
+				t.Errorf("unit %s from 2025-07 by commune: row %q (%d dossiers), want only %v", tc.unit, k, r.GetReceivedTotal(), tc.communes)
+			}
+			sum += r.GetReceivedTotal()
+		}
+		if total == 0 || sum != total {
+			t.Errorf("unit %s from 2025-07: %d dossiers with a commune of %d", tc.unit, sum, total)
+		}
+		before := demoStats(t, s, &dossierv1.GetDossierStatsRequest{Unit: tc.unit, To: "2025-06", GroupBy: "commune"})
+		for k, r := range before {
+			if k != "" {
+				t.Errorf("unit %s before 2025-07: %d dossiers of commune %q, want none", tc.unit, r.GetReceivedTotal(), k)
+			}
+		}
+	}
+	committee := demoStats(t, s, &dossierv1.GetDossierStatsRequest{Agency: demoFakeCommittee, GroupBy: "commune"})
+	if len(committee) != 1 || committee[communePhoHien].GetReceivedTotal() == 0 {
+		t.Errorf("commune People's Committee %s by commune: got %v, want dossiers of %s only", demoFakeCommittee, committee, communePhoHien)
+	}
+	if got := demoStats(t, s, &dossierv1.GetDossierStatsRequest{Agency: demoFakeCommittee, To: "2025-06"})["total"].GetReceivedTotal(); got != 0 {
+		t.Errorf("commune People's Committee %s: %d dossiers before 2025-07", demoFakeCommittee, got)
+	}
+	if got := demoStats(t, s, &dossierv1.GetDossierStatsRequest{From: "2025-07", Procedure: "2.000007", Agency: demoFakeCommittee})["total"].GetReceivedTotal(); got == 0 {
+		t.Errorf("Hưng Yên's commune-level procedure 2.000007 has no dossier at %s from 2025-07", demoFakeCommittee)
 	}
 
 	// Receipts fall on working days in office hours.
