@@ -114,7 +114,7 @@ func (s *Service) verifyXMLSignature(ctx context.Context, data []byte, root *xno
 	if _, err := vc.Validate(doc.Root()); err != nil {
 		return "", refuse("SIGNATURE_INVALID", "the XML signature does not verify: "+err.Error(), "chữ ký số của gói edXML không hợp lệ")
 	}
-	return leaf.Subject.String(), nil
+	return readableSubject(leaf), nil
 }
 
 // certificateOwner is the agency a signing key registered with cert as its leaf belongs
