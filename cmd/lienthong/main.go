@@ -26,6 +26,8 @@ Usage:
   lienthong bench [--mode all] [--duration 20s]    load generator: events/s, latency percentiles, memory
   lienthong doc keygen --out FILE                  an Ed25519 key pair for signing documents
   lienthong doc sign --key FILE --key-id ID        sign a document JSON (stdin); see docs/api.md, "Documents"
+  lienthong certs ca|issue                         a test CA, and agencies' RSA certificates it issues
+  lienthong edxml build|sign                       a document JSON as a national edXML package; sign one (XMLDSig)
 
 Every command has --help. Every flag can also be set as LIENTHONG_<FLAG> in the environment
 (--data-dir is LIENTHONG_DATA_DIR); a flag on the command line wins.
@@ -72,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "doc":
 		return cmdDoc(rest, os.Stdin, stdout, stderr)
+	case "certs":
+		return cmdCerts(rest, stdout, stderr)
+	case "edxml":
+		return cmdEdxml(rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

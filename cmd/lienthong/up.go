@@ -194,6 +194,11 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		limits: c.limits, issuer: platform.NewTokenIssuer(priv).WithMaxTTL(c.tokenMaxTTL.Get()), thresholds: c.thresholds, maxDoc: c.maxDoc, trustedRoots: c.trustedRoots}
 	env.checkDB = c.checkDB
 	env.crls = c.crls
+	if c.demo && c.trustedRoots == "" {
+		if env.trustedRoots, err = demoTrustedRoots(c.dataDir, lg); err != nil {
+			return err
+		}
+	}
 	env.refuseBrokenPDF = c.refuseBrokenPDF
 
 	ctx, cancel := context.WithCancel(ctx)
