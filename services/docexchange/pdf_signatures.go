@@ -265,7 +265,7 @@ func parseCMS(b []byte) (p7 *pkcs7.PKCS7, err error) {
 // time (the CMS certificates as intermediates), nothing revoked for a signature made then.
 func (in *pdfInspector) trust(s *docv1.PdfSignature, leaf *x509.Certificate, certs []*x509.Certificate, at time.Time) {
 	if in.roots == nil {
-		s.TrustError = errNoRoots.Error()
+		s.TrustError = "this service has no trusted root configured (--trusted-roots)"
 		return
 	}
 	inter := x509.NewCertPool()
