@@ -67,7 +67,8 @@ type tokenClaims struct {
 
 var (
 	provinceCodeRE = regexp.MustCompile(`^\d{2}$`)
-	// AgencyCodeRE is the electronic identifier of an agency, NNN.NN.NN.XNN.
+	// AgencyCodeRE is the electronic identifier of an agency read from the right,
+	// NNN.NN.NN.XNN. Checks accept both forms with IsAgencyCode (services/platform/agencycode.go).
 	AgencyCodeRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$`)
 )
 
@@ -142,8 +143,8 @@ func validateCaller(c Caller) error {
 			return fmt.Errorf("a province token needs --unit with a 2-digit province code, got %q", c.Unit)
 		}
 	case RoleAgency:
-		if !AgencyCodeRE.MatchString(c.Agency()) {
-			return fmt.Errorf("an agency token needs a system starting with an agency code NNN.NN.NN.XNN, got %q", c.System)
+		if !IsAgencyCode(c.Agency()) {
+			return fmt.Errorf("an agency token needs a system starting with an agency code NNN.NN.NN.XNN or XNN.NN (e.g. 000.00.00.H31, H26.107), got %q", c.System)
 		}
 	}
 	if c.Unit != "" && !provinceCodeRE.MatchString(c.Unit) {

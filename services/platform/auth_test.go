@@ -109,6 +109,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		{"province other unit", Caller{System: "000.00.00.H31/motcua", Role: RoleProvince, Unit: "79"}},
 		{"agency", Caller{System: "000.00.00.H31/edoc", Role: RoleAgency}},
 		{"agency without subsystem", Caller{System: "000.00.00.H31", Role: RoleAgency}},
+		// A commune People's Committee's code read left to right (docs/domain.md, "Identifiers").
+		{"agency with a left-to-right code", Caller{System: "H26.107/edoc", Role: RoleAgency}},
 		{"admin with unit", Caller{System: "sys/x", Role: RoleAdmin, Unit: "48"}},
 		{"system with vietnamese text", Caller{System: "Sở Nội vụ/một cửa", Role: RoleMinistry}},
 	}
@@ -152,6 +154,7 @@ func TestIssueRefusesBadCallers(t *testing.T) {
 		{"agency lower-case code", Caller{System: "000.00.00.h33/edoc", Role: RoleAgency}, time.Hour, "agency code"},
 		{"agency short code", Caller{System: "000.00.0.H33/edoc", Role: RoleAgency}, time.Hour, "agency code"},
 		{"agency code not first", Caller{System: "edoc/000.00.00.H31", Role: RoleAgency}, time.Hour, "agency code"},
+		{"agency left-to-right code with a 1-digit part", Caller{System: "H26.7/edoc", Role: RoleAgency}, time.Hour, "agency code"},
 		{"admin with bad unit", Caller{System: "sys/a", Role: RoleAdmin, Unit: "1a"}, time.Hour, "unit"},
 		{"empty system", Caller{Role: RoleAdmin}, time.Hour, "system"},
 		{"system too long", Caller{System: strings.Repeat("x", 201), Role: RoleAdmin}, time.Hour, "system"},
