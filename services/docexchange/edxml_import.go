@@ -31,13 +31,20 @@ func (s *Service) ImportEdxml(ctx context.Context, r *docv1.ImportEdxmlRequest) 
 	if err != nil {
 		return nil, err
 	}
+	return s.importDocument(ctx, d, subject)
+}
+
+// importDocument sends a document read from an edXML package (xmlSigner: the subject of the
+// package's verified XML signature) and gives a revocation its effect; a package carrying a
+// document already here with the same meaning is answered as a duplicate.
+func (s *Service) importDocument(ctx context.Context, d *docv1.Document, xmlSigner string) (*docv1.SendDocumentResponse, error) {
 	if dup, err := s.sameMeaning(ctx, d); err != nil || dup != nil {
 		if err == nil {
 			err = s.applyBusiness(ctx, dup.GetDocument())
 		}
 		return dup, err
 	}
-	resp, err := s.send(ctx, d, sendOptions{xmlSigner: subject})
+	resp, err := s.send(ctx, d, sendOptions{xmlSigner: xmlSigner})
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +79,7 @@ func meaningOf(d *docv1.Document, incoming bool) *docv1.Document {
 	c.Id, c.Recipients, c.SentAt, c.Links, c.SupersededBy, c.XmlSignatureSubject = "", nil, "", nil, "", ""
 	c.Signature, c.MessageId = nil, ""
 	for _, a := range c.Attachments {
-		if incoming {
+		if incoming && a.GetUploadId() == "" { // a streamed attachment has them already
 			sum := sha256.Sum256(a.GetContent())
 			a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
 		}

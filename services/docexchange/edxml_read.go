@@ -77,6 +77,25 @@ func parseEdxmlPackage(data []byte, maxBytes int64) (*edxmlPackage, error) {
 
 // readDocument reads the header, business and attachments of a document package.
 func readDocument(root *xnode, form edxmlForm, maxBytes int64) (*docv1.Document, error) {
+	d, err := readDocumentHeader(root, form)
+	if err != nil {
+		return nil, err
+	}
+	switch form {
+	case formVPCP:
+		d.Attachments, err = readVPCPAttachments(root, maxBytes)
+	default:
+		d.Attachments, err = readAttachments(root, form, maxBytes)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// readDocumentHeader reads a document package without its attachments: header, business
+// and (lienthong's variant) the document's signature.
+func readDocumentHeader(root *xnode, form edxmlForm) (*docv1.Document, error) {
 	mh := root.find("MessageHeader")
 	if mh == nil {
 		return nil, edxmlInvalid("edXMLHeader.MessageHeader", "missing")
@@ -93,16 +112,6 @@ func readDocument(root *xnode, form edxmlForm, maxBytes int64) (*docv1.Document,
 		if err := readDocumentSignature(root, d); err != nil {
 			return nil, err
 		}
-	}
-	var err error
-	switch form {
-	case formVPCP:
-		d.Attachments, err = readVPCPAttachments(root, maxBytes)
-	default:
-		d.Attachments, err = readAttachments(root, form, maxBytes)
-	}
-	if err != nil {
-		return nil, err
 	}
 	return d, nil
 }
@@ -358,13 +367,52 @@ func cid(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "cid
 // readAttachments reads the manifest and the AttachmentEncoded section. In the national
 // form the content is the file zipped, then base64; the file itself is kept.
 func readAttachments(root *xnode, form edxmlForm, maxBytes int64) ([]*docv1.Attachment, error) {
+	refs, err := matchAttachments(root, form)
+	if err != nil {
+		return nil, err
+	}
+	var out []*docv1.Attachment
+	var total int64
+	for i, r := range refs {
+		a := r.a
+		raw, err := base64.StdEncoding.DecodeString(stripSpace(r.body.text.String()))
+		if err != nil {
+			return nil, edxmlInvalid(fmt.Sprintf("AttachmentEncoded.Attachment[%d]", i), "not base64")
+		}
+		a.Content = raw
+		if form == formNational {
+			file, unzipped, err := unzipAttachment(raw, maxBytes-total)
+			if err != nil {
+				return nil, edxmlInvalid(fmt.Sprintf("AttachmentEncoded.Attachment[%d]", i), "%v", err)
+			}
+			a.Content = file
+			unzippedType(a, unzipped)
+		}
+		total += int64(len(a.Content))
+		if total > maxBytes {
+			return nil, edxmlInvalid("AttachmentEncoded", "the attachments hold more than %d bytes", maxBytes)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// attachmentRef is an attachment of a package as its manifest and its encoded section
+// describe it (no content yet), and the element whose text is its base64 content.
+type attachmentRef struct {
+	a    *docv1.Attachment
+	body *xnode
+}
+
+// matchAttachments pairs the manifest's references with the AttachmentEncoded section's
+// attachments by content id, in the manifest's order.
+func matchAttachments(root *xnode, form edxmlForm) ([]attachmentRef, error) {
 	var refs []*xnode
 	if m := root.find("edXMLManifest"); m != nil {
 		refs = m.children("Reference")
 	}
 	type enc struct {
-		node *xnode
-		data string
+		node, body *xnode
 	}
 	byCID := map[string]enc{}
 	var encs []*xnode
@@ -372,32 +420,27 @@ func readAttachments(root *xnode, form edxmlForm, maxBytes int64) ([]*docv1.Atta
 		encs = ae.children("Attachment")
 	}
 	for i, a := range encs {
-		id, data := a.str("ContentId"), ""
+		id, body := a.str("ContentId"), a
 		if id == "" {
 			id = a.attr("ContentId")
 		}
 		if t := a.child("ContentTransferEncoded"); t != nil {
-			data = t.text.String()
-		} else {
-			data = a.text.String()
+			body = t
 		}
 		id = cid(id)
 		if _, dup := byCID[id]; dup || id == "" {
 			return nil, edxmlInvalid(fmt.Sprintf("AttachmentEncoded.Attachment[%d].ContentId", i), "missing or repeated")
 		}
-		byCID[id] = enc{a, data}
+		byCID[id] = enc{a, body}
 	}
 	if len(refs) == 0 && form == formNational {
 		// No manifest: the attachments describe themselves.
-		for _, a := range encs {
-			refs = append(refs, a)
-		}
+		refs = append(refs, encs...)
 	}
 	if len(refs) != len(encs) {
 		return nil, edxmlInvalid("edXMLManifest", "lists %d attachments, the package carries %d", len(refs), len(encs))
 	}
-	var out []*docv1.Attachment
-	var total int64
+	out := make([]attachmentRef, 0, len(refs))
 	for i, ref := range refs {
 		id := ref.str("ContentId")
 		if id == "" {
@@ -409,10 +452,6 @@ func readAttachments(root *xnode, form edxmlForm, maxBytes int64) ([]*docv1.Atta
 		e, ok := byCID[cid(id)]
 		if !ok {
 			return nil, edxmlInvalid(fmt.Sprintf("edXMLManifest.Reference[%d].ContentId", i), "no attachment %q in the package", id)
-		}
-		raw, err := base64.StdEncoding.DecodeString(stripSpace(e.data))
-		if err != nil {
-			return nil, edxmlInvalid(fmt.Sprintf("AttachmentEncoded.Attachment[%d]", i), "not base64")
 		}
 		name := ref.str("AttachmentName")
 		if name == "" {
@@ -426,26 +465,22 @@ func readAttachments(root *xnode, form edxmlForm, maxBytes int64) ([]*docv1.Atta
 		if ref.child("Description") == nil {
 			desc = e.node.str("Description")
 		}
-		a := &docv1.Attachment{Name: name, ContentType: ct, Description: desc, Content: raw}
-		if form == formNational {
-			file, unzipped, err := unzipAttachment(raw, maxBytes-total)
-			if err != nil {
-				return nil, edxmlInvalid(fmt.Sprintf("AttachmentEncoded.Attachment[%d]", i), "%v", err)
-			}
-			a.Content = file
-			if unzipped && (ct == "application/zip" || ct == "application/x-zip-compressed") && !strings.HasSuffix(strings.ToLower(name), ".zip") {
-				a.ContentType = contentTypeOf(name)
-			}
-		} else {
+		a := &docv1.Attachment{Name: name, ContentType: ct, Description: desc}
+		if form != formNational {
 			a.Size, a.Sha256 = sizeOf(ref.str("Size")), ref.str("Sha256")
 		}
-		total += int64(len(a.Content))
-		if total > maxBytes {
-			return nil, edxmlInvalid("AttachmentEncoded", "the attachments hold more than %d bytes", maxBytes)
-		}
-		out = append(out, a)
+		out = append(out, attachmentRef{a: a, body: e.body})
 	}
 	return out, nil
+}
+
+// unzippedType gives an attachment that arrived as a zip of one file the content type of
+// the file's name.
+func unzippedType(a *docv1.Attachment, unzipped bool) {
+	ct, name := a.GetContentType(), a.GetName()
+	if unzipped && (ct == "application/zip" || ct == "application/x-zip-compressed") && !strings.HasSuffix(strings.ToLower(name), ".zip") {
+		a.ContentType = contentTypeOf(name)
+	}
 }
 
 func sizeOf(s string) int64 {

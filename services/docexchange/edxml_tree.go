@@ -17,6 +17,9 @@ type xnode struct {
 	attrs        []xml.Attr
 	text         strings.Builder
 	kids         []*xnode
+	// spool holds the decoded base64 content of an attachment read as a stream
+	// (edxml_stream.go); its text is then empty.
+	spool *spool
 }
 
 // parseXMLTree reads a package into a tree. The shape bounds (checkEdxmlShape) are checked
