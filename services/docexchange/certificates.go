@@ -135,10 +135,10 @@ var (
 	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
 	oidUID          = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 	oidOU           = asn1.ObjectIdentifier{2, 5, 4, 11}
-	agencyCodeInRE  = regexp.MustCompile(`\b\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}\b`)
+	agencyCodeInRE  = regexp.MustCompile(`\b(?:\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}|[A-Z]\d{2}(?:\.\d{2,3}){1,3})\b`)
 )
 
-// subjectAgencyCodes are the agency codes (NNN.NN.NN.XNN) a certificate's subject names in
+// subjectAgencyCodes are the agency codes (NNN.NN.NN.XNN or XNN.NN) a certificate's subject names in
 // serialNumber, UID or OU, e.g. "UID=MCQ:000.02.00.H33".
 func subjectAgencyCodes(c *x509.Certificate) []string {
 	var out []string

@@ -40,6 +40,7 @@ type fakeCatalog struct {
 	down     bool
 	agencies map[string]string // code -> unit
 	current  map[string]string // unit -> current unit
+	parents  map[string]string // commune-level unit -> province
 }
 
 func newFakeCatalog() *fakeCatalog {
@@ -65,7 +66,7 @@ func (f *fakeCatalog) LookupReferences(_ context.Context, in *catalogv1.LookupRe
 	}
 	for _, c := range in.GetUnitCodes() {
 		if cur, ok := f.current[c]; ok {
-			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: &catalogv1.Unit{Code: c}, CurrentCodes: []string{cur}})
+			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: &catalogv1.Unit{Code: c, ParentCode: f.parents[c]}, CurrentCodes: []string{cur}})
 		} else {
 			out.MissingUnits = append(out.MissingUnits, c)
 		}

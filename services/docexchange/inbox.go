@@ -19,8 +19,8 @@ func (s *Service) mayReadInbox(ctx context.Context, agency string) error {
 	if err != nil {
 		return err
 	}
-	if !platform.AgencyCodeRE.MatchString(agency) {
-		return platform.Invalid(platform.FieldViolation{Field: "agency_code", Description: "must be an agency code NNN.NN.NN.XNN"})
+	if !platform.IsAgencyCode(agency) {
+		return platform.Invalid(platform.FieldViolation{Field: "agency_code", Description: "must be an agency code NNN.NN.NN.XNN or XNN.NN (e.g. 000.00.00.H31, H26.107)"})
 	}
 	switch c.Role {
 	case platform.RoleAgency:
@@ -163,8 +163,8 @@ func (s *Service) ListDocuments(ctx context.Context, r *docv1.ListDocumentsReque
 	if from == "" && c.Role == platform.RoleAgency {
 		from = c.Agency()
 	}
-	if !platform.AgencyCodeRE.MatchString(from) {
-		return nil, platform.Invalid(platform.FieldViolation{Field: "from", Description: "the sending agency's code NNN.NN.NN.XNN is required"})
+	if !platform.IsAgencyCode(from) {
+		return nil, platform.Invalid(platform.FieldViolation{Field: "from", Description: "the sending agency's code (NNN.NN.NN.XNN or XNN.NN) is required"})
 	}
 	switch c.Role {
 	case platform.RoleAgency:

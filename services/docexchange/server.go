@@ -59,8 +59,8 @@ func (s *Service) PutSigningKey(ctx context.Context, r *docv1.PutSigningKeyReque
 	}
 	k := r.GetSigningKey()
 	var v platform.Violations
-	if !platform.AgencyCodeRE.MatchString(r.GetAgencyCode()) {
-		v.Add("agency_code", "must be an agency code NNN.NN.NN.XNN")
+	if !platform.IsAgencyCode(r.GetAgencyCode()) {
+		v.Add("agency_code", "must be an agency code NNN.NN.NN.XNN or XNN.NN (e.g. 000.00.00.H31, H26.107)")
 	}
 	if !keyIDRE.MatchString(r.GetKeyId()) {
 		v.Add("key_id", "1–64 letters, digits, '.', '_' or '-'")

@@ -49,8 +49,8 @@ func (s *Service) ReportStatus(ctx context.Context, r *docv1.ReportStatusRequest
 	if agency == "" && c.Role == platform.RoleAgency {
 		agency = c.Agency()
 	}
-	if !platform.AgencyCodeRE.MatchString(agency) {
-		v.Add("agency_code", "the reporting recipient's agency code NNN.NN.NN.XNN is required")
+	if !platform.IsAgencyCode(agency) {
+		v.Add("agency_code", "the reporting recipient's agency code (NNN.NN.NN.XNN or XNN.NN) is required")
 	}
 	st := r.GetStatus()
 	if !reportable[st] && st != stRecall {

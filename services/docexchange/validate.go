@@ -52,8 +52,8 @@ func validateEnvelope(d *docv1.Document) error {
 	if d.GetSentAt() != "" || len(d.GetLinks()) > 0 {
 		v.Add("sent_at", "kept by the service; leave sent_at and links out")
 	}
-	if !platform.AgencyCodeRE.MatchString(d.GetFrom()) {
-		v.Add("from", "must be an agency code NNN.NN.NN.XNN, got %q", d.GetFrom())
+	if !platform.IsAgencyCode(d.GetFrom()) {
+		v.Add("from", "must be an agency code NNN.NN.NN.XNN or XNN.NN (e.g. 000.00.00.H31, H26.107), got %q", d.GetFrom())
 	}
 	switch n := len(d.GetTo()); {
 	case n == 0:
@@ -65,8 +65,8 @@ func validateEnvelope(d *docv1.Document) error {
 	for i, t := range d.GetTo() {
 		f := fmt.Sprintf("to[%d]", i)
 		switch {
-		case !platform.AgencyCodeRE.MatchString(t):
-			v.Add(f, "must be an agency code NNN.NN.NN.XNN, got %q", t)
+		case !platform.IsAgencyCode(t):
+			v.Add(f, "must be an agency code NNN.NN.NN.XNN or XNN.NN (e.g. 000.00.00.H31, H26.107), got %q", t)
 		case seen[t]:
 			v.Add(f, "%s is listed twice", t)
 		case t == d.GetFrom():
