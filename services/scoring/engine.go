@@ -331,7 +331,7 @@ func (e *Engine) dossierValues(ctx context.Context, m *scoringv1.Methodology, p 
 
 // dossierFormula computes a dossier formula from a unit's statistics row.
 func dossierFormula(f string, r *dossierv1.StatsRow, p Period, geo string) value {
-	src := fmt.Sprintf("from the dossier part's statistics for %s (%s geography)", p, geo)
+	src := fmt.Sprintf("from the dossier part's statistics for %s (%s)", p, geographyNote(geo))
 	if r == nil || r.GetReceivedTotal()+r.GetCarriedOver() == 0 {
 		return value{why: fmt.Sprintf("no data: no dossiers of this unit in %s", p)}
 	}

@@ -86,6 +86,7 @@ func definition(in *scoringv1.Indicator) *scoringv1.Indicator {
 	return &scoringv1.Indicator{
 		Id: in.GetId(), Name: in.GetName(), NameEn: in.GetNameEn(), Unit: in.GetUnit(), Source: in.GetSource(),
 		Formula: in.GetFormula(), Min: in.Min, Max: in.Max, Description: in.GetDescription(),
+		Denominator: in.GetDenominator(),
 	}
 }
 
@@ -219,7 +220,8 @@ func checkMethodology(in *scoringv1.Methodology, reg registry) (*scoringv1.Metho
 	if scaleOK && len(m.GetCategories()) > 0 && finite(sum) && math.Abs(sum-total) > weightTolerance*total {
 		v.Add("categories", "category weights add up to %s; with %s they must add up to %s", fmtNum(sum), m.GetScale(), fmtNum(total))
 	}
-	checkScope(&v, m) // after the indicators: references are filled in
+	checkDenominators(&v, m, reg) // after the indicators: references are filled in
+	checkScope(&v, m)             // after the indicators: references are filled in
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -254,6 +256,9 @@ func checkIndicator(v *platform.Violations, f string, in *scoringv1.Indicator, r
 		in.Min, in.Max = known.Min, known.Max
 		if in.GetDescription() == "" {
 			in.Description = known.GetDescription()
+		}
+		if in.GetDenominator() == "" {
+			in.Denominator = known.GetDenominator()
 		}
 	} else {
 		checkText(v, f+".name", in.GetName(), true, maxNameBytes)

@@ -110,6 +110,6 @@ func procedureShare(f string, facts map[string]ProcedureFacts, rows map[string]*
 		return value{why: fmt.Sprintf("no data: no resolved dossiers of %s in %s%s", kind, p, skipped)}
 	}
 	return value{ok: true, v: float64(num) / float64(den),
-		why: fmt.Sprintf("%d / %d resolved dossiers of %s, %s (QĐ 766), from the dossier part's statistics by procedure for %s (%s geography) and the catalog as of today%s",
-			num, den, kind, what, p, geo, skipped)}
+		why: fmt.Sprintf("%d / %d resolved dossiers of %s, %s (QĐ 766), from the dossier part's statistics by procedure for %s (%s) and the catalog as of today%s",
+			num, den, kind, what, p, geographyNote(geo), skipped)}
 }
