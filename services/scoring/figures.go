@@ -200,10 +200,29 @@ func (g GRPCCatalog) AgencyUnit(ctx context.Context, agency string) (string, boo
 	}
 	for _, a := range resp.GetAgencies() {
 		if a.GetCode() == agency {
-			return a.GetUnitCode(), true, nil
+			return g.provinceOf(ctx, a.GetUnitCode())
 		}
 	}
 	return "", false, nil
+}
+
+// provinceOf is the province of an agency's unit: the unit itself, or for a commune People's
+// Committee, whose unit is its commune (5 digits), the commune's province (docs/domain.md,
+// Agencies).
+func (g GRPCCatalog) provinceOf(ctx context.Context, unit string) (string, bool, error) {
+	if len(unit) != 5 {
+		return unit, true, nil
+	}
+	resp, err := g.Client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{UnitCodes: []string{unit}})
+	if err != nil {
+		return "", false, err
+	}
+	for _, u := range resp.GetUnits() {
+		if u.GetUnit().GetCode() == unit && u.GetUnit().GetParentCode() != "" {
+			return u.GetUnit().GetParentCode(), true, nil
+		}
+	}
+	return unit, true, nil
 }
 
 // OnlineProcedures lists a unit's active procedures offered fully or partly online.

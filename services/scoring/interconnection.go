@@ -9,6 +9,7 @@ import (
 	"time"
 
 	scoringv1 "github.com/lienthong/lienthong/proto/gen/lienthong/scoring/v1"
+	"github.com/lienthong/lienthong/services/platform"
 )
 
 // Channels of a provincial system, and the states a channel can be in (docs/api.md,
@@ -25,8 +26,15 @@ const (
 
 var allChannels = []string{ChannelDossierPush, ChannelDocumentExchange, ChannelMetricReporting}
 
-// systemIDRE is a system id: an agency code, `/`, and a subsystem name.
-var systemIDRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}/[a-z0-9][a-z0-9._-]{0,63}$`)
+// subsystemRE is the subsystem name of a system id.
+var subsystemRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// validSystemID reports whether s is a system id: an agency code in either form
+// (000.00.00.H31 or H26.107, docs/domain.md, Identifiers), `/`, and a subsystem name.
+func validSystemID(s string) bool {
+	agency, sub, ok := strings.Cut(s, "/")
+	return ok && platform.IsAgencyCode(agency) && subsystemRE.MatchString(sub)
+}
 
 // Thresholds decide the state of a channel. They are configuration, not contract.
 type Thresholds struct {

@@ -536,8 +536,8 @@ func (s *Service) SendHeartbeat(ctx context.Context, r *scoringv1.SendHeartbeatR
 		return nil, err
 	}
 	var v platform.Violations
-	if !systemIDRE.MatchString(r.GetSystem()) {
-		v.Add("system", "must be an agency code, '/', and a subsystem name in lower case, like 000.00.00.H31/motcua, got %q", r.GetSystem())
+	if !validSystemID(r.GetSystem()) {
+		v.Add("system", "must be an agency code, '/', and a subsystem name in lower case, like 000.00.00.H31/motcua or H26.107/motcua, got %q", r.GetSystem())
 	}
 	unit := r.GetUnitCode()
 	if unit == "" && c.Role == platform.RoleProvince {
