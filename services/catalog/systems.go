@@ -75,7 +75,9 @@ func checkTokenSystem(ctx context.Context, c *platform.Caller, l systemLookup) e
 	if err != nil {
 		return err
 	}
-	if found && slices.Contains(u.GetSuccessors(), c.Unit) {
+	// A unit that merged into the token's unit, or a commune of the token's province (the
+	// unit of a commune People's Committee is its commune, docs/domain.md, Agencies).
+	if found && (slices.Contains(u.GetSuccessors(), c.Unit) || u.GetParentCode() == c.Unit) {
 		return nil
 	}
 	return platform.SystemNotOwned(fmt.Sprintf("the agency %s of system %s belongs to unit %s, not to the token's unit %s",

@@ -24,6 +24,11 @@ func TestTokenSystemBelongsToItsUnitOrAgency(t *testing.T) {
 		{"province, unit absorbed by the agency's", platform.Caller{System: "000.00.00.H31/motcua", Role: platform.RoleProvince, Unit: "34"}, "belongs to unit 33, not to the token's unit 34"},
 		{"province, unknown agency", platform.Caller{System: "000.99.00.H31/motcua", Role: platform.RoleProvince, Unit: "33"}, "not in the catalog"},
 		{"province, not an agency code", platform.Caller{System: "hungyen/motcua", Role: platform.RoleProvince, Unit: "33"}, "must start with an agency code"},
+		// A commune People's Committee (services/catalog/data/commune-agencies.csv): its unit is
+		// its commune, 00004 of Hà Nội (01); docs/domain.md, Agencies.
+		{"province, commune committee of its own", platform.Caller{System: "H26.107/motcua", Role: platform.RoleProvince, Unit: "01"}, ""},
+		{"province, commune committee of another", platform.Caller{System: "H26.107/motcua", Role: platform.RoleProvince, Unit: "33"}, "belongs to unit 00004, not to the token's unit 33"},
+		{"agency, commune committee", platform.Caller{System: "H26.107/qlvb", Role: platform.RoleAgency}, ""},
 		{"agency, known", platform.Caller{System: "000.06.00.H31/qlvb", Role: platform.RoleAgency}, ""},
 		{"agency, unknown", platform.Caller{System: "000.98.00.H31/qlvb", Role: platform.RoleAgency}, "not in the catalog"},
 		{"ministry, ministry code", platform.Caller{System: "000.00.00.G22/bo", Role: platform.RoleMinistry}, ""},
