@@ -107,6 +107,10 @@ type Gateway struct {
 	// reads bounds the reads each caller has in flight (readgate.go).
 	reads *readGate
 	proxy *proxy
+	// mux and edxmlConn (the document part's connection) stream edXML bodies to the part
+	// (edxml_stream.go); edxmlConn is nil when no part serves documents.
+	mux       *restMux
+	edxmlConn grpc.ClientConnInterface
 }
 
 // New connects to the parts (lazily: a part that is down does not stop the gateway) and
@@ -127,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.restRoutes = restRoutes(cfg.Parts)
 	mux := newRESTMux(encoders, g.guard)
+	g.mux = mux
 	for _, p := range cfg.Parts {
 		b, err := dial(p, int(maxMsg)+1<<20, cfg.PartTLS)
 		if err != nil {
@@ -140,6 +145,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			var cc grpc.ClientConnInterface = b.conn
 			if p.Local != nil {
 				cc = p.Local(b.conn)
+			}
+			if servesDocuments(p) {
+				g.edxmlConn = cc
 			}
 			if err := p.RegisterREST(ctx, mux, cc); err != nil {
 				return nil, fmt.Errorf("register REST of %s: %w", p.Name, err)

@@ -128,6 +128,10 @@ func (g *Gateway) guard(next runtime.HandlerFunc) runtime.HandlerFunc {
 			_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), rc: rc}
 		}
+		if r.Method == http.MethodPost && r.URL.Path == edxmlPath && g.streamEdxml(&deadlineWriter{ResponseWriter: w, rc: rc}, r, refuse) {
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			return
+		}
 		if err := adaptBody(r, limit); err != nil {
 			refuse(status.Convert(err))
 			return

@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// An edXML body that is not JSON is passed to the document part as it is read, in chunks of
+// edxmlChunk bytes (ImportEdxmlStream): no io.ReadAll, no JSON or base64 wrapping, so a
+// large package costs the gateway a chunk, not ten copies of itself (docs/benchmarks.md).
+// The checks of guard (token, declared length, body limit, read deadline) apply before and
+// while it is read; a body over the limit is answered 413 and the part's call cancelled.
+// A JSON body ({"edxml": "<base64>"}) takes the unary ImportEdxml as before.
+
+const (
+	edxmlPath  = "/v1/documents:importEdxml"
+	edxmlChunk = 64 << 10
+)
+
+// readCloser is a body read through a buffer, closed underneath.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// streamEdxml streams an edXML body to the part and writes its answer, unless the body is
+// a JSON object: then it puts the body back for the unary path and answers false.
+func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse func(*status.Status)) bool {
+	if g.edxmlConn == nil || g.mux == nil || r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
+	br := bufio.NewReaderSize(r.Body, edxmlChunk)
+	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" && firstNonSpace(br) == '{' {
+		r.Body = readCloser{br, r.Body}
+		return false
+	}
+	ctx, err := runtime.AnnotateContext(r.Context(), g.mux, r, docv1.DocumentService_ImportEdxmlStream_FullMethodName,
+		runtime.WithHTTPPathPattern(edxmlPath))
+	if err != nil {
+		refuse(status.Convert(err))
+		return true
+	}
+	_, outbound := runtime.MarshalerForRequest(g.mux, r)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var md runtime.ServerMetadata
+	stream, err := docv1.NewDocumentServiceClient(g.edxmlConn).ImportEdxmlStream(ctx, grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD))
+	if err != nil {
+		runtime.HTTPError(ctx, g.mux, outbound, w, r, err)
+		return true
+	}
+	buf := make([]byte, edxmlChunk)
+	for {
+		n, rerr := io.ReadFull(br, buf)
+		if n > 0 {
+			// Send encodes the message before it returns: buf may be reused.
+			if err := stream.Send(&docv1.ImportEdxmlStreamRequest{Chunk: buf[:n]}); err != nil {
+				break // the part ended the call: CloseAndRecv says why
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			cancel() // the part removes what it wrote
+			var tooBig *http.MaxBytesError
+			if errors.As(rerr, &tooBig) {
+				refuse(status.New(codes.ResourceExhausted, "request body larger than the limit"))
+			} else {
+				refuse(status.New(codes.InvalidArgument, "request body not received in full"))
+			}
+			return true
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	ctx = runtime.NewServerMetadataContext(ctx, md)
+	if err != nil {
+		runtime.HTTPError(ctx, g.mux, outbound, w, r, err)
+		return true
+	}
+	runtime.ForwardResponseMessage(ctx, g.mux, outbound, w, r, resp)
+	return true
+}
+
+// firstNonSpace is the first byte of a body that is not white space (0: none in the first
+// buffer), read without consuming it.
+func firstNonSpace(br *bufio.Reader) byte {
+	data, _ := br.Peek(edxmlChunk)
+	for _, c := range data {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+// restMux is grpc-gateway's mux, as the gateway keeps it.
+type restMux = runtime.ServeMux
+
+// servesDocuments says whether a part serves the document service.
+func servesDocuments(p Part) bool {
+	return slices.Contains(p.Services, docv1.DocumentService_ServiceDesc.ServiceName)
+}
