@@ -348,5 +348,6 @@ func (s *Service) ExpireUploads() (int, error) {
 		}
 	}
 	unfinished, err := s.sweepUploading(cutoff, false)
+	removeStaleImportFiles(s.db.Path(), cutoff) // edxml_stream.go
 	return len(old) + unfinished, err
 }

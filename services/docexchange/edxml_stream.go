@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
@@ -702,4 +703,16 @@ func (u *unzipBound) Read(p []byte) (int, error) {
 		return m, fmt.Errorf("not a readable zip: %v", err)
 	}
 	return m, err
+}
+
+// removeStaleImportFiles removes the temporary files of streamed imports, beside the
+// database file dbPath, last written before cutoff: those of a process that stopped in the
+// middle of an import (an import removes its own on every path it returns by).
+func removeStaleImportFiles(dbPath string, cutoff time.Time) {
+	names, _ := filepath.Glob(filepath.Join(filepath.Dir(dbPath), importFilePattern))
+	for _, n := range names {
+		if fi, err := os.Stat(n); err == nil && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(n)
+		}
+	}
 }

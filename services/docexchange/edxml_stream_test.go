@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -280,5 +281,30 @@ func TestImportEdxmlStreamMemoryBound(t *testing.T) {
 	}
 	if _, _, _, n := f.leftovers(); n != 0 {
 		t.Errorf("%d temporary files left", n)
+	}
+}
+
+// The temporary files of an import that never finished (the process stopped) are removed
+// with the expired uploads once older than UploadTTL; a recent one is left to its import.
+func TestStaleImportFilesRemoved(t *testing.T) {
+	f := newFixture(t)
+	old, recent := filepath.Join(f.dir, "edxml-import-1.tmp"), filepath.Join(f.dir, "edxml-import-2.tmp")
+	for _, n := range []string{old, recent} {
+		if err := os.WriteFile(n, []byte("PK"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := f.clock().Add(-UploadTTL - time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ExpireUploads(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the stale file is still there: %v", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("the recent file was removed: %v", err)
 	}
 }
