@@ -185,11 +185,10 @@ func (w *xw) messageHeader(d *docv1.Document, o exportOptions) {
 	if rf := d.GetResponseFor(); rf != nil {
 		id := rf.GetDocumentId()
 		if o.form != formLienthong && id != "" {
-			switch {
-			case o.responseForNational != "":
+			if national, ok := nationalResponseFor(rf); o.responseForNational != "" {
 				id = o.responseForNational
-			case rf.GetOrganId() != "" && rf.GetCode() != "" && rf.GetPromulgationDate() != "":
-				id = rf.GetOrganId() + "," + edxmlDate(rf.GetPromulgationDate()) + "," + rf.GetCode()
+			} else if ok {
+				id = national
 			}
 		}
 		w.open("ResponseFor")
