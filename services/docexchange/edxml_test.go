@@ -97,6 +97,13 @@ func TestEdxmlRefusals(t *testing.T) {
 
 // FuzzParseEdxml: any package is read or refused, never a panic; what is read survives a
 // second round trip unchanged (attachments in base64 included).
+//
+// Fuzz it with a short minimisation, e.g. `go test -run '^$' -fuzz FuzzParseEdxml
+// -fuzztime 60s -fuzzminimizetime 2s -parallel 1`: Go minimises every new interesting
+// input for up to -fuzzminimizetime (60 s by default), trying a number of candidates that
+// grows with the square of its length at a few hundred µs each, and counts none of those
+// runs, so the progress line shows 0 execs/sec for up to a minute per input (60 s measured
+// with the default: 11,521 execs and 58 s at 0/sec; with 2 s: 146,700 execs, none stalled).
 func FuzzParseEdxml(f *testing.F) {
 	d := letter("1")
 	d.Signature = &docv1.Signature{KeyId: "k", Algorithm: AlgEd25519, Value: []byte{1, 2, 3}}
