@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/lienthong/lienthong/services/platform"
@@ -187,8 +186,6 @@ func readRSAKey(path string) (*rsa.PrivateKey, error) {
 // names its agency as "MCQ:<code>" (docs/domain.md, "Document signatures").
 var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 
-var agencyCodeRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$`)
-
 // cmdCertsIssue issues an agency's certificate: an RSA key, a certificate of the CA's
 // intermediate whose subject names the agency (UID MCQ:<code>), valid from an hour ago for
 // --days, for signatures (digitalSignature, nonRepudiation).
@@ -203,8 +200,8 @@ func cmdCertsIssue(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *caDir == "" || *out == "" || *name == "" || !agencyCodeRE.MatchString(*agency) {
-		return errors.New("certs issue needs --ca DIR, --agency CODE (NNN.NN.NN.XNN), --name NAME and --out PREFIX")
+	if *caDir == "" || *out == "" || *name == "" || !platform.IsAgencyCode(*agency) {
+		return errors.New("certs issue needs --ca DIR, --agency CODE (000.00.00.H31 or H26.107), --name NAME and --out PREFIX")
 	}
 	for _, p := range []string{*out + ".key", *out + ".pem"} {
 		if _, err := os.Stat(p); err == nil {
