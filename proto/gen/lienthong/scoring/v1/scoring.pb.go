@@ -461,8 +461,9 @@ type Indicator struct {
 	Max *float64 `protobuf:"fixed64,12,opt,name=max,proto3,oneof" json:"max,omitempty"`
 	// What it measures and how sure we are of the definition.
 	Description string `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
-	// For a SUBMITTED share (PERCENT or RATIO): the id of the SUBMITTED COUNT indicator that is
-	// its denominator. When reports of merged units roll up into their successor, the share is
+	// For a SUBMITTED share (PERCENT or RATIO) or rate (a COUNT per something, such as
+	// computers per 100 officials): the id of the SUBMITTED COUNT indicator that is its
+	// denominator. When reports of merged units roll up into their successor, the share is
 	// weighted by it (counts are summed); without it, or when a report lacks it, the plain mean
 	// of the predecessors' values is taken and the explanation says so (docs/domain.md,
 	// "Merged provinces: rolling figures up").
