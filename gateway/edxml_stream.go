@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
@@ -40,11 +41,15 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 	if g.edxmlConn == nil || g.mux == nil || r.Body == nil || r.Body == http.NoBody {
 		return false
 	}
-	br := bufio.NewReaderSize(r.Body, edxmlChunk)
+	var body io.Reader = r.Body
 	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" && firstNonSpace(br) == '{' {
-		r.Body = readCloser{br, r.Body}
-		return false
+	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" {
+		br := bufio.NewReaderSize(r.Body, 4096)
+		if firstNonSpace(br) == '{' {
+			r.Body = readCloser{br, r.Body}
+			return false
+		}
+		body = br
 	}
 	ctx, err := runtime.AnnotateContext(r.Context(), g.mux, r, docv1.DocumentService_ImportEdxmlStream_FullMethodName,
 		runtime.WithHTTPPathPattern(edxmlPath))
@@ -61,9 +66,11 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 		runtime.HTTPError(ctx, g.mux, outbound, w, r, err)
 		return true
 	}
-	buf := make([]byte, edxmlChunk)
+	bp := edxmlBuffers.Get().(*[]byte)
+	defer edxmlBuffers.Put(bp)
+	buf := *bp
 	for {
-		n, rerr := io.ReadFull(br, buf)
+		n, rerr := io.ReadFull(body, buf)
 		if n > 0 {
 			// Send encodes the message before it returns: buf may be reused.
 			if err := stream.Send(&docv1.ImportEdxmlStreamRequest{Chunk: buf[:n]}); err != nil {
@@ -94,10 +101,13 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 	return true
 }
 
+// edxmlBuffers are the chunk buffers of streamed bodies, reused from one request to the next.
+var edxmlBuffers = sync.Pool{New: func() any { b := make([]byte, edxmlChunk); return &b }}
+
 // firstNonSpace is the first byte of a body that is not white space (0: none in the first
 // buffer), read without consuming it.
 func firstNonSpace(br *bufio.Reader) byte {
-	data, _ := br.Peek(edxmlChunk)
+	data, _ := br.Peek(br.Size())
 	for _, c := range data {
 		switch c {
 		case ' ', '\t', '\r', '\n':

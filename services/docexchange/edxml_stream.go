@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,7 +15,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	storev1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/store/v1"
@@ -98,7 +101,29 @@ type edxmlImport struct {
 	dir     string
 	spools  []*spool
 	uploads []*uploader
+	gc      gcPacer
 }
+
+// gcPacer collects garbage every importGCEvery bytes written to files or the blob store.
+// A large import leaves garbage several times its size (each received chunk, bbolt's page
+// buffers of each commit) while what is live stays small; at import speed the collector
+// would let the heap grow far beyond it. As UploadAttachment does (blobs.go), a collection
+// per few MiB keeps the peak near the live size; small imports never reach it.
+type gcPacer struct{ since int64 }
+
+const importGCEvery = 8 << 20
+
+func (g *gcPacer) wrote(n int) {
+	g.since += int64(n)
+	if g.since >= importGCEvery {
+		g.since = 0
+		runtime.GC()
+	}
+}
+
+// uploadBuffers are the buffers of the uploaders of imports (uploadFlush bytes each),
+// reused: an import stores its attachments one after the other.
+var uploadBuffers = sync.Pool{New: func() any { b := make([]byte, 0, uploadFlush); return &b }}
 
 // importEdxmlFrom reads a package from r and imports it as ImportEdxml does.
 func (s *Service) importEdxmlFrom(ctx context.Context, r io.Reader) (*docv1.SendDocumentResponse, error) {
@@ -204,7 +229,10 @@ func isContentElement(parent *xnode, local string) bool {
 // checkEdxmlShape checked as it goes, and each attachment's content decoded into a spool
 // instead of its text.
 func (imp *edxmlImport) parse(r io.Reader, source *limitedSource) (*xnode, error) {
-	src := &divertingReader{br: bufio.NewReaderSize(r, 64<<10)}
+	br := xmlReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); xmlReaders.Put(br) }()
+	src := &divertingReader{br: br}
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
 	var root, content *xnode
@@ -311,6 +339,12 @@ func checkElementShape(t xml.StartElement, depth, elements int) error {
 	}
 	return nil
 }
+
+// xmlReaders and copyBuffers are reused from one import to the next.
+var (
+	xmlReaders  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+	copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+)
 
 // divertingReader gives the XML decoder its bytes one by one (the decoder reads from an
 // io.ByteReader directly, without a buffer of its own), except the text of an attachment's
@@ -421,10 +455,11 @@ type spool struct {
 	mem []byte
 	f   *os.File
 	n   int64
+	gc  *gcPacer
 }
 
 func (imp *edxmlImport) newSpool() *spool {
-	sp := &spool{dir: imp.dir}
+	sp := &spool{dir: imp.dir, gc: &imp.gc}
 	imp.spools = append(imp.spools, sp)
 	return sp
 }
@@ -448,6 +483,7 @@ func (sp *spool) Write(p []byte) (int, error) {
 	}
 	n, err := sp.f.Write(p)
 	sp.n += int64(n)
+	sp.gc.wrote(n)
 	return n, err
 }
 
@@ -508,6 +544,9 @@ func (imp *edxmlImport) store(refs []attachmentRef, form edxmlForm, agency strin
 		}
 		sink := &attachmentSink{imp: imp, agency: agency}
 		n, err := copyAttachment(sink, file, field)
+		if c, ok := file.(io.Closer); ok {
+			_ = c.Close()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -531,7 +570,9 @@ func (imp *edxmlImport) store(refs []attachmentRef, form edxmlForm, agency strin
 // copyAttachment copies a file to the sink: a read that fails is the package's fault
 // (edxmlInvalid on field), a write that fails the store's.
 func copyAttachment(dst io.Writer, src io.Reader, field string) (int64, error) {
-	buf := make([]byte, 32<<10)
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, err := src.Read(buf)
@@ -565,7 +606,8 @@ func (k *attachmentSink) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if k.up == nil {
-		k.up = &uploader{s: k.imp.s, blob: newBlobID(), h: sha256.New()}
+		buf := uploadBuffers.Get().(*[]byte)
+		k.up = &uploader{s: k.imp.s, blob: newBlobID(), h: sha256.New(), buf: (*buf)[:0]}
 		k.imp.uploads = append(k.imp.uploads, k.up)
 		if err := k.up.add(k.mem); err != nil {
 			return 0, err
@@ -575,6 +617,7 @@ func (k *attachmentSink) Write(p []byte) (int, error) {
 	if err := k.up.add(p); err != nil {
 		return 0, err
 	}
+	k.imp.gc.wrote(len(p))
 	return len(p), nil
 }
 
@@ -587,7 +630,11 @@ func (k *attachmentSink) finish(a *docv1.Attachment) (string, error) {
 		return hex.EncodeToString(sum[:]), nil
 	}
 	u, s := k.up, k.imp.s
-	if err := u.flush(); err != nil {
+	err := u.flush()
+	buf := u.buf[:0]
+	u.buf = nil
+	uploadBuffers.Put(&buf)
+	if err != nil {
 		return "", err
 	}
 	sum := hex.EncodeToString(u.h.Sum(nil))
@@ -661,6 +708,7 @@ func openZipped(r io.ReaderAt, size, limit int64) (io.Reader, bool, error) {
 	if err != nil {
 		return raw, false, nil
 	}
+	zr.RegisterDecompressor(zip.Deflate, pooledFlate)
 	var files []*zip.File
 	for _, f := range zr.File {
 		if !strings.HasSuffix(f.Name, "/") {
@@ -684,11 +732,13 @@ func openZipped(r io.ReaderAt, size, limit int64) (io.Reader, bool, error) {
 // unzipBound reads an unzipped file and fails once it holds more than its limit, or grows
 // more than maxZipRatio times its zipped size (beyond zipRatioFloor).
 type unzipBound struct {
-	r      io.Reader
+	r      io.ReadCloser
 	n      int64
 	limit  int64
 	zipped int64
 }
+
+func (u *unzipBound) Close() error { return u.r.Close() }
 
 func (u *unzipBound) Read(p []byte) (int, error) {
 	m, err := u.r.Read(p)
@@ -715,4 +765,39 @@ func removeStaleImportFiles(dbPath string, cutoff time.Time) {
 			_ = os.Remove(n)
 		}
 	}
+}
+
+// flateReaders are the decompressors of zipped attachments (each holds a 32 KiB window),
+// reused from one attachment to the next.
+var flateReaders sync.Pool
+
+// pooledFlate is archive/zip's Deflate decompressor taken from flateReaders; Close gives it
+// back.
+func pooledFlate(r io.Reader) io.ReadCloser {
+	fr, ok := flateReaders.Get().(io.ReadCloser)
+	if ok {
+		_ = fr.(flate.Resetter).Reset(r, nil)
+	} else {
+		fr = flate.NewReader(r)
+	}
+	return &pooledFlateReader{fr: fr}
+}
+
+type pooledFlateReader struct{ fr io.ReadCloser }
+
+func (p *pooledFlateReader) Read(b []byte) (int, error) {
+	if p.fr == nil {
+		return 0, errors.New("read of a closed decompressor")
+	}
+	return p.fr.Read(b)
+}
+
+func (p *pooledFlateReader) Close() error {
+	if p.fr == nil {
+		return nil
+	}
+	err := p.fr.Close()
+	flateReaders.Put(p.fr)
+	p.fr = nil
+	return err
 }

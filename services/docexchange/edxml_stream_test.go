@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,4 +308,30 @@ func TestStaleImportFilesRemoved(t *testing.T) {
 	if _, err := os.Stat(recent); err != nil {
 		t.Errorf("the recent file was removed: %v", err)
 	}
+}
+
+// BenchmarkImportEdxmlSmall with the package read as a stream (as the gateway passes a REST
+// body): the XML read once, no JSON or base64 wrapping.
+func BenchmarkImportEdxmlSmallStreamed(b *testing.B) {
+	s, ctx := benchService(b)
+	pkgs := make([][]byte, b.N)
+	for i := range pkgs {
+		d, contents := benchLetter(int64(i + 1))
+		pkg, err := MarshalNationalEdxml(d, contents)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pkgs[i] = pkg
+	}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.importEdxmlFrom(ctx, bytes.NewReader(pkgs[n.Add(1)-1])); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
