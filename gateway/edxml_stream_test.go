@@ -34,6 +34,9 @@ func (f *fakeDocs) ImportEdxml(_ context.Context, r *docv1.ImportEdxmlRequest) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.unary = append(f.unary, r.GetEdxml())
+	if bytes.Contains(r.GetEdxml(), []byte("<bad")) {
+		return nil, platform.Invalid(platform.FieldViolation{Field: "edxml", Description: "not well-formed XML"})
+	}
 	return &docv1.SendDocumentResponse{Id: "unary"}, nil
 }
 
@@ -110,11 +113,22 @@ func TestRESTEdxmlBodyIsStreamed(t *testing.T) {
 		t.Fatalf("JSON body: got %d %.300s", r.code, r.body)
 	}
 
-	r = e.do(request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: "<bad", header: auth})
-	if r.code != http.StatusBadRequest {
-		t.Errorf("malformed package: got %d, want 400\n%.300s", r.code, r.body)
+	// A small package (one chunk) goes as the bytes of one unary call; a large malformed
+	// one is streamed: both keep the part's 400.
+	small := "<edXML>lá thư</edXML>"
+	r = e.do(request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: small, header: auth})
+	fake.mu.Lock()
+	if r.code != http.StatusOK || len(fake.unary) != 2 || string(fake.unary[1]) != small {
+		t.Errorf("small XML body: got %d, %d unary calls", r.code, len(fake.unary))
 	}
-	checkDetails(t, restStatus(t, r.body), "INVALID_ARGUMENT")
+	fake.mu.Unlock()
+	for _, bad := range []string{"<bad", "<bad" + strings.Repeat(" ", 100<<10)} {
+		r = e.do(request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: bad, header: auth})
+		if r.code != http.StatusBadRequest {
+			t.Errorf("malformed package of %d bytes: got %d, want 400\n%.300s", len(bad), r.code, r.body)
+		}
+		checkDetails(t, restStatus(t, r.body), "INVALID_ARGUMENT")
+	}
 
 	over := "<edXML>" + strings.Repeat("A", docLimit+1) + "</edXML>"
 	r = e.do(request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: over, header: auth, chunked: true})
