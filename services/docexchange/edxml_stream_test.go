@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"math/rand/v2"
@@ -334,4 +337,34 @@ func BenchmarkImportEdxmlSmallStreamed(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An XML-signed package streamed is verified as ImportEdxml verifies it (read back whole
+// from its copy): a good certificate is accepted and its subject kept, a revoked one refused,
+// and neither leaves a temporary file.
+func TestImportEdxmlStreamXMLSigned(t *testing.T) {
+	ca := newRSACA(t)
+	crl := filepath.Join(t.TempDir(), "intermediate.crl")
+	year := testStart.AddDate(1, 0, 0)
+	uid := pkix.AttributeTypeAndValue{Type: oidUID, Value: "MCQ:" + agTuPhap33}
+	_, named := ca.agencyCert(t, "Sở Tư pháp tỉnh Hưng Yên", testStart.Add(-time.Hour), year, uid)
+	_, revoked := ca.agencyCert(t, "Sở Tư pháp tỉnh Hưng Yên (thu hồi)", testStart.Add(-time.Hour), year, uid)
+	ca.writeCRL(t, crl, 1, x509.RevocationListEntry{SerialNumber: revoked.SerialNumber, RevocationTime: testStart.Add(-30 * time.Minute), ReasonCode: 1})
+	f := caFixture(t, ca, crl)
+	signed := func(c *x509.Certificate) []byte {
+		return signEdxml(t, readFixture(t, "national-new.edxml"), tls.Certificate{Certificate: [][]byte{c.Raw, ca.inter.Raw}, PrivateKey: ca.leafKey})
+	}
+	if _, err := f.streamPackage(f.agency(agTuPhap33), signed(revoked)); reason(err) != "CERTIFICATE_REVOKED" {
+		t.Errorf("revoked certificate: %v", err)
+	}
+	resp, err := f.streamPackage(f.agency(agTuPhap33), signed(named))
+	if err != nil {
+		t.Fatalf("good certificate: %v", err)
+	}
+	if resp.GetDocument().GetXmlSignatureSubject() == "" {
+		t.Error("no signature subject kept")
+	}
+	if _, _, _, n := f.leftovers(); n != 0 {
+		t.Errorf("%d temporary files left", n)
+	}
 }
