@@ -48,21 +48,8 @@ func checkEdxmlShape(data []byte) error {
 		case xml.StartElement:
 			depth++
 			elements++
-			switch {
-			case depth > maxEdxmlDepth:
-				return edxmlInvalid("edxml", "elements nested more than %d deep, %s", maxEdxmlDepth, edxmlLimitsReasonText)
-			case elements > maxEdxmlElements:
-				return edxmlInvalid("edxml", "more than %d elements, %s", maxEdxmlElements, edxmlLimitsReasonText)
-			case len(t.Attr) > maxEdxmlAttrs:
-				return edxmlInvalid("edxml", "an element with more than %d attributes, %s", maxEdxmlAttrs, edxmlLimitsReasonText)
-			case len(t.Name.Local)+len(t.Name.Space) > maxEdxmlNameBytes:
-				return edxmlInvalid("edxml", "an element name longer than %d bytes, %s", maxEdxmlNameBytes, edxmlLimitsReasonText)
-			}
-			for _, a := range t.Attr {
-				if len(a.Value) > maxEdxmlAttrValue || len(a.Name.Local)+len(a.Name.Space) > maxEdxmlNameBytes {
-					return edxmlInvalid("edxml", "an attribute value longer than %d bytes or a name longer than %d, %s",
-						maxEdxmlAttrValue, maxEdxmlNameBytes, edxmlLimitsReasonText)
-				}
+			if err := checkElementShape(t, depth, elements); err != nil {
+				return err
 			}
 		case xml.EndElement:
 			depth--

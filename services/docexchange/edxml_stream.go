@@ -318,8 +318,9 @@ func (imp *edxmlImport) parse(r io.Reader, source *limitedSource) (*xnode, error
 	return root, nil
 }
 
-// checkElementShape applies checkEdxmlShape's bounds to one element read by a streamed
-// import (its name already resolved: a namespace is bounded as an attribute value).
+// checkElementShape applies the bounds of checkEdxmlShape to one element, of its token scan
+// (where Name.Space is the prefix) or of a streamed import (where it is the namespace); a
+// namespace or prefix is bounded as an attribute value.
 func checkElementShape(t xml.StartElement, depth, elements int) error {
 	switch {
 	case depth > maxEdxmlDepth:

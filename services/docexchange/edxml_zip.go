@@ -3,7 +3,6 @@ package docexchange
 import (
 	"archive/zip"
 	"bytes"
-	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -24,41 +23,17 @@ const (
 // .docx sent unzipped) is the file itself. The unzipped size is bounded by limit and by
 // maxZipRatio times the zipped size.
 func unzipAttachment(raw []byte, limit int64) ([]byte, bool, error) {
-	if !bytes.HasPrefix(raw, []byte(zipMagic)) {
-		return raw, false, nil
-	}
-	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
-	if err != nil {
-		return raw, false, nil
-	}
-	var files []*zip.File
-	for _, f := range zr.File {
-		if !strings.HasSuffix(f.Name, "/") {
-			files = append(files, f)
+	r, zipped, err := openZipped(bytes.NewReader(raw), int64(len(raw)), limit)
+	if err != nil || !zipped {
+		if err != nil {
+			return nil, false, err
 		}
-	}
-	if len(files) != 1 {
 		return raw, false, nil
 	}
-	f := files[0]
-	if f.UncompressedSize64 > uint64(limit) {
-		return nil, false, fmt.Errorf("the zipped file holds %d bytes, more than the %d allowed", f.UncompressedSize64, limit)
-	}
-	rc, err := f.Open()
+	defer r.(io.Closer).Close()
+	out, err := io.ReadAll(r)
 	if err != nil {
-		return nil, false, fmt.Errorf("not a readable zip: %v", err)
-	}
-	defer rc.Close()
-	// The declared size may lie: read at most limit+1 bytes, whatever it says.
-	out, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, false, fmt.Errorf("not a readable zip: %v", err)
-	}
-	if int64(len(out)) > limit {
-		return nil, false, fmt.Errorf("the zipped file holds more than the %d bytes allowed", limit)
-	}
-	if len(out) > zipRatioFloor && len(out) > maxZipRatio*len(raw) {
-		return nil, false, fmt.Errorf("the zipped file grows %d times once unzipped, more than %d", len(out)/len(raw), maxZipRatio)
+		return nil, false, err
 	}
 	return out, true, nil
 }
