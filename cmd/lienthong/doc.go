@@ -106,12 +106,7 @@ func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			return fmt.Errorf("%s: %w", *keyFile, err)
 		}
 	}
-	var src []byte
-	if *in == "" {
-		src, err = io.ReadAll(stdin)
-	} else {
-		src, err = os.ReadFile(*in)
-	}
+	src, err := readInput(*in, stdin)
 	if err != nil {
 		return err
 	}
