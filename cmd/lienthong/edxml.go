@@ -36,6 +36,7 @@ func cmdEdxml(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return cmdEdxmlSign(args[1:], stdin, stdout, stderr)
 }
 
+// readInput reads the file at path, or standard input when path is empty.
 func readInput(path string, stdin io.Reader) ([]byte, error) {
 	if path == "" {
 		return io.ReadAll(stdin)
