@@ -12,6 +12,7 @@ import (
 
 	"github.com/lienthong/lienthong/gateway"
 	"github.com/lienthong/lienthong/services/catalog"
+	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/platform"
 )
 
@@ -116,6 +117,11 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	env.checkDB = c.checkDB
 	env.crls = c.crls
 	env.refuseBrokenPDF = c.refuseBrokenPDF
+	if c.demo && c.trustedRoots == "" && p.name == docexchange.Part {
+		if env.trustedRoots, err = demoTrustedRoots(c.dataDir, lg); err != nil {
+			return err
+		}
+	}
 	// A part that calls others with its own token (scoring) signs it with the private key
 	// when the keys folder holds it.
 	if priv, err := platform.LoadPrivateKey(filepath.Join(c.keys(), platform.PrivateKeyFile)); err == nil {
