@@ -74,11 +74,11 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 			refuse(status.New(codes.InvalidArgument, "request body not received in full"))
 		}
 	}
-	complete := func(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) }
+	complete := func(err error) bool { return err == io.EOF }
 	client := docv1.NewDocumentServiceClient(g.edxmlConn)
 	var md runtime.ServerMetadata
 	opts := []grpc.CallOption{grpc.Header(&md.HeaderMD), grpc.Trailer(&md.TrailerMD)}
-	n, rerr := io.ReadFull(body, buf)
+	n, rerr := readChunk(body, buf)
 	if rerr != nil && !complete(rerr) {
 		bodyFailed(rerr)
 		return true
@@ -109,11 +109,29 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 			bodyFailed(rerr)
 			return true
 		}
-		n, rerr = io.ReadFull(body, buf)
+		n, rerr = readChunk(body, buf)
 	}
 	resp, err := stream.CloseAndRecv()
 	g.answer(ctx, w, r, outbound, md, resp, err)
 	return true
+}
+
+// readChunk fills buf from body as io.ReadFull does, except at the end: it answers io.EOF
+// (with what it read) only when the body ended as it said it would. A body cut short (the
+// client closed its connection before its Content-Length, or before the last chunk of a
+// chunked body) is io.ErrUnexpectedEOF from net/http, which io.ReadFull cannot tell from a
+// short last chunk: taken as the end, it would import a package whose request never
+// arrived in full.
+func readChunk(body io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // answer writes the part's answer (or error) as grpc-gateway writes a unary call's.

@@ -70,6 +70,10 @@ type Config struct {
 	// anonymous client address) has in flight through the gateway (0:
 	// DefaultMaxReadsPerCaller; less than 0: no gate; readgate.go).
 	MaxReadsPerCaller int
+	// BodyReadTimeout is how long a REST request's body may take to arrive in full once
+	// its headers are read (0: DefaultBodyReadTimeout). A body still arriving then is
+	// refused 400 and its call to the part cancelled (guard.go, edxml_stream.go).
+	BodyReadTimeout time.Duration
 }
 
 // The gateway's connection bounds: a request's headers within readHeaderTimeout, an idle
@@ -121,6 +125,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxDocumentBytes <= 0 {
 		cfg.MaxDocumentBytes = DefaultMaxDocumentBytes
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	// The parts enforce their own message limits; the gateway passes the largest it allows.
 	maxMsg := max(cfg.MaxBodyBytes, cfg.MaxDocumentBytes)

@@ -25,13 +25,14 @@ import (
 // decoded. The parts check the token again; the gateway's check is what keeps an anonymous
 // caller from costing a body read, an adapter's copy or a JSON decode.
 
-// Per-request bounds of REST. A body must arrive within bodyReadTimeout (20 MiB at about
-// 170 KiB/s); each write of the answer must be taken by the client within writeTimeout. A
-// stream (a REST watch) is not cut however long it lasts: the write deadline is renewed at
-// each write, so only a client that stops reading loses it.
+// Per-request bounds of REST. A body must arrive within DefaultBodyReadTimeout unless
+// configured (Config.BodyReadTimeout; 20 MiB at about 170 KiB/s); each write of the answer
+// must be taken by the client within writeTimeout. A stream (a REST watch) is not cut
+// however long it lasts: the write deadline is renewed at each write, so only a client that
+// stops reading loses it.
 const (
-	bodyReadTimeout = 2 * time.Minute
-	writeTimeout    = 30 * time.Second
+	DefaultBodyReadTimeout = 2 * time.Minute
+	writeTimeout           = 30 * time.Second
 )
 
 // route is what the gateway knows of a REST route before calling the part.
@@ -125,7 +126,7 @@ func (g *Gateway) guard(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		rc := http.NewResponseController(w)
 		if r.Body != nil && r.Body != http.NoBody {
-			_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+			_ = rc.SetReadDeadline(time.Now().Add(g.cfg.BodyReadTimeout))
 			r.Body = &deadlineBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), rc: rc}
 		}
 		if r.Method == http.MethodPost && r.URL.Path == edxmlPath && g.streamEdxml(&deadlineWriter{ResponseWriter: w, rc: rc}, r, refuse) {
