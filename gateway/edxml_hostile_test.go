@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -330,3 +331,123 @@ func TestRESTEdxmlSlowBodyIsCut(t *testing.T) {
 	})
 	goroutinesBack(t, before)
 }
+
+// TestRESTEdxmlStreamsPerSystemCapped: streamed imports of one system beyond the part's
+// stream cap are refused at once, 429 TOO_MANY_STREAMS with Retry-After, rather than each
+// spooling its package to a temporary file; once the open ones end, imports go through.
+func TestRESTEdxmlStreamsPerSystemCapped(t *testing.T) {
+	const maxStreams = 2
+	d := newDocEnv(t, maxStreams, 0)
+	tok := d.agencyToken()
+	pkg := edxmlPackage(t, "1", 1<<20)
+	held := make([]net.Conn, maxStreams)
+	for i := range held {
+		held[i] = d.rawRequest(tok, len(pkg), "application/xml")
+		if _, err := held[i].Write(pkg[:600<<10]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both spool to files (the package's copy and the attachment's): the part holds their
+	// streams.
+	var heldFiles int
+	waitFor(t, 5*time.Second, "the held imports under way", func() (bool, string) {
+		s := d.state()
+		heldFiles = s.files
+		return s.files == 2*maxStreams, fmt.Sprintf("%+v", s)
+	})
+	const more = 6
+	var wg sync.WaitGroup
+	codes := make([]int, more)
+	bodies := make([]string, more)
+	retry := make([]string, more)
+	for i := range more {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := d.do(request{method: http.MethodPost, path: "/v1/documents:importEdxml", body: string(pkg),
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/xml"}})
+			codes[i], bodies[i], retry[i] = r.code, string(r.body), r.header.Get("Retry-After")
+		}()
+	}
+	wg.Wait()
+	for i := range more {
+		if codes[i] != http.StatusTooManyRequests || !strings.Contains(bodies[i], "TOO_MANY_STREAMS") || retry[i] == "" {
+			t.Errorf("import %d beyond the cap: %d Retry-After %q %.300s, want 429 TOO_MANY_STREAMS", i, codes[i], retry[i], bodies[i])
+		}
+	}
+	if s := d.state(); s.files > heldFiles || s.docs != 0 {
+		t.Errorf("beyond the cap: %+v, want the held imports' %d temporary files and no document", s, heldFiles)
+	}
+	for _, c := range held {
+		_ = c.Close()
+	}
+	d.waitState("after the held imports were cut", state{})
+	if code, body := d.importREST(tok, pkg, "application/xml"); code != http.StatusOK {
+		t.Errorf("import once the streams ended: %d %.300s", code, body)
+	}
+}
+
+// TestRESTEdxmlBodyKinds: an XML body imports whatever its Content-Type says (none, JSON,
+// text, form); a JSON object body ({"edxml": base64}) takes the unary call whatever its
+// Content-Type says (an XML package never starts with "{"); an empty or blank body is 400.
+func TestRESTEdxmlBodyKinds(t *testing.T) {
+	d := newDocEnv(t, 0, 0)
+	tok := d.agencyToken()
+	for i, ct := range []string{"", "application/json", "text/plain", "application/x-www-form-urlencoded", "application/xml; charset=utf-8"} {
+		for _, size := range []int{1 << 10, 300 << 10} { // one chunk (unary), several (streamed)
+			pkg := edxmlPackage(t, fmt.Sprintf("%d%d", i, size), size)
+			if code, body := d.importREST(tok, pkg, ct); code != http.StatusOK || !strings.Contains(body, `"id"`) {
+				t.Errorf("XML of %d bytes, Content-Type %q: %d %.300s", len(pkg), ct, code, body)
+			}
+		}
+	}
+	for i, ct := range []string{"application/json", "", "text/plain", "application/x-www-form-urlencoded"} {
+		pkg := edxmlPackage(t, fmt.Sprintf("9%d", i), 1<<10)
+		js := "\n  " + fmt.Sprintf(`{"edxml": %q}`, base64Std(pkg))
+		if code, body := d.importREST(tok, []byte(js), ct); code != http.StatusOK || !strings.Contains(body, `"id"`) {
+			t.Errorf("JSON body, Content-Type %q: %d %.300s", ct, code, body)
+		}
+	}
+	empty := []request{
+		{body: ""},
+		{body: " \r\n\t "},
+		{body: strings.Repeat(" ", 100<<10)},
+		{body: strings.Repeat(" ", 100<<10), chunked: true},
+	}
+	before := d.state()
+	// A chunked body of no chunk at all.
+	conn, err := net.Dial("tcp", d.gwAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /v1/documents:importEdxml HTTP/1.1\r\nHost: "+d.gwAddr+"\r\nAuthorization: Bearer "+tok+
+		"\r\nContent-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("empty chunked body: %d %.300s, want 400", resp.StatusCode, b)
+	}
+	for _, r := range empty {
+		for _, ct := range []string{"application/xml", "", "application/json"} {
+			r.method, r.path = http.MethodPost, "/v1/documents:importEdxml"
+			r.header = map[string]string{"Authorization": "Bearer " + tok}
+			if ct != "" {
+				r.header["Content-Type"] = ct
+			}
+			got := d.do(r)
+			if got.code != http.StatusBadRequest {
+				t.Errorf("body of %d blanks (chunked %v), Content-Type %q: %d %.300s, want 400", len(r.body), r.chunked, ct, got.code, got.body)
+			}
+		}
+	}
+	if s := d.state(); s != before {
+		t.Errorf("empty bodies left %+v, before %+v", s, before)
+	}
+}
+
+func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -24,7 +24,8 @@ import (
 // than a stream of one message; still no JSON).
 // The checks of guard (token, declared length, body limit, read deadline) apply before and
 // while it is read; a body over the limit is answered 413 and the part's call cancelled.
-// A JSON body ({"edxml": "<base64>"}) takes the unary ImportEdxml as before.
+// A JSON body ({"edxml": "<base64>"}, with any Content-Type but an XML one) takes the
+// unary ImportEdxml as before.
 
 const (
 	edxmlPath  = "/v1/documents:importEdxml"
@@ -43,16 +44,14 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 	if g.edxmlConn == nil || g.mux == nil || r.Body == nil || r.Body == http.NoBody {
 		return false
 	}
-	var body io.Reader = r.Body
-	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" {
-		br := bufio.NewReaderSize(r.Body, 4096)
-		if firstNonSpace(br) == '{' {
-			r.Body = readCloser{br, r.Body}
-			return false
-		}
-		body = br
+	// A JSON object is told by its first byte unless the Content-Type says XML (curl -d
+	// sends a form's): an XML package never starts with "{".
+	br := bufio.NewReaderSize(r.Body, 4096)
+	if !xmlContentType(r.Header.Get("Content-Type")) && firstNonSpace(br) == '{' {
+		r.Body = readCloser{br, r.Body}
+		return false
 	}
+	var body io.Reader = br
 	ctx, err := runtime.AnnotateContext(r.Context(), g.mux, r, docv1.DocumentService_ImportEdxmlStream_FullMethodName,
 		runtime.WithHTTPPathPattern(edxmlPath))
 	if err != nil {
@@ -146,6 +145,14 @@ func (g *Gateway) answer(ctx context.Context, w http.ResponseWriter, r *http.Req
 
 // edxmlBuffers are the chunk buffers of streamed bodies, reused from one request to the next.
 var edxmlBuffers = sync.Pool{New: func() any { b := make([]byte, edxmlChunk); return &b }}
+
+// xmlContentType says whether a Content-Type names XML (application/xml, text/xml,
+// application/...+xml).
+func xmlContentType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	return mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml")
+}
 
 // firstNonSpace is the first byte of a body that is not white space (0: none in the first
 // buffer), read without consuming it.

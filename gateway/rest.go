@@ -214,11 +214,11 @@ var bodyAdapters = map[string]func(body []byte, contentType string, r *http.Requ
 }
 
 // adaptEdxmlBody wraps an XML body as {"edxml": "<base64>"}; a JSON object body (already
-// {"edxml": ...}) passes unchanged.
+// {"edxml": ...}) passes unchanged unless its Content-Type says XML (an XML package never
+// starts with "{"; edxml_stream.go tells them apart the same way).
 func adaptEdxmlBody(body []byte, contentType string, _ *http.Request) ([]byte, error) {
-	mt, _, _ := strings.Cut(contentType, ";")
 	trimmed := bytes.TrimSpace(body)
-	if strings.TrimSpace(strings.ToLower(mt)) == "application/json" && len(trimmed) > 0 && trimmed[0] == '{' {
+	if !xmlContentType(contentType) && len(trimmed) > 0 && trimmed[0] == '{' {
 		return body, nil
 	}
 	return json.Marshal(map[string][]byte{"edxml": body})
