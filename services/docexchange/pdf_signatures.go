@@ -157,8 +157,11 @@ func collectSigFields(fields pdf.Value, parentName, parentFT string, depth int, 
 func (in *pdfInspector) signature(f pdfSigField, r io.ReaderAt, size int64) *docv1.PdfSignature {
 	v := f.v
 	s := &docv1.PdfSignature{FieldName: f.name, SubFilter: v.Key("SubFilter").Name()}
+	// A broken signature is never trusted, whatever its chain: its signer did not sign
+	// these bytes.
 	broken := func(format string, args ...any) *docv1.PdfSignature {
-		s.Broken, s.Unchanged, s.Error = true, false, fmt.Sprintf(format, args...)
+		s.Broken, s.Unchanged, s.Trusted, s.Error = true, false, false, fmt.Sprintf(format, args...)
+		s.TrustError = "the signature is broken: " + s.Error
 		return s
 	}
 	if m := v.Key("M").Text(); m != "" {
@@ -190,7 +193,7 @@ func (in *pdfInspector) signature(f pdfSigField, r io.ReaderAt, size int64) *doc
 	if leaf == nil {
 		return broken("the CMS signature has %d signers and the certificate of exactly one is needed", len(p7.Signers))
 	}
-	s.SignerName, s.SignerSerial, s.SignerSubject = leaf.Subject.CommonName, leaf.SerialNumber.Text(16), leaf.Subject.String()
+	s.SignerName, s.SignerSerial, s.SignerSubject = leaf.Subject.CommonName, leaf.SerialNumber.Text(16), readableSubject(leaf)
 	at := in.now
 	var signedAt time.Time
 	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeSigningTime, &signedAt); err == nil && !signedAt.IsZero() {

@@ -9,10 +9,13 @@ import (
 )
 
 // subjectAttributeNames are the short names of the subject attributes agencies'
-// certificates carry (RFC 4514 names, and UID, where a certificate names its agency).
+// certificates carry (RFC 4514 names, and UID, where a certificate names its agency), and
+// description (RFC 4519 §2.5), which signing certificates of PDFs carry
+// (testdata/pdf/README.md).
 var subjectAttributeNames = map[string]string{
 	"2.5.4.3": "CN", "2.5.4.5": "SERIALNUMBER", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST",
 	"2.5.4.10": "O", "2.5.4.11": "OU", "0.9.2342.19200300.100.1.1": "UID", "1.2.840.113549.1.9.1": "E",
+	"2.5.4.13": "description",
 }
 
 // readableSubject is a certificate's subject as RFC 4514 writes it, most specific first,
