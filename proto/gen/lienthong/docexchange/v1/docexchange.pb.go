@@ -506,7 +506,8 @@ type PdfSignature struct {
 	// Where signing_time comes from: "signed_attribute" or "M" (empty: none given).
 	SigningTimeSource string `protobuf:"bytes,7,opt,name=signing_time_source,json=signingTimeSource,proto3" json:"signing_time_source,omitempty"`
 	// The signer's certificate chain leads to a trust root of this service, every certificate
-	// valid at the signing time (now when none is given) and none revoked (CRLs configured).
+	// valid at the signing time (now when none is given) and none revoked (CRLs configured),
+	// and the signature is not broken (a broken one is never trusted, whatever its chain).
 	Trusted bool `protobuf:"varint,8,opt,name=trusted,proto3" json:"trusted,omitempty"`
 	// Why the signature is not trusted (empty when trusted).
 	TrustError string `protobuf:"bytes,9,opt,name=trust_error,json=trustError,proto3" json:"trust_error,omitempty"`
