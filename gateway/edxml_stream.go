@@ -95,6 +95,14 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 		return true
 	}
 	for {
+		// A body that failed is answered as such before its last bytes are sent: net/http
+		// cancels the call's context on the same read error, and a Send failing on that
+		// would answer the part's CANCELED (499) to a client that is still there (a body
+		// past its deadline).
+		if rerr != nil && !complete(rerr) {
+			bodyFailed(rerr)
+			return true
+		}
 		if n > 0 {
 			// Send encodes the message before it returns: buf may be reused.
 			if err := stream.Send(&docv1.ImportEdxmlStreamRequest{Chunk: buf[:n]}); err != nil {
@@ -103,10 +111,6 @@ func (g *Gateway) streamEdxml(w http.ResponseWriter, r *http.Request, refuse fun
 		}
 		if complete(rerr) {
 			break
-		}
-		if rerr != nil {
-			bodyFailed(rerr)
-			return true
 		}
 		n, rerr = readChunk(body, buf)
 	}
