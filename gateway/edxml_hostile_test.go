@@ -451,3 +451,91 @@ func TestRESTEdxmlBodyKinds(t *testing.T) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestRESTEdxmlH2Bodies: over HTTP/2 (cleartext, as a client library speaks it) a body the
+// client resets halfway and a body that trickles past the deadline end as over HTTP/1.1:
+// the part's import is ended and leaves nothing, the trickling client is answered 400.
+func TestRESTEdxmlH2Bodies(t *testing.T) {
+	const deadline = 1500 * time.Millisecond
+	d := newDocEnv(t, 0, deadline)
+	tok := d.agencyToken()
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protocols}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	pkg := edxmlPackage(t, "1", 600<<10)
+	post := func(body io.Reader) (*http.Response, error) {
+		req, err := http.NewRequest(http.MethodPost, d.base+"/v1/documents:importEdxml", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/xml")
+		return client.Do(req)
+	}
+	// One import over HTTP/2 warms the connection.
+	resp, err := post(strings.NewReader(string(edxmlPackage(t, "2", 1<<10))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("first import: %d over HTTP/%d", resp.StatusCode, resp.ProtoMajor)
+	}
+	base := d.state()
+
+	// Reset halfway: the client's body fails, its transport resets the stream.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := post(pr)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	if _, err := pw.Write(pkg[:400<<10]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the import under way", func() (bool, string) {
+		s := d.state()
+		return s.importing(), fmt.Sprintf("%+v", s)
+	})
+	pw.CloseWithError(io.ErrClosedPipe)
+	<-done
+	d.waitState("after a body reset halfway over HTTP/2", base)
+
+	// Trickling: 400 KiB at once, then 4 bytes every 100 ms.
+	pr, pw = io.Pipe()
+	stop := make(chan struct{})
+	go func() {
+		defer pw.Close()
+		if _, err := pw.Write(pkg[:400<<10]); err != nil {
+			return
+		}
+		for off := 400 << 10; off < len(pkg); off += 4 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if _, err := pw.Write(pkg[off : off+4]); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	start := time.Now()
+	resp, err = post(pr)
+	if err != nil {
+		t.Fatalf("trickling body over HTTP/2: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusBadRequest || took < deadline || took > deadline+3*time.Second {
+		t.Errorf("trickling body over HTTP/2: %d after %v %.300s, want 400 at the deadline of %v", resp.StatusCode, took, b, deadline)
+	}
+	d.waitState("after a trickling body over HTTP/2", base)
+}
