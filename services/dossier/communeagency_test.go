@@ -50,4 +50,16 @@ func TestCommunePeoplesCommitteeReceives(t *testing.T) {
 	}
 	_, err = f.create(f.province("33"), mkFirst("cp-4", dcode(agency33a, "261120", 4), sNew, at, "33", phuLy, procCivil, chDirect))
 	wantStatus(t, err, codes.FailedPrecondition, "AGENCY_NOT_OF_UNIT")
+
+	// A dossier code names its agency left to right as well (TT 01/2018/TT-VPCP's
+	// AGENCY-YYMMDD-NNNN with a QĐ 20/2020/QĐ-TTg code): Hưng Yên may not take a code of Ninh
+	// Bình's commune committee, nor one of an agency the catalog does not know.
+	_, err = f.create(f.province("33"), mkFirst("cp-5", phuLy+"-261120-0005", sNew, at, "33", phoHien, procCivil, chDirect))
+	wantStatus(t, err, codes.FailedPrecondition, "DOSSIER_CODE_NOT_OF_UNIT")
+	_, err = f.create(f.province("33"), mkFirst("cp-6", "H31.999-261120-0006", sNew, at, "33", phoHien, procCivil, chDirect))
+	wantStatus(t, err, codes.InvalidArgument, "UNKNOWN_REFERENCE")
+	// The national portal's longer codes (an 8-digit date) name no agency.
+	if _, err = f.create(f.province("33"), mkFirst("cp-7", "G09.20-20261120-0092637", sNew, at, "33", phoHien, procCivil, chDirect)); err != nil {
+		t.Fatalf("a national portal's code: %v", err)
+	}
 }

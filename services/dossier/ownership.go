@@ -19,10 +19,11 @@ import (
 // province's agencies under its own unit, or take a dossier code another province will
 // use, and the code would be the squatter's for good.
 
-// codeAgency is the agency named in a dossier code of the form AGENCY-YYMMDD-NNNN; "" for
-// the longer national forms, whose prefix is a portal's code, not an agency's.
+// codeAgency is the agency named in a dossier code of the form AGENCY-YYMMDD-NNNN, its code
+// in either form (000.00.00.H31 or H26.107); "" for the longer national forms (an 8-digit
+// date), whose prefix is a portal's code, not an agency's.
 func codeAgency(code string) string {
-	if !DossierCodeRE.MatchString(code) {
+	if !DossierCodeRE.MatchString(code) && !leftToRightCodeRE.MatchString(code) {
 		return ""
 	}
 	a, _, _ := strings.Cut(code, "-")

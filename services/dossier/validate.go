@@ -13,6 +13,10 @@ import (
 var (
 	// DossierCodeRE is the dossier code of TT 01/2018/TT-VPCP art. 19: AGENCY-YYMMDD-NNNN.
 	DossierCodeRE = regexp.MustCompile(`^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$`)
+	// leftToRightCodeRE is the same form with the agency's code read left to right, as
+	// commune People's Committees' one-stop systems issue it: H26.107-250715-0012
+	// (docs/domain.md, Identifiers).
+	leftToRightCodeRE = regexp.MustCompile(`^[A-Z]\d{2}(\.\d{2,3}){1,3}-\d{6}-\d{4}$`)
 	// nationalCodeRE accepts the longer forms national portals issue, such as
 	// G09.20-20260609-0092637.
 	nationalCodeRE  = regexp.MustCompile(`^[0-9A-Z][0-9A-Z.]{1,39}-\d{6}(\d{2})?-\d{4,10}$`)
