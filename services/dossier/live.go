@@ -152,13 +152,35 @@ func (s *Stats) addLive(id int32, d liveAgg) {
 	}
 }
 
+// addComLive changes the live figures of commune series cid by d.
+func (s *Stats) addComLive(cid int32, d liveAgg) {
+	a := &s.comLive.agg[0][cid]
+	a.open += d.open
+	a.supplement += d.supplement
+	a.financial += d.financial
+	a.overdue += d.overdue
+	a.unaccepted += d.unaccepted
+	a.supBefore += d.supBefore
+	a.supOnTime += d.supOnTime
+}
+
 func (s *Stats) liveInsert(e liveEntry) { s.liveChange(e, 1) }
 func (s *Stats) liveRemove(e liveEntry) { s.liveChange(e, -1) }
 
-func (s *Stats) liveChange(e liveEntry, sign int64) { s.liveChangeID(s.dimsID(e.key), e, sign) }
+func (s *Stats) liveChange(e liveEntry, sign int64) {
+	s.liveChangeID(s.dimsID(e.key), s.communeID(e.key), e, sign)
+}
 
-// liveChangeID is liveChange for an entry whose set of dimensions is id.
-func (s *Stats) liveChangeID(id int32, e liveEntry, sign int64) {
+// liveChangeID is liveChange for an entry whose set of dimensions is id among the cells
+// and cid among the commune series.
+func (s *Stats) liveChangeID(id, cid int32, e liveEntry, sign int64) {
+	s.addLive(id, s.liveIdx.change(id, e, sign))
+	s.addComLive(cid, s.comLive.change(cid, e, sign))
+}
+
+// change records in the index's due instants the entry e of set id entering (sign 1) or
+// leaving (-1) and returns the change of the set's live figures.
+func (l *liveIndex) change(id int32, e liveEntry, sign int64) liveAgg {
 	d := liveAgg{open: sign}
 	switch e.status {
 	case stSupplement:
@@ -176,28 +198,34 @@ func (s *Stats) liveChangeID(id int32, e liveEntry, sign int64) {
 			break // never overdue
 		}
 		it := dueItem{at: e.overdueAt, id: id}
-		passed := e.overdueAt < s.liveIdx.clock
+		passed := e.overdueAt < l.clock
 		switch {
 		case passed && sign > 0:
-			s.liveIdx.passed.push(it)
+			l.passed.push(it)
 		case passed:
-			s.liveIdx.passed.cancel(it)
+			l.passed.cancel(it)
 		case sign > 0:
-			s.liveIdx.ahead.push(it)
+			l.ahead.push(it)
 		default:
-			s.liveIdx.ahead.cancel(it)
+			l.ahead.cancel(it)
 		}
 		if passed {
 			d.overdue = sign
 		}
 	}
-	s.addLive(id, d)
+	return d
 }
 
-// advance moves the live index's clock to now (forward or back): overdue means due before
-// now. Called with s.mu held for writing.
+// advance moves the live index's clock, and the commune series', to now (forward or
+// back): overdue means due before now. Called with s.mu held for writing.
 func (s *Stats) advance(now int64) {
-	l := &s.liveIdx
+	s.liveIdx.advance(now, s.addLive)
+	s.comLive.advance(now, s.addComLive)
+}
+
+// advance moves the index's clock to now, changing by add the figures of the sets whose
+// due instants it crosses.
+func (l *liveIndex) advance(now int64, add func(int32, liveAgg)) {
 	for {
 		it, ok := l.ahead.top()
 		if !ok || it.at >= now {
@@ -205,7 +233,7 @@ func (s *Stats) advance(now int64) {
 		}
 		l.ahead.pop()
 		l.passed.push(it)
-		s.addLive(it.id, liveAgg{overdue: 1})
+		add(it.id, liveAgg{overdue: 1})
 	}
 	for {
 		it, ok := l.passed.top()
@@ -214,25 +242,32 @@ func (s *Stats) advance(now int64) {
 		}
 		l.passed.pop()
 		l.ahead.push(it)
-		s.addLive(it.id, liveAgg{overdue: -1})
+		add(it.id, liveAgg{overdue: -1})
 	}
 	l.clock = now
 }
 
 // liveLoad adds an open dossier while loading, against the clock of the load's start;
 // liveLoaded orders the heaps once at the end.
-func (s *Stats) liveLoad(e liveEntry, now int64) { s.liveLoadID(s.dimsID(e.key), e, now) }
+func (s *Stats) liveLoad(e liveEntry, now int64) {
+	s.liveLoadID(s.dimsID(e.key), s.communeID(e.key), e, now)
+}
 
-// liveLoadID is liveLoad for an entry whose set of dimensions is id.
-func (s *Stats) liveLoadID(id int32, e liveEntry, now int64) {
-	if s.liveIdx.clock == math.MinInt64 {
-		s.liveIdx.clock = now
-		s.liveIdx.ahead.bulk, s.liveIdx.passed.bulk = true, true
+// liveLoadID is liveLoad for an entry whose set of dimensions is id among the cells and
+// cid among the commune series.
+func (s *Stats) liveLoadID(id, cid int32, e liveEntry, now int64) {
+	for _, l := range []*liveIndex{&s.liveIdx, &s.comLive} {
+		if l.clock == math.MinInt64 {
+			l.clock = now
+			l.ahead.bulk, l.passed.bulk = true, true
+		}
 	}
-	s.liveChangeID(id, e, 1)
+	s.liveChangeID(id, cid, e, 1)
 }
 
 func (s *Stats) liveLoaded() {
-	s.liveIdx.ahead.settle()
-	s.liveIdx.passed.settle()
+	for _, l := range []*liveIndex{&s.liveIdx, &s.comLive} {
+		l.ahead.settle()
+		l.passed.settle()
+	}
 }

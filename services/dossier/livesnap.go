@@ -83,15 +83,99 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // instant. The index keeps counts and due instants, not dossiers, so the entries are made
 // back from them: per set, its paused (of each kind: qd766.go), waiting and not yet
 // accepted dossiers, one running dossier per due instant in the heaps (those cancelled
-// left out), and the rest running and never overdue. Loading them gives the same index.
+// left out), and the rest running and never overdue. The commune series keep their own
+// (communes.go): each entry of a set gets a commune of the set's unit that has an entry
+// of the same kind and instant, so that loading the entries gives the same figures and
+// instants to both, though not always the dossier's own pairing of set and commune.
 func (s *Stats) appendLive(b []byte) ([]byte, int, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	aggs := s.liveIdx.agg[len(s.rollups)-1]
-	keys := s.base().keys
+	type pairKey struct {
+		unit string
+		kind int32
+		at   int64
+	}
+	pool := map[pairKey]map[string]int64{}
+	if _, err := liveRuns(&s.comLive, 0, func(cid, kind int32, at, n int64) error {
+		k := s.communes.keys[cid]
+		pk := pairKey{k.unit, kind, at}
+		if pool[pk] == nil {
+			pool[pk] = map[string]int64{}
+		}
+		pool[pk][k.commune] += n
+		return nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("commune series: %w", err)
+	}
+	type run struct {
+		key  int
+		kind int32
+		at   int64
+		n    int64
+	}
+	var runs []run
+	dict := map[cellKey]int{}
+	var keys []cellKey
+	base := s.base().keys
+	total, err := liveRuns(&s.liveIdx, len(s.rollups)-1, func(id, kind int32, at, n int64) error {
+		k := base[id]
+		p := pool[pairKey{k.unit, kind, at}]
+		for n > 0 {
+			if len(p) == 0 {
+				return fmt.Errorf("set %d has more open dossiers of kind %d due %d than the communes of its unit", id, kind, at)
+			}
+			for c, m := range p {
+				m = min(m, n)
+				k.commune = c
+				ki, ok := dict[k]
+				if !ok {
+					ki = len(keys)
+					dict[k] = ki
+					keys = append(keys, k)
+				}
+				runs = append(runs, run{ki, kind, at, m})
+				if p[c] -= m; p[c] == 0 {
+					delete(p, c)
+				}
+				n -= m
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, p := range pool {
+		if len(p) > 0 {
+			return nil, 0, fmt.Errorf("the commune series have open dossiers the sets do not")
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		kb := encodeCellKey(k)
+		b = binary.AppendUvarint(b, uint64(len(kb)))
+		b = append(b, kb...)
+	}
+	b = binary.AppendUvarint(b, uint64(total))
+	for _, r := range runs {
+		for range r.n {
+			b = binary.AppendUvarint(b, uint64(r.key))
+			b = binary.AppendVarint(b, int64(r.kind))
+			b = binary.AppendVarint(b, r.at)
+		}
+	}
+	return b, total, nil
+}
+
+// liveRuns calls emit with the open dossiers of the live index l (its figures agg[ri]) as
+// runs of n dossiers of one set, kind and overdue instant, sets in ascending order, and
+// returns how many there are.
+func liveRuns(l *liveIndex, ri int, emit func(id, kind int32, at, n int64) error) (int, error) {
+	aggs := l.agg[ri]
 	// The due instants in force, grouped by set.
 	var due []dueItem
-	for _, d := range []*dueSet{s.liveIdx.ahead, s.liveIdx.passed} {
+	for _, d := range []*dueSet{l.ahead, l.passed} {
 		left := maps.Clone(d.cancelled)
 		for _, it := range d.h.items {
 			if left[it] > 0 {
@@ -102,59 +186,53 @@ func (s *Stats) appendLive(b []byte) ([]byte, int, error) {
 		}
 	}
 	slices.SortFunc(due, func(a, b dueItem) int { return cmp.Compare(a.id, b.id) })
-	var ids []int32
 	total := 0
-	for id := range aggs {
-		if aggs[id].open > 0 {
-			ids = append(ids, int32(id))
-			total += int(aggs[id].open)
-		}
-	}
-	b = binary.AppendUvarint(b, uint64(len(ids)))
-	for _, id := range ids {
-		k := encodeCellKey(keys[id])
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-	}
-	b = binary.AppendUvarint(b, uint64(total))
-	entries := func(ki int, kind int32, at int64, n int64) {
-		for range n {
-			b = binary.AppendUvarint(b, uint64(ki))
-			b = binary.AppendVarint(b, int64(kind))
-			b = binary.AppendVarint(b, at)
-		}
-	}
 	next := 0 // due[next:] are the instants of the sets still to come (ids and due ascend)
-	for ki, id := range ids {
-		if next < len(due) && due[next].id < id {
-			return nil, 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
+	for id := range aggs {
+		a := aggs[id]
+		if a.open <= 0 {
+			continue
+		}
+		total += int(a.open)
+		if next < len(due) && due[next].id < int32(id) {
+			return 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
 		}
 		end := next
-		for end < len(due) && due[end].id == id {
+		for end < len(due) && due[end].id == int32(id) {
 			end++
 		}
-		a := aggs[id]
 		filed := a.unaccepted - a.supBefore // not yet accepted, not paused
 		supLate := a.supplement - a.supBefore - a.supOnTime
 		running := a.open - a.supplement - a.financial - filed - int64(end-next)
 		if running < 0 || supLate < 0 || filed < 0 || a.supBefore < 0 || a.supOnTime < 0 || a.financial < 0 {
-			return nil, 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, end-next)
+			return 0, fmt.Errorf("live index of set %d does not add up: %+v with %d due instants", id, a, end-next)
 		}
-		entries(ki, stSupplement, math.MaxInt64, supLate)
-		entries(ki, kindSupBefore, math.MaxInt64, a.supBefore)
-		entries(ki, kindSupOnTime, math.MaxInt64, a.supOnTime)
-		entries(ki, stNew, math.MaxInt64, filed)
-		entries(ki, stFinancial, math.MaxInt64, a.financial)
+		for _, r := range []struct {
+			kind int32
+			n    int64
+		}{{stSupplement, supLate}, {kindSupBefore, a.supBefore}, {kindSupOnTime, a.supOnTime}, {stNew, filed}, {stFinancial, a.financial}} {
+			if r.n > 0 {
+				if err := emit(int32(id), r.kind, math.MaxInt64, r.n); err != nil {
+					return 0, err
+				}
+			}
+		}
 		for _, it := range due[next:end] {
-			entries(ki, stAccepted, it.at, 1)
+			if err := emit(int32(id), stAccepted, it.at, 1); err != nil {
+				return 0, err
+			}
 		}
-		entries(ki, stAccepted, math.MaxInt64, running)
+		if running > 0 {
+			if err := emit(int32(id), stAccepted, math.MaxInt64, running); err != nil {
+				return 0, err
+			}
+		}
 		next = end
 	}
 	if next != len(due) {
-		return nil, 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
+		return 0, fmt.Errorf("a due instant of set %d, which has no open dossier", due[next].id)
 	}
-	return b, total, nil
+	return total, nil
 }
 
 // readLiveSnapshot calls fn with every entry of the snapshot, and the index of its key in

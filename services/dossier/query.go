@@ -78,6 +78,15 @@ func parseStatsQuery(r *dossierv1.GetDossierStatsRequest, now int64) (statsQuery
 	if r.GetFrom() != "" && q.toM < q.fromM {
 		v.Add("to", "is before from")
 	}
+	if q.groupBy == "commune" {
+		// The commune series keep the unit and the commune only (communes.go).
+		if q.agency != "" {
+			v.Add("agency", "cannot filter a report grouped by commune: communes are counted by unit only (docs/api.md, Dossier statistics)")
+		}
+		if q.procedure != "" {
+			v.Add("procedure", "cannot filter a report grouped by commune: communes are counted by unit only (docs/api.md, Dossier statistics)")
+		}
+	}
 	return q, v.Err()
 }
 
@@ -171,7 +180,7 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 		return r
 	}
-	ri, ru := s.rollupIndex(q.needs())
+	ru, aggs := s.source(&q)
 	memo := newMemo(len(ru.keys))
 	for d, ser := range ru.series {
 		e := memo.get(&q, ru.keys[d], int32(d), g)
@@ -187,7 +196,7 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		r.flow.add(&r.pre, -1)
 	}
 	if liveEnd {
-		s.eachLive(ri, ru, memo, &q, g, func(e *memoEntry, a *liveAgg) {
+		eachLive(aggs, ru, memo, &q, g, func(e *memoEntry, a *liveAgg) {
 			r := get(e.group)
 			if r.live == nil {
 				r.live = &liveSnap{}
@@ -225,7 +234,7 @@ func (l *liveSnap) add(a *liveAgg) {
 func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoInfo) []*dossierv1.StatsRow {
 	perMonth := map[int32]*counters{}
 	var pre counters
-	ri, ru := s.rollupIndex(q.needs())
+	ru, aggs := s.source(&q)
 	memo := newMemo(len(ru.keys))
 	for d, ser := range ru.series {
 		if !memo.get(&q, ru.keys[d], int32(d), g).match {
@@ -246,7 +255,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 	var live *liveSnap
 	if q.toM >= nowM {
 		live = &liveSnap{}
-		s.eachLive(ri, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(a) })
+		eachLive(aggs, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(a) })
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
@@ -381,10 +390,19 @@ func (s *Stats) rollupIndex(need dimMask) (int, *rollup) {
 	return len(s.rollups) - 1, s.base()
 }
 
-// eachLive calls f for every set of roll-up ru (the ri-th) with open dossiers that the
-// query matches, with its memo entry and live figures.
-func (s *Stats) eachLive(ri int, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveAgg)) {
-	aggs := s.liveIdx.agg[ri]
+// source is the series a query reads and their live figures: the commune series for a
+// report by commune (communes.go), else the smallest roll-up that keeps what it needs.
+func (s *Stats) source(q *statsQuery) (*rollup, []liveAgg) {
+	if q.groupBy == "commune" {
+		return s.communes, s.comLive.agg[0]
+	}
+	ri, ru := s.rollupIndex(q.needs())
+	return ru, s.liveIdx.agg[ri]
+}
+
+// eachLive calls f for every set of ru with open dossiers (aggs: their live figures) that
+// the query matches, with its memo entry and live figures.
+func eachLive(aggs []liveAgg, ru *rollup, memo memo, q *statsQuery, g geoInfo, f func(*memoEntry, *liveAgg)) {
 	for rid := range aggs {
 		a := &aggs[rid]
 		if a.open == 0 {

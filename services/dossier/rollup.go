@@ -25,15 +25,18 @@ const (
 	keepProcedure
 	keepChannel
 	keepCommune
-	keepAll = keepUnit | keepAgency | keepProcedure | keepChannel | keepCommune
+	// keepAll is the cells: every dimension but the commune, which is kept apart
+	// (communes.go) so that it does not multiply the cells.
+	keepAll = keepUnit | keepAgency | keepProcedure | keepChannel
 )
 
 // rollupMasks are the roll-ups kept, smallest first; the last keeps every dimension (the
 // cells themselves). The pairs with the unit serve the provinces, whose every query is
-// filtered on their unit (a province's report by commune reads unit and commune).
+// filtered on their unit. A province's report by commune reads the commune series
+// (communes.go), not these.
 var rollupMasks = []dimMask{
 	0, keepChannel, keepUnit, keepAgency, keepProcedure,
-	keepUnit | keepChannel, keepUnit | keepAgency, keepUnit | keepProcedure, keepUnit | keepCommune,
+	keepUnit | keepChannel, keepUnit | keepAgency, keepUnit | keepProcedure,
 	keepAll,
 }
 

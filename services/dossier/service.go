@@ -212,6 +212,9 @@ func (s *Service) load() error {
 				return err
 			}
 		}
+		if err := convertCommuneCells(tx); err != nil { // communes.go
+			return err
+		}
 		var seq int64
 		seq, sum = lastEvent(tx)
 		s.lastSeq.Store(seq)
@@ -233,17 +236,17 @@ func (s *Service) load() error {
 	// (livesnap.go), else from the open-dossier bucket, its pages read ahead (warm.go).
 	loadNow := s.nowMillis()
 	began := time.Now()
-	var ids []int32 // the set of dimensions of each key of the snapshot, found once
+	var ids [][2]int32 // the set of dimensions and commune series of each key of the snapshot, found once
 	n, snapErr := readLiveSnapshot(liveSnapPath(s.db), s.lastSeq.Load(), sum, func(k int, e liveEntry) {
 		for len(ids) <= k {
-			ids = append(ids, -1)
+			ids = append(ids, [2]int32{-1, -1})
 		}
-		if ids[k] < 0 {
-			ids[k] = s.stats.dimsID(e.key)
+		if ids[k][0] < 0 {
+			ids[k] = [2]int32{s.stats.dimsID(e.key), s.stats.communeID(e.key)}
 		}
-		s.stats.liveLoadID(ids[k], normalizeLive(e), loadNow)
+		s.stats.liveLoadID(ids[k][0], ids[k][1], normalizeLive(e), loadNow)
 	})
-	warm := [][]byte{bucketCells}
+	warm := [][]byte{bucketCells, bucketCommuneCells}
 	if snapErr != nil {
 		warm = append(warm, bucketOpen)
 	}
@@ -262,6 +265,20 @@ func (s *Service) load() error {
 			return nil
 		}); err != nil {
 			return fmt.Errorf("load statistics: %w", err)
+		}
+		if err := tx.Bucket(bucketCommuneCells).ForEach(func(k, v []byte) error {
+			key, err := decodeCellKey(k)
+			if err != nil {
+				return err
+			}
+			c, err := decodeCounters(v)
+			if err != nil {
+				return err
+			}
+			s.stats.addCommuneCell(key, &c)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("load commune statistics: %w", err)
 		}
 		if snapErr == nil {
 			return nil

@@ -13,7 +13,7 @@ import (
 )
 
 // Statistics are kept as counters in cells, one cell per (month, channel, unit, agency,
-// procedure). A dossier contributes to cells as a pure function of its state
+// procedure), and in a separate series per (month, unit, commune) (communes.go). A dossier contributes to cells as a pure function of its state
 // (contributions): when its state changes the difference is applied. Flows (received,
 // resolved, withdrawn, ...) count in the month they happen; states that last (overdue,
 // paused) count +1 in the month they start and -1 in the month they end, so that the number
@@ -78,7 +78,7 @@ type cellKey struct {
 	month                   int32 // months since year 0: y*12 + m-1, Vietnam time
 	channel                 int32
 	unit, agency, procedure string
-	commune                 string // commune-level unit; "" when the dossier names none
+	commune                 string // commune-level unit; "" when the dossier names none (never in the cells)
 }
 
 func monthOf(ms int64) int32 {
@@ -212,10 +212,15 @@ func liveOf(st *storev1.DossierState) (liveEntry, bool) {
 	return e, true
 }
 
-// Stats holds the cells, their roll-ups (rollup.go) and the live index.
+// Stats holds the cells, their roll-ups (rollup.go), the commune series (communes.go) and
+// the live index.
 type Stats struct {
 	mu      sync.RWMutex
 	rollups []*rollup // as rollupMasks; the last is the cells
+	// communes is the commune series: cellKey{month, unit, commune} (communes.go), and
+	// comLive its live figures (agg[0] per series) and due instants.
+	communes *rollup
+	comLive  liveIndex
 	// toRollup[i][id] is the id, in roll-up i, of the cells' set of dimensions id.
 	toRollup [][]int32
 	liveIdx  liveIndex
@@ -225,7 +230,8 @@ type Stats struct {
 }
 
 func newStats() *Stats {
-	s := &Stats{units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32, liveIdx: newLiveIndex(len(rollupMasks))}
+	s := &Stats{units: map[string]bool{}, procs: map[string]bool{}, minMon: math.MaxInt32, liveIdx: newLiveIndex(len(rollupMasks)),
+		communes: newRollup(communeMask), comLive: newLiveIndex(1)}
 	for _, m := range rollupMasks {
 		s.rollups = append(s.rollups, newRollup(m))
 		s.toRollup = append(s.toRollup, nil)
@@ -233,14 +239,18 @@ func newStats() *Stats {
 	return s
 }
 
-// delta is the change of one write transaction: cells and live entries.
+// delta is the change of one write transaction: cells (keys without a commune), commune
+// series (communeKey) and live entries.
 type delta struct {
-	cells   map[cellKey]*counters
-	liveDel []liveEntry
-	liveAdd []liveEntry
+	cells    map[cellKey]*counters
+	communes map[cellKey]*counters
+	liveDel  []liveEntry
+	liveAdd  []liveEntry
 }
 
-func newDelta() *delta { return &delta{cells: map[cellKey]*counters{}} }
+func newDelta() *delta {
+	return &delta{cells: map[cellKey]*counters{}, communes: map[cellKey]*counters{}}
+}
 
 // change records the move of one dossier from old to new state.
 func (d *delta) change(old, cur *storev1.DossierState) {
@@ -254,9 +264,11 @@ func (d *delta) change(old, cur *storev1.DossierState) {
 func (d *delta) changeFrom(before []contribution, oldLive liveEntry, wasOpen bool, cur *storev1.DossierState, curLive liveEntry, isOpen bool) {
 	for _, c := range before {
 		d.cell(c.key)[c.idx] -= c.v
+		d.communeCell(c.key)[c.idx] -= c.v
 	}
 	for _, c := range contributions(cur) {
 		d.cell(c.key)[c.idx] += c.v
+		d.communeCell(c.key)[c.idx] += c.v
 	}
 	if wasOpen && isOpen && oldLive == curLive {
 		return
@@ -269,7 +281,9 @@ func (d *delta) changeFrom(before []contribution, oldLive liveEntry, wasOpen boo
 	}
 }
 
+// cell is the delta's cell of k, its commune dropped.
 func (d *delta) cell(k cellKey) *counters {
+	k.commune = ""
 	c := d.cells[k]
 	if c == nil {
 		c = &counters{}
@@ -301,7 +315,7 @@ func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 			return err
 		}
 	}
-	return nil
+	return s.writeCommunes(b.Tx().Bucket(bucketCommuneCells), d)
 }
 
 // apply makes a committed delta visible.
@@ -323,17 +337,22 @@ func (s *Stats) apply(d *delta) {
 		}
 	}
 	for _, e := range d.liveAdd {
-		if _, ok := base.ids[dimsOf(e.key)]; !ok {
+		if _, ok := base.ids[baseDims(e.key)]; !ok {
 			fresh = append(fresh, e.key)
 		}
 	}
-	if len(fresh) > 0 {
+	freshCom := s.freshCommunes(d)
+	if len(fresh) > 0 || len(freshCom) > 0 {
 		s.mu.Lock()
 		for _, k := range fresh {
 			s.dimsID(k)
 		}
+		for _, k := range freshCom {
+			s.communeID(k)
+		}
 		s.mu.Unlock()
 	}
+	comSums := s.communeSums(d)
 	sums := make(map[seriesMonth]*counters, 2*len(d.cells))
 	minMon := int32(math.MaxInt32)
 	for k, v := range d.cells {
@@ -359,6 +378,9 @@ func (s *Stats) apply(d *delta) {
 			s.rollups[sm.rollup].add(sm.id, sm.month, v)
 		}
 	}
+	for sm, v := range comSums {
+		s.communes.add(sm.id, sm.month, v)
+	}
 	s.minMon = min(s.minMon, minMon)
 	for _, e := range d.liveDel {
 		s.liveRemove(e)
@@ -373,6 +395,12 @@ type seriesMonth struct{ rollup, id, month int32 }
 
 func dimsOf(k cellKey) cellKey {
 	k.month = 0
+	return k
+}
+
+// baseDims is the set of dimensions among the cells of k, which may name a commune.
+func baseDims(k cellKey) cellKey {
+	k.month, k.commune = 0, ""
 	return k
 }
 
