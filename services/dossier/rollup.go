@@ -154,7 +154,8 @@ var zeroCounters counters
 // base is the roll-up that keeps every dimension: the cells.
 func (s *Stats) base() *rollup { return s.rollups[len(s.rollups)-1] }
 
-// needs is what a query filters and groups on.
+// needs is what a query filters and groups on (a report by commune reads the commune
+// series instead: Stats.source).
 func (q *statsQuery) needs() dimMask {
 	var m dimMask
 	if q.unit != "" {
@@ -175,8 +176,6 @@ func (q *statsQuery) needs() dimMask {
 		m |= keepChannel
 	case "unit":
 		m |= keepUnit
-	case "commune":
-		m |= keepCommune
 	}
 	return m
 }
