@@ -81,26 +81,7 @@ func (s *Stats) communeSums(d *delta) map[seriesMonth]*counters {
 // writeCommunes stores the value every commune series' month the delta changes will have
 // after it (as writeCells for the cells).
 func (s *Stats) writeCommunes(b *bolt.Bucket, d *delta) error {
-	for k, v := range d.communes {
-		if v.zero() {
-			continue
-		}
-		var cur counters
-		if id, ok := s.communes.ids[dimsOf(k)]; ok {
-			cur = s.communes.cell(id, k.month)
-		}
-		cur.add(v, 1)
-		if cur.zero() {
-			if err := b.Delete(encodeCellKey(k)); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := b.Put(encodeCellKey(k), encodeCounters(&cur)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeSeries(b, s.communes, d.communes)
 }
 
 // addCommuneCell adds v to month k.month of k's commune series (when loading).
@@ -119,21 +100,12 @@ func foldCells(cells *bolt.Bucket, communes map[cellKey]*counters) (map[cellKey]
 		}
 		m[k].add(c, 1)
 	}
-	err := cells.ForEach(func(kb, v []byte) error {
-		k, err := decodeCellKey(kb)
-		if err != nil {
-			return err
-		}
-		c, err := decodeCounters(v)
-		if err != nil {
-			return err
-		}
+	err := eachCell(cells, func(k cellKey, c *counters) {
 		if communes != nil {
-			add(communes, communeKey(k), &c)
+			add(communes, communeKey(k), c)
 		}
 		k.commune = ""
-		add(base, k, &c)
-		return nil
+		add(base, k, c)
 	})
 	return base, err
 }

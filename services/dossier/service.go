@@ -252,32 +252,10 @@ func (s *Service) load() error {
 	}
 	pages := warmBuckets(s.db, warm...)
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketCells).ForEach(func(k, v []byte) error {
-			key, err := decodeCellKey(k)
-			if err != nil {
-				return err
-			}
-			c, err := decodeCounters(v)
-			if err != nil {
-				return err
-			}
-			s.stats.addCell(key, &c)
-			return nil
-		}); err != nil {
+		if err := eachCell(tx.Bucket(bucketCells), s.stats.addCell); err != nil {
 			return fmt.Errorf("load statistics: %w", err)
 		}
-		if err := tx.Bucket(bucketCommuneCells).ForEach(func(k, v []byte) error {
-			key, err := decodeCellKey(k)
-			if err != nil {
-				return err
-			}
-			c, err := decodeCounters(v)
-			if err != nil {
-				return err
-			}
-			s.stats.addCommuneCell(key, &c)
-			return nil
-		}); err != nil {
+		if err := eachCell(tx.Bucket(bucketCommuneCells), s.stats.addCommuneCell); err != nil {
 			return fmt.Errorf("load commune statistics: %w", err)
 		}
 		if snapErr == nil {

@@ -295,14 +295,22 @@ func (d *delta) cell(k cellKey) *counters {
 // writeCells stores the value every cell the delta changes will have after it. Called by
 // the single writer, inside its transaction and without the lock: see apply.
 func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
-	base := s.base()
-	for k, v := range d.cells {
+	if err := writeSeries(b, s.base(), d.cells); err != nil {
+		return err
+	}
+	return s.writeCommunes(b.Tx().Bucket(bucketCommuneCells), d)
+}
+
+// writeSeries stores in b the value each month of r's series that changes will have after
+// them: the stored value plus the change, or nothing once that is zero.
+func writeSeries(b *bolt.Bucket, r *rollup, changes map[cellKey]*counters) error {
+	for k, v := range changes {
 		if v.zero() {
 			continue
 		}
 		var cur counters
-		if id, ok := base.ids[dimsOf(k)]; ok {
-			cur = base.cell(id, k.month)
+		if id, ok := r.ids[dimsOf(k)]; ok {
+			cur = r.cell(id, k.month)
 		}
 		cur.add(v, 1)
 		if cur.zero() {
@@ -315,7 +323,23 @@ func (s *Stats) writeCells(b *bolt.Bucket, d *delta) error {
 			return err
 		}
 	}
-	return s.writeCommunes(b.Tx().Bucket(bucketCommuneCells), d)
+	return nil
+}
+
+// eachCell calls fn with every cell of a cells bucket (cells or commune series), decoded.
+func eachCell(b *bolt.Bucket, fn func(cellKey, *counters)) error {
+	return b.ForEach(func(kb, v []byte) error {
+		k, err := decodeCellKey(kb)
+		if err != nil {
+			return err
+		}
+		c, err := decodeCounters(v)
+		if err != nil {
+			return err
+		}
+		fn(k, &c)
+		return nil
+	})
 }
 
 // apply makes a committed delta visible.

@@ -310,19 +310,7 @@ func (v *verifier) compareCells() {
 	compareSeries(rep, "statistics cell", cells, v.cells.cells)
 	if cb != nil {
 		communes = map[cellKey]*counters{}
-		if err := cb.ForEach(func(k, val []byte) error {
-			rep.Cells++
-			ck, err := decodeCellKey(k)
-			if err != nil {
-				return err
-			}
-			c, err := decodeCounters(val)
-			if err != nil {
-				return err
-			}
-			communes[ck] = &c
-			return nil
-		}); err != nil {
+		if err := eachCell(cb, func(k cellKey, c *counters) { rep.Cells++; communes[k] = c }); err != nil {
 			rep.diff("commune statistics unreadable: %v", err)
 			return
 		}
