@@ -24,6 +24,17 @@ import (
 // (qd766.go; also in supplement).
 type liveAgg struct{ open, supplement, financial, overdue, unaccepted, supBefore, supOnTime int64 }
 
+// add adds d to a.
+func (a *liveAgg) add(d liveAgg) {
+	a.open += d.open
+	a.supplement += d.supplement
+	a.financial += d.financial
+	a.overdue += d.overdue
+	a.unaccepted += d.unaccepted
+	a.supBefore += d.supBefore
+	a.supOnTime += d.supOnTime
+}
+
 // dueItem is the instant an open dossier of set id (among the cells) becomes overdue.
 type dueItem struct {
 	at int64
@@ -141,27 +152,13 @@ func newLiveIndex(rollups int) liveIndex {
 // addLive changes the figures of base set id, and of its place in every roll-up, by d.
 func (s *Stats) addLive(id int32, d liveAgg) {
 	for i := range s.rollups {
-		a := &s.liveIdx.agg[i][s.toRollup[i][id]]
-		a.open += d.open
-		a.supplement += d.supplement
-		a.financial += d.financial
-		a.overdue += d.overdue
-		a.unaccepted += d.unaccepted
-		a.supBefore += d.supBefore
-		a.supOnTime += d.supOnTime
+		s.liveIdx.agg[i][s.toRollup[i][id]].add(d)
 	}
 }
 
 // addComLive changes the live figures of commune series cid by d.
 func (s *Stats) addComLive(cid int32, d liveAgg) {
-	a := &s.comLive.agg[0][cid]
-	a.open += d.open
-	a.supplement += d.supplement
-	a.financial += d.financial
-	a.overdue += d.overdue
-	a.unaccepted += d.unaccepted
-	a.supBefore += d.supBefore
-	a.supOnTime += d.supOnTime
+	s.comLive.agg[0][cid].add(d)
 }
 
 func (s *Stats) liveInsert(e liveEntry) { s.liveChange(e, 1) }
