@@ -87,7 +87,14 @@ func (in *pdfInspector) inspect(r io.ReaderAt, size int64) (out *docv1.PdfInspec
 		out.Error = "the file does not parse as a PDF: no %PDF- header"
 		return out
 	}
-	rd, err := pdf.NewReader(r, size)
+	// The reader sees no hexadecimal string longer than a /Contents inspected
+	// (pdf_contents_bound.go); the signatures' bytes are read from r itself.
+	view, err := withoutLongHexStrings(r, size)
+	if err != nil {
+		out.Error = "the file does not parse as a PDF: " + err.Error()
+		return out
+	}
+	rd, err := pdf.NewReader(view, size)
 	if err != nil {
 		out.Error = "the file does not parse as a PDF: " + err.Error()
 		return out
@@ -178,7 +185,14 @@ func (in *pdfInspector) signature(f pdfSigField, r io.ReaderAt, size int64) *doc
 		return broken("%v", err)
 	}
 	s.CoversWholeFile = ranges[2]+ranges[3] == size
+	if gap := ranges[2] - ranges[1]; gap > pdfMaxContentsGap {
+		// Such a /Contents was blanked for the reader (pdf_contents_bound.go).
+		return broken("the CMS signature (/Contents) has %d bytes, more than the %d inspected", (gap-2)/2, pdfMaxCMSBytes)
+	}
 	contents := []byte(v.Key("Contents").RawString())
+	if len(contents) == 0 {
+		return broken("the CMS signature (/Contents) is empty or has more than the %d bytes inspected", pdfMaxCMSBytes)
+	}
 	if err := contentsFillsGap(r, ranges, len(contents)); err != nil {
 		return broken("%v", err)
 	}
