@@ -206,10 +206,11 @@ func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.M
 	}
 }
 
-// bodyAdapters turn bodies that are not the request message into it: the import of
-// procedures takes a bare JSON array or CSV, the import of edXML the XML itself.
+// bodyAdapters turn bodies that are not the request message into it: the imports of
+// procedures and agencies take a bare JSON array or CSV, the import of edXML the XML itself.
 var bodyAdapters = map[string]func(body []byte, contentType string, r *http.Request) ([]byte, error){
-	"/v1/procedures:import":     adaptImportBody,
+	"/v1/procedures:import":     importBody("procedures"),
+	"/v1/agencies:import":       importBody("agencies"),
 	"/v1/documents:importEdxml": adaptEdxmlBody,
 }
 
@@ -224,9 +225,16 @@ func adaptEdxmlBody(body []byte, contentType string, _ *http.Request) ([]byte, e
 	return json.Marshal(map[string][]byte{"edxml": body})
 }
 
-// adaptImportBody wraps a JSON array as {"procedures": [...]} and CSV as {"csv": "..."}.
-// `?validate_only=true` is carried into the request, for an object body too.
-func adaptImportBody(body []byte, contentType string, r *http.Request) ([]byte, error) {
+// importBody answers the adapter of an import whose request lists its rows in field: it
+// wraps a JSON array as {field: [...]} and CSV as {"csv": "..."}. `?validate_only=true` is
+// carried into the request, for an object body too.
+func importBody(field string) func(body []byte, contentType string, r *http.Request) ([]byte, error) {
+	return func(body []byte, contentType string, r *http.Request) ([]byte, error) {
+		return adaptImportBody(field, body, contentType, r)
+	}
+}
+
+func adaptImportBody(field string, body []byte, contentType string, r *http.Request) ([]byte, error) {
 	trimmed := bytes.TrimSpace(body)
 	wrapped := map[string]json.RawMessage{}
 	mt, _, _ := strings.Cut(contentType, ";")
@@ -239,9 +247,9 @@ func adaptImportBody(body []byte, contentType string, r *http.Request) ([]byte, 
 		}
 		wrapped["csv"] = s
 	case len(trimmed) > 0 && trimmed[0] == '[':
-		wrapped["procedures"] = trimmed
+		wrapped[field] = trimmed
 	default:
-		// {"procedures": [...]}: a validate_only query must not be lost, or a check would store.
+		// {field: [...]}: a validate_only query must not be lost, or a check would store.
 		if v := r.URL.Query().Get("validate_only"); v != "true" && v != "1" {
 			return body, nil
 		}

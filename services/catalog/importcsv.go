@@ -30,6 +30,15 @@ var requiredColumns = []string{"code", "name", "field", "implementing_level", "a
 // once. A CSV whose header or quoting cannot be read is an error of its own. A UTF-8
 // byte-order mark is allowed.
 func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Procedure, error) {
+	return parseImportCSV(data, procedureColumns, requiredColumns, v, procedureFromRecord)
+}
+
+// parseImportCSV reads the rows of an import CSV with a header row naming some of columns
+// (required ones must be there), one value per record by fromRecord, with the rules of
+// ParseProceduresCSV. A record with the wrong number of cells becomes a zero value, so that
+// later rows keep their numbers.
+func parseImportCSV[T any](data []byte, columns, required []string, v *platform.Violations,
+	fromRecord func(rec []string, col map[string]int, prefix string, v *platform.Violations) *T) ([]*T, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -41,8 +50,8 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if !slices.Contains(procedureColumns, h) {
-			v.Add("csv", "unknown column %q (known: %s)", h, strings.Join(procedureColumns, ", "))
+		if !slices.Contains(columns, h) {
+			v.Add("csv", "unknown column %q (known: %s)", h, strings.Join(columns, ", "))
 			continue
 		}
 		if _, dup := col[h]; dup {
@@ -50,7 +59,7 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 		}
 		col[h] = i
 	}
-	for _, c := range requiredColumns {
+	for _, c := range required {
 		if _, ok := col[c]; !ok {
 			v.Add("csv", "missing column %q", c)
 		}
@@ -58,7 +67,7 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 	if len(*v) > 0 {
 		return nil, v.Err()
 	}
-	var out []*catalogv1.Procedure
+	var out []*T
 	for row := 1; ; row++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -75,10 +84,10 @@ func ParseProceduresCSV(data []byte, v *platform.Violations) ([]*catalogv1.Proce
 		if len(rec) != len(header) {
 			// Keep the row's place so later rows keep their numbers.
 			v.Add(fmt.Sprintf("rows[%d]", row), "has %d cells, the header has %d", len(rec), len(header))
-			out = append(out, &catalogv1.Procedure{})
+			out = append(out, new(T))
 			continue
 		}
-		out = append(out, procedureFromRecord(rec, col, fmt.Sprintf("rows[%d].", row), v))
+		out = append(out, fromRecord(rec, col, fmt.Sprintf("rows[%d].", row), v))
 	}
 	return out, nil
 }
@@ -92,12 +101,7 @@ func csvErr(err error) string {
 }
 
 func procedureFromRecord(rec []string, col map[string]int, prefix string, v *platform.Violations) *catalogv1.Procedure {
-	get := func(name string) string {
-		if i, ok := col[name]; ok {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
+	get := cell(rec, col)
 	p := &catalogv1.Procedure{
 		Code: get("code"), Name: get("name"), Field: get("field"), Fee: get("fee"),
 		LegalBasis: get("legal_basis"), ValidFrom: get("valid_from"), ValidTo: get("valid_to"),
@@ -109,6 +113,16 @@ func procedureFromRecord(rec []string, col map[string]int, prefix string, v *pla
 	p.ProcessingDays = uint32(parseUint(get("processing_days"), prefix+"processing_days", v))
 	p.LegacyLevel = uint32(parseUint(get("legacy_level"), prefix+"legacy_level", v))
 	return p
+}
+
+// cell answers the trimmed value of a named column of rec, "" when the column is absent.
+func cell(rec []string, col map[string]int) func(name string) string {
+	return func(name string) string {
+		if i, ok := col[name]; ok {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
 }
 
 func splitList(s string) []string {

@@ -2606,6 +2606,136 @@ func (x *ImportProceduresResponse) GetValidatedOnly() bool {
 	return false
 }
 
+// Request for ImportAgencies. Give `agencies` or `csv`, not both.
+type ImportAgenciesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agencies to register.
+	Agencies []*Agency `protobuf:"bytes,1,rep,name=agencies,proto3" json:"agencies,omitempty"`
+	// A CSV document with a header row naming the columns: code, name, unit_code,
+	// parent_code, valid_from, valid_to, successor_code, kind (`COMMUNE_PEOPLES_COMMITTEE`,
+	// the full enum name or its number; empty for none).
+	Csv string `protobuf:"bytes,2,opt,name=csv,proto3" json:"csv,omitempty"`
+	// Check everything and store nothing.
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportAgenciesRequest) Reset() {
+	*x = ImportAgenciesRequest{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportAgenciesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportAgenciesRequest) ProtoMessage() {}
+
+func (x *ImportAgenciesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportAgenciesRequest.ProtoReflect.Descriptor instead.
+func (*ImportAgenciesRequest) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ImportAgenciesRequest) GetAgencies() []*Agency {
+	if x != nil {
+		return x.Agencies
+	}
+	return nil
+}
+
+func (x *ImportAgenciesRequest) GetCsv() string {
+	if x != nil {
+		return x.Csv
+	}
+	return ""
+}
+
+func (x *ImportAgenciesRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// Response of ImportAgencies.
+type ImportAgenciesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agencies registered.
+	Created int32 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	// Agencies already in the catalog with the same fields.
+	Unchanged int32 `protobuf:"varint,2,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// Whether nothing was stored because `validate_only` was set.
+	ValidatedOnly bool `protobuf:"varint,3,opt,name=validated_only,json=validatedOnly,proto3" json:"validated_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportAgenciesResponse) Reset() {
+	*x = ImportAgenciesResponse{}
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportAgenciesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportAgenciesResponse) ProtoMessage() {}
+
+func (x *ImportAgenciesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportAgenciesResponse.ProtoReflect.Descriptor instead.
+func (*ImportAgenciesResponse) Descriptor() ([]byte, []int) {
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ImportAgenciesResponse) GetCreated() int32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *ImportAgenciesResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *ImportAgenciesResponse) GetValidatedOnly() bool {
+	if x != nil {
+		return x.ValidatedOnly
+	}
+	return false
+}
+
 // Request for GetCatalogStats.
 type GetCatalogStatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2617,7 +2747,7 @@ type GetCatalogStatsRequest struct {
 
 func (x *GetCatalogStatsRequest) Reset() {
 	*x = GetCatalogStatsRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2759,7 @@ func (x *GetCatalogStatsRequest) String() string {
 func (*GetCatalogStatsRequest) ProtoMessage() {}
 
 func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[28]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2772,7 @@ func (x *GetCatalogStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogStatsRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{28}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetCatalogStatsRequest) GetUnit() string {
@@ -2671,7 +2801,7 @@ type FieldStats struct {
 
 func (x *FieldStats) Reset() {
 	*x = FieldStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2683,7 +2813,7 @@ func (x *FieldStats) String() string {
 func (*FieldStats) ProtoMessage() {}
 
 func (x *FieldStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[29]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2696,7 +2826,7 @@ func (x *FieldStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldStats.ProtoReflect.Descriptor instead.
 func (*FieldStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{29}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FieldStats) GetField() string {
@@ -2759,7 +2889,7 @@ type CatalogStats struct {
 
 func (x *CatalogStats) Reset() {
 	*x = CatalogStats{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2771,7 +2901,7 @@ func (x *CatalogStats) String() string {
 func (*CatalogStats) ProtoMessage() {}
 
 func (x *CatalogStats) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[30]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2784,7 +2914,7 @@ func (x *CatalogStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStats.ProtoReflect.Descriptor instead.
 func (*CatalogStats) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{30}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CatalogStats) GetUnit() string {
@@ -2860,7 +2990,7 @@ type LookupReferencesRequest struct {
 
 func (x *LookupReferencesRequest) Reset() {
 	*x = LookupReferencesRequest{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +3002,7 @@ func (x *LookupReferencesRequest) String() string {
 func (*LookupReferencesRequest) ProtoMessage() {}
 
 func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[31]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +3015,7 @@ func (x *LookupReferencesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesRequest.ProtoReflect.Descriptor instead.
 func (*LookupReferencesRequest) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{31}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *LookupReferencesRequest) GetProcedureCodes() []string {
@@ -2929,7 +3059,7 @@ type UnitReference struct {
 
 func (x *UnitReference) Reset() {
 	*x = UnitReference{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2941,7 +3071,7 @@ func (x *UnitReference) String() string {
 func (*UnitReference) ProtoMessage() {}
 
 func (x *UnitReference) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[32]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2954,7 +3084,7 @@ func (x *UnitReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnitReference.ProtoReflect.Descriptor instead.
 func (*UnitReference) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{32}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UnitReference) GetUnit() *Unit {
@@ -2986,7 +3116,7 @@ type AgencyReference struct {
 
 func (x *AgencyReference) Reset() {
 	*x = AgencyReference{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2998,7 +3128,7 @@ func (x *AgencyReference) String() string {
 func (*AgencyReference) ProtoMessage() {}
 
 func (x *AgencyReference) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[33]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3011,7 +3141,7 @@ func (x *AgencyReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgencyReference.ProtoReflect.Descriptor instead.
 func (*AgencyReference) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{33}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AgencyReference) GetAgency() *Agency {
@@ -3053,7 +3183,7 @@ type LookupReferencesResponse struct {
 
 func (x *LookupReferencesResponse) Reset() {
 	*x = LookupReferencesResponse{}
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3065,7 +3195,7 @@ func (x *LookupReferencesResponse) String() string {
 func (*LookupReferencesResponse) ProtoMessage() {}
 
 func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[34]
+	mi := &file_lienthong_catalog_v1_catalog_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3078,7 +3208,7 @@ func (x *LookupReferencesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupReferencesResponse.ProtoReflect.Descriptor instead.
 func (*LookupReferencesResponse) Descriptor() ([]byte, []int) {
-	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{34}
+	return file_lienthong_catalog_v1_catalog_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LookupReferencesResponse) GetProcedures() []*Procedure {
@@ -3315,6 +3445,14 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x18ImportProceduresResponse\x12\x18\n" +
 	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x18\n" +
 	"\aupdated\x18\x02 \x01(\x05R\aupdated\x12%\n" +
+	"\x0evalidated_only\x18\x03 \x01(\bR\rvalidatedOnly\"\x88\x01\n" +
+	"\x15ImportAgenciesRequest\x128\n" +
+	"\bagencies\x18\x01 \x03(\v2\x1c.lienthong.catalog.v1.AgencyR\bagencies\x12\x10\n" +
+	"\x03csv\x18\x02 \x01(\tR\x03csv\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"w\n" +
+	"\x16ImportAgenciesResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x05R\acreated\x12\x1c\n" +
+	"\tunchanged\x18\x02 \x01(\x05R\tunchanged\x12%\n" +
 	"\x0evalidated_only\x18\x03 \x01(\bR\rvalidatedOnly\",\n" +
 	"\x16GetCatalogStatsRequest\x12\x12\n" +
 	"\x04unit\x18\x01 \x01(\tR\x04unit\"z\n" +
@@ -3399,7 +3537,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x11RESULT_KIND_PAPER\x10\x01\x12\x1a\n" +
 	"\x16RESULT_KIND_ELECTRONIC\x10\x02\x12\x14\n" +
 	"\x10RESULT_KIND_BOTH\x10\x03\x12\x14\n" +
-	"\x10RESULT_KIND_NONE\x10\x042\xab\x11\n" +
+	"\x10RESULT_KIND_NONE\x10\x042\xb9\x12\n" +
 	"\x0eCatalogService\x12o\n" +
 	"\tListUnits\x12&.lienthong.catalog.v1.ListUnitsRequest\x1a'.lienthong.catalog.v1.ListUnitsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/units\x12e\n" +
 	"\aGetUnit\x12$.lienthong.catalog.v1.GetUnitRequest\x1a\x1a.lienthong.catalog.v1.Unit\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/units/{code}\x12j\n" +
@@ -3408,7 +3546,8 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\vResolveUnit\x12(.lienthong.catalog.v1.ResolveUnitRequest\x1a).lienthong.catalog.v1.ResolveUnitResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/units/{code}:resolve\x12{\n" +
 	"\fListAgencies\x12).lienthong.catalog.v1.ListAgenciesRequest\x1a*.lienthong.catalog.v1.ListAgenciesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/agencies\x12n\n" +
 	"\tGetAgency\x12&.lienthong.catalog.v1.GetAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/agencies/{code}\x12u\n" +
-	"\fCreateAgency\x12).lienthong.catalog.v1.CreateAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1c\x82\xd3\xe4\x93\x02\x16:\x06agency\"\f/v1/agencies\x12\x8d\x01\n" +
+	"\fCreateAgency\x12).lienthong.catalog.v1.CreateAgencyRequest\x1a\x1c.lienthong.catalog.v1.Agency\"\x1c\x82\xd3\xe4\x93\x02\x16:\x06agency\"\f/v1/agencies\x12\x8b\x01\n" +
+	"\x0eImportAgencies\x12+.lienthong.catalog.v1.ImportAgenciesRequest\x1a,.lienthong.catalog.v1.ImportAgenciesResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/agencies:import\x12\x8d\x01\n" +
 	"\rResolveAgency\x12*.lienthong.catalog.v1.ResolveAgencyRequest\x1a+.lienthong.catalog.v1.ResolveAgencyResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/agencies/{code}:resolve\x12\x88\x01\n" +
 	"\x0fListLevel1Codes\x12,.lienthong.catalog.v1.ListLevel1CodesRequest\x1a-.lienthong.catalog.v1.ListLevel1CodesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/level1-codes\x12~\n" +
 	"\rGetLevel1Code\x12*.lienthong.catalog.v1.GetLevel1CodeRequest\x1a .lienthong.catalog.v1.Level1Code\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/level1-codes/{code}\x12\x83\x01\n" +
@@ -3433,7 +3572,7 @@ func file_lienthong_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_lienthong_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_lienthong_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(UnitKind)(0),                    // 0: lienthong.catalog.v1.UnitKind
 	(AgencyKind)(0),                  // 1: lienthong.catalog.v1.AgencyKind
@@ -3471,14 +3610,16 @@ var file_lienthong_catalog_v1_catalog_proto_goTypes = []any{
 	(*UpdateProcedureRequest)(nil),   // 33: lienthong.catalog.v1.UpdateProcedureRequest
 	(*ImportProceduresRequest)(nil),  // 34: lienthong.catalog.v1.ImportProceduresRequest
 	(*ImportProceduresResponse)(nil), // 35: lienthong.catalog.v1.ImportProceduresResponse
-	(*GetCatalogStatsRequest)(nil),   // 36: lienthong.catalog.v1.GetCatalogStatsRequest
-	(*FieldStats)(nil),               // 37: lienthong.catalog.v1.FieldStats
-	(*CatalogStats)(nil),             // 38: lienthong.catalog.v1.CatalogStats
-	(*LookupReferencesRequest)(nil),  // 39: lienthong.catalog.v1.LookupReferencesRequest
-	(*UnitReference)(nil),            // 40: lienthong.catalog.v1.UnitReference
-	(*AgencyReference)(nil),          // 41: lienthong.catalog.v1.AgencyReference
-	(*LookupReferencesResponse)(nil), // 42: lienthong.catalog.v1.LookupReferencesResponse
-	(*fieldmaskpb.FieldMask)(nil),    // 43: google.protobuf.FieldMask
+	(*ImportAgenciesRequest)(nil),    // 36: lienthong.catalog.v1.ImportAgenciesRequest
+	(*ImportAgenciesResponse)(nil),   // 37: lienthong.catalog.v1.ImportAgenciesResponse
+	(*GetCatalogStatsRequest)(nil),   // 38: lienthong.catalog.v1.GetCatalogStatsRequest
+	(*FieldStats)(nil),               // 39: lienthong.catalog.v1.FieldStats
+	(*CatalogStats)(nil),             // 40: lienthong.catalog.v1.CatalogStats
+	(*LookupReferencesRequest)(nil),  // 41: lienthong.catalog.v1.LookupReferencesRequest
+	(*UnitReference)(nil),            // 42: lienthong.catalog.v1.UnitReference
+	(*AgencyReference)(nil),          // 43: lienthong.catalog.v1.AgencyReference
+	(*LookupReferencesResponse)(nil), // 44: lienthong.catalog.v1.LookupReferencesResponse
+	(*fieldmaskpb.FieldMask)(nil),    // 45: google.protobuf.FieldMask
 }
 var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	0,  // 0: lienthong.catalog.v1.UnitName.kind:type_name -> lienthong.catalog.v1.UnitKind
@@ -3506,54 +3647,57 @@ var file_lienthong_catalog_v1_catalog_proto_depIdxs = []int32{
 	28, // 22: lienthong.catalog.v1.ListProceduresResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
 	28, // 23: lienthong.catalog.v1.CreateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
 	28, // 24: lienthong.catalog.v1.UpdateProcedureRequest.procedure:type_name -> lienthong.catalog.v1.Procedure
-	43, // 25: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 25: lienthong.catalog.v1.UpdateProcedureRequest.update_mask:type_name -> google.protobuf.FieldMask
 	28, // 26: lienthong.catalog.v1.ImportProceduresRequest.procedures:type_name -> lienthong.catalog.v1.Procedure
-	37, // 27: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
-	9,  // 28: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
-	16, // 29: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
-	28, // 30: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
-	16, // 31: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
-	40, // 32: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
-	41, // 33: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
-	10, // 34: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
-	12, // 35: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
-	13, // 36: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
-	14, // 37: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
-	24, // 38: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
-	26, // 39: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
-	27, // 40: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
-	17, // 41: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
-	21, // 42: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
-	23, // 43: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
-	29, // 44: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
-	31, // 45: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
-	32, // 46: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
-	33, // 47: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
-	34, // 48: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
-	36, // 49: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
-	39, // 50: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
-	11, // 51: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
-	9,  // 52: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
-	9,  // 53: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
-	15, // 54: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
-	25, // 55: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
-	16, // 56: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
-	16, // 57: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
-	18, // 58: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
-	22, // 59: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
-	20, // 60: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
-	30, // 61: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
-	28, // 62: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
-	28, // 63: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	28, // 64: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
-	35, // 65: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
-	38, // 66: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
-	42, // 67: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
-	51, // [51:68] is the sub-list for method output_type
-	34, // [34:51] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	16, // 27: lienthong.catalog.v1.ImportAgenciesRequest.agencies:type_name -> lienthong.catalog.v1.Agency
+	39, // 28: lienthong.catalog.v1.CatalogStats.fields:type_name -> lienthong.catalog.v1.FieldStats
+	9,  // 29: lienthong.catalog.v1.UnitReference.unit:type_name -> lienthong.catalog.v1.Unit
+	16, // 30: lienthong.catalog.v1.AgencyReference.agency:type_name -> lienthong.catalog.v1.Agency
+	28, // 31: lienthong.catalog.v1.LookupReferencesResponse.procedures:type_name -> lienthong.catalog.v1.Procedure
+	16, // 32: lienthong.catalog.v1.LookupReferencesResponse.agencies:type_name -> lienthong.catalog.v1.Agency
+	42, // 33: lienthong.catalog.v1.LookupReferencesResponse.units:type_name -> lienthong.catalog.v1.UnitReference
+	43, // 34: lienthong.catalog.v1.LookupReferencesResponse.agency_references:type_name -> lienthong.catalog.v1.AgencyReference
+	10, // 35: lienthong.catalog.v1.CatalogService.ListUnits:input_type -> lienthong.catalog.v1.ListUnitsRequest
+	12, // 36: lienthong.catalog.v1.CatalogService.GetUnit:input_type -> lienthong.catalog.v1.GetUnitRequest
+	13, // 37: lienthong.catalog.v1.CatalogService.CreateUnit:input_type -> lienthong.catalog.v1.CreateUnitRequest
+	14, // 38: lienthong.catalog.v1.CatalogService.ResolveUnit:input_type -> lienthong.catalog.v1.ResolveUnitRequest
+	24, // 39: lienthong.catalog.v1.CatalogService.ListAgencies:input_type -> lienthong.catalog.v1.ListAgenciesRequest
+	26, // 40: lienthong.catalog.v1.CatalogService.GetAgency:input_type -> lienthong.catalog.v1.GetAgencyRequest
+	27, // 41: lienthong.catalog.v1.CatalogService.CreateAgency:input_type -> lienthong.catalog.v1.CreateAgencyRequest
+	36, // 42: lienthong.catalog.v1.CatalogService.ImportAgencies:input_type -> lienthong.catalog.v1.ImportAgenciesRequest
+	17, // 43: lienthong.catalog.v1.CatalogService.ResolveAgency:input_type -> lienthong.catalog.v1.ResolveAgencyRequest
+	21, // 44: lienthong.catalog.v1.CatalogService.ListLevel1Codes:input_type -> lienthong.catalog.v1.ListLevel1CodesRequest
+	23, // 45: lienthong.catalog.v1.CatalogService.GetLevel1Code:input_type -> lienthong.catalog.v1.GetLevel1CodeRequest
+	29, // 46: lienthong.catalog.v1.CatalogService.ListProcedures:input_type -> lienthong.catalog.v1.ListProceduresRequest
+	31, // 47: lienthong.catalog.v1.CatalogService.GetProcedure:input_type -> lienthong.catalog.v1.GetProcedureRequest
+	32, // 48: lienthong.catalog.v1.CatalogService.CreateProcedure:input_type -> lienthong.catalog.v1.CreateProcedureRequest
+	33, // 49: lienthong.catalog.v1.CatalogService.UpdateProcedure:input_type -> lienthong.catalog.v1.UpdateProcedureRequest
+	34, // 50: lienthong.catalog.v1.CatalogService.ImportProcedures:input_type -> lienthong.catalog.v1.ImportProceduresRequest
+	38, // 51: lienthong.catalog.v1.CatalogService.GetCatalogStats:input_type -> lienthong.catalog.v1.GetCatalogStatsRequest
+	41, // 52: lienthong.catalog.v1.CatalogService.LookupReferences:input_type -> lienthong.catalog.v1.LookupReferencesRequest
+	11, // 53: lienthong.catalog.v1.CatalogService.ListUnits:output_type -> lienthong.catalog.v1.ListUnitsResponse
+	9,  // 54: lienthong.catalog.v1.CatalogService.GetUnit:output_type -> lienthong.catalog.v1.Unit
+	9,  // 55: lienthong.catalog.v1.CatalogService.CreateUnit:output_type -> lienthong.catalog.v1.Unit
+	15, // 56: lienthong.catalog.v1.CatalogService.ResolveUnit:output_type -> lienthong.catalog.v1.ResolveUnitResponse
+	25, // 57: lienthong.catalog.v1.CatalogService.ListAgencies:output_type -> lienthong.catalog.v1.ListAgenciesResponse
+	16, // 58: lienthong.catalog.v1.CatalogService.GetAgency:output_type -> lienthong.catalog.v1.Agency
+	16, // 59: lienthong.catalog.v1.CatalogService.CreateAgency:output_type -> lienthong.catalog.v1.Agency
+	37, // 60: lienthong.catalog.v1.CatalogService.ImportAgencies:output_type -> lienthong.catalog.v1.ImportAgenciesResponse
+	18, // 61: lienthong.catalog.v1.CatalogService.ResolveAgency:output_type -> lienthong.catalog.v1.ResolveAgencyResponse
+	22, // 62: lienthong.catalog.v1.CatalogService.ListLevel1Codes:output_type -> lienthong.catalog.v1.ListLevel1CodesResponse
+	20, // 63: lienthong.catalog.v1.CatalogService.GetLevel1Code:output_type -> lienthong.catalog.v1.Level1Code
+	30, // 64: lienthong.catalog.v1.CatalogService.ListProcedures:output_type -> lienthong.catalog.v1.ListProceduresResponse
+	28, // 65: lienthong.catalog.v1.CatalogService.GetProcedure:output_type -> lienthong.catalog.v1.Procedure
+	28, // 66: lienthong.catalog.v1.CatalogService.CreateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	28, // 67: lienthong.catalog.v1.CatalogService.UpdateProcedure:output_type -> lienthong.catalog.v1.Procedure
+	35, // 68: lienthong.catalog.v1.CatalogService.ImportProcedures:output_type -> lienthong.catalog.v1.ImportProceduresResponse
+	40, // 69: lienthong.catalog.v1.CatalogService.GetCatalogStats:output_type -> lienthong.catalog.v1.CatalogStats
+	44, // 70: lienthong.catalog.v1.CatalogService.LookupReferences:output_type -> lienthong.catalog.v1.LookupReferencesResponse
+	53, // [53:71] is the sub-list for method output_type
+	35, // [35:53] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_lienthong_catalog_v1_catalog_proto_init() }
@@ -3568,7 +3712,7 @@ func file_lienthong_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lienthong_catalog_v1_catalog_proto_rawDesc), len(file_lienthong_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

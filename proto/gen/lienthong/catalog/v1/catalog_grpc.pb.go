@@ -29,6 +29,7 @@ const (
 	CatalogService_ListAgencies_FullMethodName     = "/lienthong.catalog.v1.CatalogService/ListAgencies"
 	CatalogService_GetAgency_FullMethodName        = "/lienthong.catalog.v1.CatalogService/GetAgency"
 	CatalogService_CreateAgency_FullMethodName     = "/lienthong.catalog.v1.CatalogService/CreateAgency"
+	CatalogService_ImportAgencies_FullMethodName   = "/lienthong.catalog.v1.CatalogService/ImportAgencies"
 	CatalogService_ResolveAgency_FullMethodName    = "/lienthong.catalog.v1.CatalogService/ResolveAgency"
 	CatalogService_ListLevel1Codes_FullMethodName  = "/lienthong.catalog.v1.CatalogService/ListLevel1Codes"
 	CatalogService_GetLevel1Code_FullMethodName    = "/lienthong.catalog.v1.CatalogService/GetLevel1Code"
@@ -65,6 +66,15 @@ type CatalogServiceClient interface {
 	GetAgency(ctx context.Context, in *GetAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
 	// Registers an agency. Admin only.
 	CreateAgency(ctx context.Context, in *CreateAgencyRequest, opts ...grpc.CallOption) (*Agency, error)
+	// Registers many agencies at once, all or nothing, e.g. the commune People's Committees
+	// of a province's decision. Admin only. Every row is checked as CreateAgency checks one;
+	// an agency already in the catalog with the same fields is counted unchanged, one with
+	// other fields is a bad row (an import never overwrites). Over REST the body may be a JSON
+	// array of agencies, a CSV document (`Content-Type: text/csv`), or this request as an
+	// object. When any row is bad nothing is stored and the INVALID_ARGUMENT error lists every
+	// bad row as a field violation `rows[N].field` (N counts from 1, the first line after the
+	// CSV header).
+	ImportAgencies(ctx context.Context, in *ImportAgenciesRequest, opts ...grpc.CallOption) (*ImportAgenciesResponse, error)
 	// Follows an agency's successors to the agency in force on a date (default today): the
 	// agency that answers for a closed one (docs/domain.md, Agencies).
 	ResolveAgency(ctx context.Context, in *ResolveAgencyRequest, opts ...grpc.CallOption) (*ResolveAgencyResponse, error)
@@ -169,6 +179,16 @@ func (c *catalogServiceClient) CreateAgency(ctx context.Context, in *CreateAgenc
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Agency)
 	err := c.cc.Invoke(ctx, CatalogService_CreateAgency_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) ImportAgencies(ctx context.Context, in *ImportAgenciesRequest, opts ...grpc.CallOption) (*ImportAgenciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportAgenciesResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ImportAgencies_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +319,15 @@ type CatalogServiceServer interface {
 	GetAgency(context.Context, *GetAgencyRequest) (*Agency, error)
 	// Registers an agency. Admin only.
 	CreateAgency(context.Context, *CreateAgencyRequest) (*Agency, error)
+	// Registers many agencies at once, all or nothing, e.g. the commune People's Committees
+	// of a province's decision. Admin only. Every row is checked as CreateAgency checks one;
+	// an agency already in the catalog with the same fields is counted unchanged, one with
+	// other fields is a bad row (an import never overwrites). Over REST the body may be a JSON
+	// array of agencies, a CSV document (`Content-Type: text/csv`), or this request as an
+	// object. When any row is bad nothing is stored and the INVALID_ARGUMENT error lists every
+	// bad row as a field violation `rows[N].field` (N counts from 1, the first line after the
+	// CSV header).
+	ImportAgencies(context.Context, *ImportAgenciesRequest) (*ImportAgenciesResponse, error)
 	// Follows an agency's successors to the agency in force on a date (default today): the
 	// agency that answers for a closed one (docs/domain.md, Agencies).
 	ResolveAgency(context.Context, *ResolveAgencyRequest) (*ResolveAgencyResponse, error)
@@ -359,6 +388,9 @@ func (UnimplementedCatalogServiceServer) GetAgency(context.Context, *GetAgencyRe
 }
 func (UnimplementedCatalogServiceServer) CreateAgency(context.Context, *CreateAgencyRequest) (*Agency, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAgency not implemented")
+}
+func (UnimplementedCatalogServiceServer) ImportAgencies(context.Context, *ImportAgenciesRequest) (*ImportAgenciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportAgencies not implemented")
 }
 func (UnimplementedCatalogServiceServer) ResolveAgency(context.Context, *ResolveAgencyRequest) (*ResolveAgencyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveAgency not implemented")
@@ -533,6 +565,24 @@ func _CatalogService_CreateAgency_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).CreateAgency(ctx, req.(*CreateAgencyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_ImportAgencies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportAgenciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ImportAgencies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ImportAgencies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ImportAgencies(ctx, req.(*ImportAgenciesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -751,6 +801,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateAgency",
 			Handler:    _CatalogService_CreateAgency_Handler,
+		},
+		{
+			MethodName: "ImportAgencies",
+			Handler:    _CatalogService_ImportAgencies_Handler,
 		},
 		{
 			MethodName: "ResolveAgency",
