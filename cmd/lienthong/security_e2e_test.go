@@ -51,6 +51,8 @@ func TestWritesRefusedWithoutTheRight(t *testing.T) {
 			map[string]string{"province": valid}},
 		{"import procedures", "POST", "/v1/procedures:import", `[{"code":"1.999998","name":"Thủ tục nhập"}]`,
 			map[string]string{"ministry": ministry}},
+		{"import agencies", "POST", "/v1/agencies:import", `[{"code":"H31.999","name":"Ủy ban nhân dân phường Phố Hiến","unit_code":"11953","valid_from":"2025-07-01","kind":"AGENCY_KIND_COMMUNE_PEOPLES_COMMITTEE"}]`,
+			map[string]string{"province": valid, "ministry": ministry}},
 		{"dossier event", "POST", "/v1/dossier-events", event,
 			map[string]string{"ministry": ministry, "another unit": nghean}},
 		{"dossier batch", "POST", "/v1/dossier-events:batchCreate", `{"events":[` + event + `]}`,
