@@ -1,6 +1,7 @@
 package docexchange
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sort"
@@ -45,26 +46,39 @@ func longHexStrings(r io.ReaderAt, size, limit int64) ([][2]int64, error) {
 			}
 			return nil, err
 		}
-		for i, c := range buf[:n] {
-			p := off + int64(i)
-			if state == afterLT {
-				if c == '<' {
+		b := buf[:n]
+		for i := 0; i < len(b); {
+			switch state {
+			case normal:
+				j := bytes.IndexByte(b[i:], '<')
+				if j < 0 {
+					i = len(b)
+					continue
+				}
+				i += j
+				state, start = afterLT, off+int64(i)
+				i++
+			case afterLT:
+				if b[i] == '<' {
 					state = normal
+					i++
 					continue
 				}
 				state = inHex
-			}
-			if state == inHex {
-				if isHexDigit(c) || isPDFSpace(c) {
+			case inHex:
+				for i < len(b) && pdfHexOrSpace[b[i]] {
+					i++
+				}
+				if i == len(b) {
 					continue
 				}
-				if c == '>' && p+1-start > limit {
+				if p := off + int64(i); b[i] == '>' && p+1-start > limit {
 					out = append(out, [2]int64{start + 1, p})
 				}
 				state = normal
-			}
-			if c == '<' {
-				state, start = afterLT, p
+				if b[i] != '<' {
+					i++
+				}
 			}
 		}
 		off += int64(n)
@@ -74,6 +88,14 @@ func longHexStrings(r io.ReaderAt, size, limit int64) ([][2]int64, error) {
 	}
 	return out, nil
 }
+
+// pdfHexOrSpace: the bytes of a hexadecimal string between its delimiters.
+var pdfHexOrSpace = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isHexDigit(byte(c)) || isPDFSpace(byte(c))
+	}
+	return t
+}()
 
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

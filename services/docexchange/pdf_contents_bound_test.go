@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 )
 
 // hugeContentsPDF builds a one-page PDF whose signature dictionary has a /Contents hex
@@ -76,7 +78,7 @@ func TestPDFHugeContentsNotLoaded(t *testing.T) {
 		{"string closed by the dictionary's end", true, false, ""},
 	} {
 		pdf := hugeContentsPDF(hexLen, c.honest, c.terminated)
-		var out = in.inspect(bytes.NewReader(pdf), int64(len(pdf)))
+		var out *docv1.PdfInspection
 		alloc := allocatedBy(func() { out = in.inspect(bytes.NewReader(pdf), int64(len(pdf))) })
 		t.Logf("%s: %d bytes allocated for a file of %d: %v", c.name, alloc, len(pdf), out)
 		if alloc > 2<<20 {

@@ -87,6 +87,12 @@ func (in *pdfInspector) inspect(r io.ReaderAt, size int64) (out *docv1.PdfInspec
 		out.Error = "the file does not parse as a PDF: no %PDF- header"
 		return out
 	}
+	// The reader's own search for the end and its cross-reference table are bounded
+	// (pdf_xref_bound.go).
+	if err := checkPDFReaderBounds(r, size); err != nil {
+		out.Error = "the file does not parse as a PDF: " + err.Error()
+		return out
+	}
 	// The reader sees no hexadecimal string longer than a /Contents inspected
 	// (pdf_contents_bound.go); the signatures' bytes are read from r itself.
 	view, err := withoutLongHexStrings(r, size)

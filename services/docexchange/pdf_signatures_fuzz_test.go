@@ -18,6 +18,8 @@ func FuzzInspectPDF(f *testing.F) {
 	f.Add(bytes.Replace(pdf, []byte("/ByteRange [0 "), []byte("/ByteRange [9 "), 1))
 	f.Add([]byte("%PDF-1.7\ntrailer\n<< /Root << /AcroForm << /Fields [<< /FT /Sig /V << /ByteRange [0 1 2 3] /Contents <00> /SubFilter /adbe.pkcs7.detached >> >>] >> >> >>\nstartxref\n0\n%%EOF\n"))
 	f.Add([]byte("not a pdf"))
+	f.Add(streamXrefPDF(xrefTestObjects, "/Index [0 3 3 4]"))
+	f.Add(classicXrefPDF(xrefTestObjects, 4_000_000, ""))
 	in := &pdfInspector{roots: nil, now: testStart}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		start := time.Now()
