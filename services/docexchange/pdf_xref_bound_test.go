@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // xrefTestObjects are the objects of a one-page PDF with one signature field whose /Sig
@@ -109,11 +108,9 @@ func TestPDFReaderBounds(t *testing.T) {
 		{"stream with /Index", streamXrefPDF(xrefTestObjects, "/Index [0 7]"), ""},
 	} {
 		var out = in.inspect(bytes.NewReader(c.pdf), int64(len(c.pdf)))
-		start := time.Now()
 		alloc := allocatedBy(func() { out = in.inspect(bytes.NewReader(c.pdf), int64(len(c.pdf))) })
-		took := time.Since(start)
-		if alloc > 2<<20 || took > 2*time.Second {
-			t.Errorf("%s: the inspection allocated %d bytes and took %s for a file of %d", c.name, alloc, took, len(c.pdf))
+		if alloc > 2<<20 {
+			t.Errorf("%s: the inspection allocated %d bytes for a file of %d", c.name, alloc, len(c.pdf))
 		}
 		if c.want != "" {
 			if !strings.Contains(out.GetError(), c.want) || len(out.GetSignatures()) != 0 {
