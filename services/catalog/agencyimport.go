@@ -41,30 +41,9 @@ func agencyFromRecord(rec []string, col map[string]int, prefix string, v *platfo
 // unchanged, one with other fields is a bad row, never overwritten. The new agencies are
 // stored in one transaction, synced to disk before the answer.
 func (c *Catalog) ImportAgencies(ctx context.Context, r *catalogv1.ImportAgenciesRequest) (*catalogv1.ImportAgenciesResponse, error) {
-	if _, err := platform.RequireRole(ctx, platform.RoleAdmin); err != nil {
+	rows, v, parsed, err := importRows(ctx, r.GetAgencies(), r.GetCsv(), "agencies", ParseAgenciesCSV)
+	if err != nil {
 		return nil, err
-	}
-	var v platform.Violations
-	parsed := 0 // violations found while reading the CSV
-	rows := r.GetAgencies()
-	switch {
-	case len(rows) > 0 && r.GetCsv() != "":
-		v.Add("csv", "give agencies or csv, not both")
-	case r.GetCsv() != "":
-		var err error
-		rows, err = ParseAgenciesCSV([]byte(r.GetCsv()), &v)
-		if err != nil {
-			return nil, err
-		}
-		parsed = len(v)
-	case len(rows) == 0:
-		v.Add("agencies", "nothing to import")
-	}
-	if len(rows) > MaxImportRows {
-		v.Add("agencies", "at most %d agencies per import, got %d", MaxImportRows, len(rows))
-	}
-	if len(v) > parsed {
-		return nil, v.Err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

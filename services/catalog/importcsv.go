@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -166,4 +167,38 @@ func parseEnum(s, prefix string, values map[string]int32, field string, v *platf
 	}
 	v.Add(field, "unknown value %q", s)
 	return 0
+}
+
+// importRows is the start every import shares (docs/api.md, Catalog): admin only; the rows
+// given as a list or as CSV (read by parse), not both; at least one and at most
+// MaxImportRows. It answers the rows, the violations found reading the CSV (rows the
+// import reports with its own, deduplicated by dedupeViolations) and their number; any
+// other violation is the error.
+func importRows[T any](ctx context.Context, list []T, csv, field string,
+	parse func([]byte, *platform.Violations) ([]T, error)) ([]T, platform.Violations, int, error) {
+	if _, err := platform.RequireRole(ctx, platform.RoleAdmin); err != nil {
+		return nil, nil, 0, err
+	}
+	var v platform.Violations
+	parsed := 0
+	rows := list
+	switch {
+	case len(rows) > 0 && csv != "":
+		v.Add("csv", "give %s or csv, not both", field)
+	case csv != "":
+		var err error
+		if rows, err = parse([]byte(csv), &v); err != nil {
+			return nil, nil, 0, err
+		}
+		parsed = len(v)
+	case len(rows) == 0:
+		v.Add(field, "nothing to import")
+	}
+	if len(rows) > MaxImportRows {
+		v.Add(field, "at most %d %s per import, got %d", MaxImportRows, field, len(rows))
+	}
+	if len(v) > parsed {
+		return nil, nil, 0, v.Err()
+	}
+	return rows, v, parsed, nil
 }

@@ -369,30 +369,9 @@ func applyMask(dst, src *catalogv1.Procedure, paths []string) {
 
 // ImportProcedures creates or replaces many procedures, all or nothing.
 func (c *Catalog) ImportProcedures(ctx context.Context, r *catalogv1.ImportProceduresRequest) (*catalogv1.ImportProceduresResponse, error) {
-	if _, err := platform.RequireRole(ctx, platform.RoleAdmin); err != nil {
+	rows, v, parsed, err := importRows(ctx, r.GetProcedures(), r.GetCsv(), "procedures", ParseProceduresCSV)
+	if err != nil {
 		return nil, err
-	}
-	var v platform.Violations
-	parsed := 0 // violations found while reading the CSV
-	rows := r.GetProcedures()
-	switch {
-	case len(rows) > 0 && r.GetCsv() != "":
-		v.Add("csv", "give procedures or csv, not both")
-	case r.GetCsv() != "":
-		var err error
-		rows, err = ParseProceduresCSV([]byte(r.GetCsv()), &v)
-		if err != nil {
-			return nil, err
-		}
-		parsed = len(v)
-	case len(rows) == 0:
-		v.Add("procedures", "nothing to import")
-	}
-	if len(rows) > MaxImportRows {
-		v.Add("procedures", "at most %d procedures per import, got %d", MaxImportRows, len(rows))
-	}
-	if len(v) > parsed {
-		return nil, v.Err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
