@@ -17,6 +17,7 @@ import (
 	"github.com/lienthong/lienthong/gateway"
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/platform"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	"google.golang.org/grpc"
 )
 
@@ -135,17 +136,9 @@ func TestRESTEdxmlBodyIsStreamed(t *testing.T) {
 	if r.code != http.StatusRequestEntityTooLarge {
 		t.Errorf("body over the limit: got %d, want 413\n%.300s", r.code, r.body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	platformtest.WaitFor(t, 5*time.Second, "the part's stream to be cancelled after a body over the limit", func() bool {
 		fake.mu.Lock()
-		c := fake.cancelled
-		fake.mu.Unlock()
-		if c == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the part's stream was not cancelled after a body over the limit")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer fake.mu.Unlock()
+		return fake.cancelled == 1
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
+	"github.com/lienthong/lienthong/services/platform/platformtest"
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -86,17 +87,10 @@ func (f *fixture) leftovers() (chunks, uploads, marks, files int) {
 // cleaning up when the client has its answer, for a cut call).
 func (f *fixture) waitClean(what string) {
 	f.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	platformtest.WaitFor(f.t, 5*time.Second, what+": no chunk, upload, upload mark or temporary file left", func() bool {
 		c, u, m, n := f.leftovers()
-		if c == 0 && u == 0 && m == 0 && n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("%s: left %d chunks, %d uploads, %d upload marks, %d temporary files", what, c, u, m, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return c == 0 && u == 0 && m == 0 && n == 0
+	})
 }
 
 // A large national-form package streamed in chunks: its attachments are stored (the large
