@@ -83,7 +83,17 @@ func (c *Catalog) agencyAt(a *catalogv1.Agency, date string) *catalogv1.Agency {
 		out.Level1Code = code.Level1
 	}
 	out.InForce = inForce(out.GetValidFrom(), out.GetValidTo(), date)
+	out.ProvinceCode = c.provinceCodeOf(a.GetUnitCode())
 	return out
+}
+
+// provinceCodeOf is the code of a unit's province-level unit (provinceOf), or the code
+// itself for a unit the catalog does not hold. Callers hold c.mu.
+func (c *Catalog) provinceCodeOf(unit string) string {
+	if p := c.provinceOf(c.units[unit]); p != nil {
+		return p.GetCode()
+	}
+	return unit
 }
 
 // resolveAgency follows successors from code to the agency in force on date. It answers the

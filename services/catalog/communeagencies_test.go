@@ -26,6 +26,14 @@ func TestCommunePeoplesCommittees(t *testing.T) {
 		a.GetValidFrom() != "2025-07-01" || a.GetLevel1Code() != "H26" || !a.GetInForce() {
 		t.Errorf("H26.107: got %v, want Ba Đình ward's People's Committee (unit 00004, H26) in force from 2025-07-01", a)
 	}
+	// Its province is Hà Nội (01), in the view and in the look-up the other parts make.
+	refs, err := f.client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{AgencyCodes: []string{"H26.107"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.GetProvinceCode() != "01" || len(refs.GetAgencies()) != 1 || refs.GetAgencies()[0].GetProvinceCode() != "01" {
+		t.Errorf("province code of H26.107: view %q, look-up %v; want 01", a.GetProvinceCode(), refs.GetAgencies())
+	}
 	list, err := f.client.ListAgencies(ctx, &catalogv1.ListAgenciesRequest{Unit: "00004"})
 	if err != nil {
 		t.Fatal(err)

@@ -473,7 +473,9 @@ func (c *Catalog) LookupReferences(_ context.Context, r *catalogv1.LookupReferen
 	}
 	for _, code := range r.GetAgencyCodes() {
 		if a, ok := c.agencies[code]; ok {
-			out.Agencies = append(out.Agencies, a)
+			withProvince := proto.Clone(a).(*catalogv1.Agency)
+			withProvince.ProvinceCode = c.provinceCodeOf(a.GetUnitCode())
+			out.Agencies = append(out.Agencies, withProvince)
 			out.AgencyReferences = append(out.AgencyReferences, c.agencyReference(code, date))
 		} else {
 			out.MissingAgencies = append(out.MissingAgencies, code)

@@ -59,14 +59,18 @@ func (f *fakeCatalog) LookupReferences(_ context.Context, in *catalogv1.LookupRe
 	out := &catalogv1.LookupReferencesResponse{}
 	for _, c := range in.GetAgencyCodes() {
 		if u, ok := f.agencies[c]; ok {
-			out.Agencies = append(out.Agencies, &catalogv1.Agency{Code: c, UnitCode: u})
+			province := u
+			if p, ok := f.parents[u]; ok {
+				province = p
+			}
+			out.Agencies = append(out.Agencies, &catalogv1.Agency{Code: c, UnitCode: u, ProvinceCode: province})
 		} else {
 			out.MissingAgencies = append(out.MissingAgencies, c)
 		}
 	}
 	for _, c := range in.GetUnitCodes() {
 		if cur, ok := f.current[c]; ok {
-			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: &catalogv1.Unit{Code: c, ParentCode: f.parents[c]}, CurrentCodes: []string{cur}})
+			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: &catalogv1.Unit{Code: c}, CurrentCodes: []string{cur}})
 		} else {
 			out.MissingUnits = append(out.MissingUnits, c)
 		}

@@ -23,8 +23,7 @@ type refs struct {
 
 type cached struct {
 	found   bool
-	value   string // unit of an agency; current unit of a unit
-	parent  string // province of a commune-level unit
+	value   string // province of an agency; current unit of a unit
 	expires time.Time
 	life    agencyLife // of an agency (agencyclosed.go)
 }
@@ -42,44 +41,23 @@ var errCatalogDown = &platform.Error{Code: codes.Unavailable, Reason: "CATALOG_U
 	Message:   "the catalog part cannot be reached to check agency codes; try again shortly",
 	MessageVI: "Không kiểm tra được mã cơ quan vì dịch vụ danh mục tạm thời không sẵn sàng."}
 
-// agencyUnits returns the province of each agency: the catalog's unit of the agency, or for
-// a commune People's Committee (whose catalog unit is its commune, docs/domain.md, Agencies)
-// the commune's province. Agencies the catalog does not know are missing from the map.
+// agencyUnits returns the province of each agency: the catalog's province_code, which for
+// a commune People's Committee (whose unit is its commune, docs/domain.md, Agencies) is the
+// commune's province. Agencies the catalog does not know are missing from the map.
 func (r *refs) agencyUnits(ctx context.Context, codes []string) (map[string]string, error) {
 	if err := r.ensure(ctx, codes, nil); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
-	var communes []string
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, c := range codes {
 		if e := r.ags[c]; e.found {
 			out[c] = e.value
-			if len(e.value) == communeCodeLen {
-				communes = append(communes, e.value)
-			}
-		}
-	}
-	r.mu.Unlock()
-	if len(communes) == 0 {
-		return out, nil
-	}
-	if err := r.ensure(ctx, nil, communes); err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for c, u := range out {
-		if e := r.units[u]; len(u) == communeCodeLen && e.found && e.parent != "" {
-			out[c] = e.parent
 		}
 	}
 	return out, nil
 }
-
-// communeCodeLen is the length of a commune-level unit code (provinces have 2 digits,
-// communes, wards and special zones 5; docs/domain.md, Units).
-const communeCodeLen = 5
 
 // currentUnit returns the unit in force today that a unit rolls up into (itself when it is
 // in force or unknown).
@@ -134,7 +112,11 @@ func (r *refs) ensure(ctx context.Context, agencies, units []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, a := range resp.GetAgencies() {
-		r.ags[a.GetCode()] = cached{found: true, value: a.GetUnitCode(), expires: hit}
+		province := a.GetProvinceCode()
+		if province == "" { // a catalog of an earlier version
+			province = a.GetUnitCode()
+		}
+		r.ags[a.GetCode()] = cached{found: true, value: province, expires: hit}
 	}
 	for _, a := range resp.GetMissingAgencies() {
 		r.ags[a] = cached{expires: miss}
@@ -151,7 +133,7 @@ func (r *refs) ensure(ctx context.Context, agencies, units []string) error {
 		if cc := u.GetCurrentCodes(); len(cc) > 0 {
 			cur = cc[0]
 		}
-		r.units[u.GetUnit().GetCode()] = cached{found: true, value: cur, parent: u.GetUnit().GetParentCode(), expires: hit}
+		r.units[u.GetUnit().GetCode()] = cached{found: true, value: cur, expires: hit}
 	}
 	for _, u := range resp.GetMissingUnits() {
 		r.units[u] = cached{expires: miss}

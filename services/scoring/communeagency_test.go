@@ -20,12 +20,7 @@ func (communeCatalog) LookupReferences(_ context.Context, in *catalogv1.LookupRe
 	out := &catalogv1.LookupReferencesResponse{}
 	for _, a := range in.GetAgencyCodes() {
 		if u, ok := units[a]; ok {
-			out.Agencies = append(out.Agencies, &catalogv1.Agency{Code: a, UnitCode: u})
-		}
-	}
-	for _, u := range in.GetUnitCodes() {
-		if u == "00004" {
-			out.Units = append(out.Units, &catalogv1.UnitReference{Unit: &catalogv1.Unit{Code: u, ParentCode: "01"}})
+			out.Agencies = append(out.Agencies, &catalogv1.Agency{Code: a, UnitCode: u, ProvinceCode: "01"})
 		}
 	}
 	return out, nil

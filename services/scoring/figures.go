@@ -192,7 +192,7 @@ func (g GRPCCatalog) ProcedureShares(ctx context.Context, unit string) (float64,
 	return st.GetOnlineShare(), st.GetFullShare(), true, nil
 }
 
-// AgencyUnit asks the catalog which unit an agency belongs to.
+// AgencyUnit asks the catalog which province-level unit an agency belongs to.
 func (g GRPCCatalog) AgencyUnit(ctx context.Context, agency string) (string, bool, error) {
 	resp, err := g.Client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{AgencyCodes: []string{agency}})
 	if err != nil {
@@ -200,29 +200,15 @@ func (g GRPCCatalog) AgencyUnit(ctx context.Context, agency string) (string, boo
 	}
 	for _, a := range resp.GetAgencies() {
 		if a.GetCode() == agency {
-			return g.provinceOf(ctx, a.GetUnitCode())
+			// The province: of a commune People's Committee, its commune's (docs/domain.md,
+			// Agencies); a catalog of an earlier version gives only the unit.
+			if p := a.GetProvinceCode(); p != "" {
+				return p, true, nil
+			}
+			return a.GetUnitCode(), true, nil
 		}
 	}
 	return "", false, nil
-}
-
-// provinceOf is the province of an agency's unit: the unit itself, or for a commune People's
-// Committee, whose unit is its commune (5 digits), the commune's province (docs/domain.md,
-// Agencies).
-func (g GRPCCatalog) provinceOf(ctx context.Context, unit string) (string, bool, error) {
-	if len(unit) != 5 {
-		return unit, true, nil
-	}
-	resp, err := g.Client.LookupReferences(ctx, &catalogv1.LookupReferencesRequest{UnitCodes: []string{unit}})
-	if err != nil {
-		return "", false, err
-	}
-	for _, u := range resp.GetUnits() {
-		if u.GetUnit().GetCode() == unit && u.GetUnit().GetParentCode() != "" {
-			return u.GetUnit().GetParentCode(), true, nil
-		}
-	}
-	return unit, true, nil
 }
 
 // OnlineProcedures lists a unit's active procedures offered fully or partly online.

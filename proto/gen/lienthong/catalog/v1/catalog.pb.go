@@ -1103,7 +1103,11 @@ type Agency struct {
 	SuccessorSource SuccessorSource `protobuf:"varint,10,opt,name=successor_source,json=successorSource,proto3,enum=lienthong.catalog.v1.SuccessorSource" json:"successor_source,omitempty"`
 	// What the agency is, when it matters to the rules: a commune People's Committee's unit
 	// is a commune, ward or special zone. Unspecified for the other agencies.
-	Kind          AgencyKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lienthong.catalog.v1.AgencyKind" json:"kind,omitempty"`
+	Kind AgencyKind `protobuf:"varint,11,opt,name=kind,proto3,enum=lienthong.catalog.v1.AgencyKind" json:"kind,omitempty"`
+	// The province-level unit the agency belongs to: its unit, or, for an agency whose unit is
+	// a commune, ward or special zone (a commune People's Committee), that unit's province.
+	// Output only.
+	ProvinceCode  string `protobuf:"bytes,12,opt,name=province_code,json=provinceCode,proto3" json:"province_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1213,6 +1217,13 @@ func (x *Agency) GetKind() AgencyKind {
 		return x.Kind
 	}
 	return AgencyKind_AGENCY_KIND_UNSPECIFIED
+}
+
+func (x *Agency) GetProvinceCode() string {
+	if x != nil {
+		return x.ProvinceCode
+	}
+	return ""
 }
 
 // Request for ResolveAgency.
@@ -3314,7 +3325,7 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"targetDate\"j\n" +
 	"\x13ResolveUnitResponse\x12.\n" +
 	"\x04unit\x18\x01 \x01(\v2\x1a.lienthong.catalog.v1.UnitR\x04unit\x12#\n" +
-	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\x93\x03\n" +
+	"\rcurrent_codes\x18\x02 \x03(\tR\fcurrentCodes\"\xb8\x03\n" +
 	"\x06Agency\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
@@ -3330,7 +3341,8 @@ const file_lienthong_catalog_v1_catalog_proto_rawDesc = "" +
 	"\bin_force\x18\t \x01(\bR\ainForce\x12P\n" +
 	"\x10successor_source\x18\n" +
 	" \x01(\x0e2%.lienthong.catalog.v1.SuccessorSourceR\x0fsuccessorSource\x124\n" +
-	"\x04kind\x18\v \x01(\x0e2 .lienthong.catalog.v1.AgencyKindR\x04kind\">\n" +
+	"\x04kind\x18\v \x01(\x0e2 .lienthong.catalog.v1.AgencyKindR\x04kind\x12#\n" +
+	"\rprovince_code\x18\f \x01(\tR\fprovinceCode\">\n" +
 	"\x14ResolveAgencyRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04date\x18\x02 \x01(\tR\x04date\"\x99\x01\n" +
