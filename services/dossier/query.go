@@ -133,10 +133,8 @@ func (q *statsQuery) match(k cellKey, g geoInfo) bool {
 
 type rowAcc struct {
 	flow, pre, cum counters
-	live           *liveSnap
+	live           *liveAgg
 }
-
-type liveSnap struct{ open, overdue, supplement, financial, unaccepted, supBefore, supOnTime int64 }
 
 // query answers statistics from the cells and the live index.
 func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStats {
@@ -199,9 +197,9 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		eachLive(aggs, ru, memo, &q, g, func(e *memoEntry, a *liveAgg) {
 			r := get(e.group)
 			if r.live == nil {
-				r.live = &liveSnap{}
+				r.live = &liveAgg{}
 			}
-			r.live.add(a)
+			r.live.add(*a)
 		})
 	}
 	keys := make([]string, 0, len(rows))
@@ -217,16 +215,6 @@ func (s *Stats) query(q statsQuery, now int64, g geoInfo) *dossierv1.DossierStat
 		}
 	}
 	return out
-}
-
-func (l *liveSnap) add(a *liveAgg) {
-	l.open += a.open
-	l.supplement += a.supplement
-	l.financial += a.financial
-	l.overdue += a.overdue
-	l.unaccepted += a.unaccepted
-	l.supBefore += a.supBefore
-	l.supOnTime += a.supOnTime
 }
 
 // queryByMonth gives one row per month of the range: the month's flows, what was open when
@@ -252,10 +240,10 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 			c.add(&o, 1)
 		}
 	}
-	var live *liveSnap
+	var live *liveAgg
 	if q.toM >= nowM {
-		live = &liveSnap{}
-		eachLive(aggs, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(a) })
+		live = &liveAgg{}
+		eachLive(aggs, ru, memo, &q, g, func(_ *memoEntry, a *liveAgg) { live.add(*a) })
 	}
 	var rows []*dossierv1.StatsRow
 	cum := pre
@@ -267,7 +255,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 			flow = *c
 		}
 		cum.add(&flow, 1)
-		var snap *liveSnap
+		var snap *liveAgg
 		if m >= nowM {
 			snap = live
 		}
@@ -279,7 +267,7 @@ func (s *Stats) queryByMonth(q statsQuery, fromM, nowM int32, now int64, g geoIn
 }
 
 // makeRow turns sums into a report row; nil when the row would be all zeros.
-func makeRow(key string, flow, pre, cum *counters, live *liveSnap, useLive bool) *dossierv1.StatsRow {
+func makeRow(key string, flow, pre, cum *counters, live *liveAgg, useLive bool) *dossierv1.StatsRow {
 	row := &dossierv1.StatsRow{
 		Key:                      key,
 		ReceivedTotal:            flow[cReceived],
