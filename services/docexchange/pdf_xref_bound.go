@@ -358,49 +358,16 @@ func (lx *pdfLexer) token() pdfToken {
 		}
 		return pdfToken{kind: 'e'}
 	case '/':
-		var name []byte
-		for {
-			d, ok := lx.byte()
-			if !ok {
-				break
-			}
-			if isPDFDelim(d) || isPDFSpace(d) {
-				_ = lx.r.UnreadByte()
-				break
-			}
-			if d == '#' {
-				h, ok1 := lx.byte()
-				l, ok2 := lx.byte()
-				if !ok1 || !ok2 || !isHexDigit(h) || !isHexDigit(l) {
-					return pdfToken{kind: 'e'}
-				}
-				x, _ := strconv.ParseUint(string([]byte{h, l}), 16, 8)
-				d = byte(x)
-			}
-			if len(name) < 256 {
-				name = append(name, d)
-			}
+		name, ok := lx.regular(nil, true)
+		if !ok {
+			return pdfToken{kind: 'e'}
 		}
-		return pdfToken{kind: '/', s: string(name)}
+		return pdfToken{kind: '/', s: name}
 	}
 	if isPDFDelim(c) {
 		return pdfToken{kind: 'e'}
 	}
-	word := []byte{c}
-	for {
-		d, ok := lx.byte()
-		if !ok {
-			break
-		}
-		if isPDFDelim(d) || isPDFSpace(d) {
-			_ = lx.r.UnreadByte()
-			break
-		}
-		if len(word) < 256 {
-			word = append(word, d)
-		}
-	}
-	s := string(word)
+	s, _ := lx.regular([]byte{c}, false)
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return pdfToken{kind: 'i', n: n}
 	}
@@ -489,4 +456,34 @@ func (lx *pdfLexer) dictObject() (map[string]pdfValue, error) {
 	out := map[string]pdfValue{}
 	_, err := lx.dict(1, out)
 	return out, err
+}
+
+// regular reads regular characters up to the next delimiter or white space (left unread),
+// keeping the first 256 after start; in a name (ISO 32000-1 §7.3.5) #xx is one byte, and a
+// broken one answers false.
+func (lx *pdfLexer) regular(start []byte, name bool) (string, bool) {
+	out := start
+	for {
+		d, ok := lx.byte()
+		if !ok {
+			break
+		}
+		if isPDFDelim(d) || isPDFSpace(d) {
+			_ = lx.r.UnreadByte()
+			break
+		}
+		if name && d == '#' {
+			h, ok1 := lx.byte()
+			l, ok2 := lx.byte()
+			if !ok1 || !ok2 || !isHexDigit(h) || !isHexDigit(l) {
+				return "", false
+			}
+			x, _ := strconv.ParseUint(string([]byte{h, l}), 16, 8)
+			d = byte(x)
+		}
+		if len(out) < 256 {
+			out = append(out, d)
+		}
+	}
+	return string(out), true
 }
