@@ -2,10 +2,8 @@ package main
 
 import (
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -13,7 +11,6 @@ import (
 	"io"
 	"os"
 
-	docv1 "github.com/lienthong/lienthong/proto/gen/lienthong/docexchange/v1"
 	"github.com/lienthong/lienthong/services/docexchange"
 	"github.com/lienthong/lienthong/services/platform"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -106,24 +103,19 @@ func cmdDocSign(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 			return fmt.Errorf("%s: %w", *keyFile, err)
 		}
 	}
-	src, err := readInput(*in, stdin)
+	d, err := readDocumentJSON(*in, stdin)
 	if err != nil {
 		return err
 	}
-	var d docv1.Document
-	if err := protojson.Unmarshal(src, &d); err != nil {
-		return fmt.Errorf("document JSON: %w", err)
-	}
 	for _, a := range d.GetAttachments() {
 		if len(a.GetContent()) > 0 || a.GetSha256() == "" {
-			sum := sha256.Sum256(a.GetContent())
-			a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
+			setDigest(a)
 		}
 	}
-	if err := docexchange.SignWith(&d, *keyID, *alg, priv); err != nil {
+	if err := docexchange.SignWith(d, *keyID, *alg, priv); err != nil {
 		return err
 	}
-	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(&d)
+	js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(d)
 	if err != nil {
 		return err
 	}

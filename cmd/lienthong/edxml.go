@@ -44,6 +44,26 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
+// readDocumentJSON reads a document JSON (as POST /v1/documents takes it) from the file at
+// path, or standard input when path is empty.
+func readDocumentJSON(path string, stdin io.Reader) (*docv1.Document, error) {
+	src, err := readInput(path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	var d docv1.Document
+	if err := protojson.Unmarshal(src, &d); err != nil {
+		return nil, fmt.Errorf("document JSON: %w", err)
+	}
+	return &d, nil
+}
+
+// setDigest sets an attachment's sha256 and size from its content.
+func setDigest(a *docv1.Attachment) {
+	sum := sha256.Sum256(a.GetContent())
+	a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
+}
+
 // cmdEdxmlBuild writes a document JSON (as POST /v1/documents takes it, attachments with
 // their content) as the national SDKs build a package.
 func cmdEdxmlBuild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -52,21 +72,16 @@ func cmdEdxmlBuild(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	src, err := readInput(*in, stdin)
+	d, err := readDocumentJSON(*in, stdin)
 	if err != nil {
 		return err
 	}
-	var d docv1.Document
-	if err := protojson.Unmarshal(src, &d); err != nil {
-		return fmt.Errorf("document JSON: %w", err)
-	}
 	var contents [][]byte
 	for _, a := range d.GetAttachments() {
-		sum := sha256.Sum256(a.GetContent())
-		a.Sha256, a.Size = hex.EncodeToString(sum[:]), int64(len(a.GetContent()))
+		setDigest(a)
 		contents = append(contents, a.GetContent())
 	}
-	out, err := docexchange.MarshalNationalEdxml(&d, contents)
+	out, err := docexchange.MarshalNationalEdxml(d, contents)
 	if err != nil {
 		return err
 	}
