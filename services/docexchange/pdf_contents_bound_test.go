@@ -28,20 +28,7 @@ func hugeContentsPDF(hexLen int, honest, terminated bool) []byte {
 		"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 ########## ########## ##########] /Contents <" +
 			strings.Repeat("0", hexLen) + closing + " >>",
 	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	file := b.Bytes()
+	file := classicPDF(objs, 0, "")
 	start := bytes.Index(file, []byte("/Contents <")) + len("/Contents ")
 	end := start + hexLen + 2
 	if !honest {

@@ -3,7 +3,6 @@ package docexchange
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,13 +16,7 @@ import (
 // stream is compressed (FlateDecode) when deflate is set.
 func objStmPDF(body string, deflate bool) []byte {
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	objs := xrefTestObjects[:3]
-	offsets := make([]int, 0, 5)
-	for i, o := range objs {
-		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
+	offsets := writePDFObjects(&b, xrefTestObjects[:3])
 	header := "4 0 "
 	content := header + body
 	stm := b.Len()
@@ -38,18 +31,13 @@ func objStmPDF(body string, deflate bool) []byte {
 	fmt.Fprintf(&b, "5 0 obj\n<< /Type /ObjStm /N 1 /First %d %s/Length %d >>\nstream\n%s\nendstream\nendobj\n", len(header), filter, len(content), content)
 	xref := b.Len()
 	var data bytes.Buffer
-	entry := func(typ byte, f2 uint32, f3 uint16) {
-		data.WriteByte(typ)
-		_ = binary.Write(&data, binary.BigEndian, f2)
-		_ = binary.Write(&data, binary.BigEndian, f3)
-	}
-	entry(0, 0, 65535)
+	xrefStreamEntry(&data, 0, 0, 65535)
 	for _, off := range offsets {
-		entry(1, uint32(off), 0)
+		xrefStreamEntry(&data, 1, uint32(off), 0)
 	}
-	entry(2, 5, 0) // object 4: the first object of stream 5
-	entry(1, uint32(stm), 0)
-	entry(1, uint32(xref), 0)
+	xrefStreamEntry(&data, 2, 5, 0) // object 4: the first object of stream 5
+	xrefStreamEntry(&data, 1, uint32(stm), 0)
+	xrefStreamEntry(&data, 1, uint32(xref), 0)
 	fmt.Fprintf(&b, "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", data.Len())
 	b.Write(data.Bytes())
 	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", xref)

@@ -27,23 +27,42 @@ func setByteRange(file []byte) []byte {
 	return file
 }
 
-// classicXrefPDF writes objs with a classic cross-reference table whose one subsection
-// starts at first (0 for a well-formed file), and extra entries in the trailer.
-func classicXrefPDF(objs []string, first int, trailerExtra string) []byte {
-	var b bytes.Buffer
+// writePDFObjects starts a PDF in b with its header and objs as objects 1, 2, ... and
+// answers their offsets.
+func writePDFObjects(b *bytes.Buffer, objs []string) []int {
 	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	offsets := make([]int, len(objs))
 	for i, o := range objs {
 		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+		fmt.Fprintf(b, "%d 0 obj\n%s\nendobj\n", i+1, o)
 	}
+	return offsets
+}
+
+// classicPDF writes objs with a classic cross-reference table whose one subsection starts
+// at first (0 for a well-formed file), and extra entries in the trailer.
+func classicPDF(objs []string, first int, trailerExtra string) []byte {
+	var b bytes.Buffer
+	offsets := writePDFObjects(&b, objs)
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n%d %d\n0000000000 65535 f \n", first, len(objs)+1)
 	for _, off := range offsets {
 		fmt.Fprintf(&b, "%010d 00000 n \n", off)
 	}
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R %s >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailerExtra, xref)
-	return setByteRange(b.Bytes())
+	return b.Bytes()
+}
+
+// classicXrefPDF is classicPDF with the /ByteRange set around the /Contents string.
+func classicXrefPDF(objs []string, first int, trailerExtra string) []byte {
+	return setByteRange(classicPDF(objs, first, trailerExtra))
+}
+
+// xrefStreamEntry appends an entry of a cross-reference stream of /W [1 4 2].
+func xrefStreamEntry(data *bytes.Buffer, typ byte, f2 uint32, f3 uint16) {
+	data.WriteByte(typ)
+	_ = binary.Write(data, binary.BigEndian, f2)
+	_ = binary.Write(data, binary.BigEndian, f3)
 }
 
 // streamXrefPDF writes objs with an (unfiltered) cross-reference stream, /W [1 4 2], whose
@@ -52,24 +71,14 @@ func classicXrefPDF(objs []string, first int, trailerExtra string) []byte {
 // key read wins).
 func streamXrefPDF(objs []string, dictExtra string) []byte {
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
+	offsets := writePDFObjects(&b, objs)
 	xref := b.Len()
 	var data bytes.Buffer
-	entry := func(typ byte, f2 uint32, f3 uint16) {
-		data.WriteByte(typ)
-		_ = binary.Write(&data, binary.BigEndian, f2)
-		_ = binary.Write(&data, binary.BigEndian, f3)
-	}
-	entry(0, 0, 65535)
+	xrefStreamEntry(&data, 0, 0, 65535)
 	for _, off := range offsets {
-		entry(1, uint32(off), 0)
+		xrefStreamEntry(&data, 1, uint32(off), 0)
 	}
-	entry(1, uint32(xref), 0)
+	xrefStreamEntry(&data, 1, uint32(xref), 0)
 	n := len(objs) + 2
 	fmt.Fprintf(&b, "%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d %s >>\nstream\n", n-1, n, data.Len(), dictExtra)
 	b.Write(data.Bytes())
