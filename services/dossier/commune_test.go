@@ -43,16 +43,7 @@ func withCommune(e *dossierv1.DossierEvent, commune string) *dossierv1.DossierEv
 func TestCommuneKeptAndGrouped(t *testing.T) {
 	f := newFixture(t)
 	withCommunes(f)
-	ctx := f.province("33")
-	at := vn(2026, 11, 20, 8, 0)
-	c1, c2, c3, c4 := dcode(agency33a, "261120", 1), dcode(agency33a, "261120", 2), dcode(agency33a, "261120", 3), dcode(agency33a, "261120", 4)
-	f.mustCreate(ctx,
-		withCommune(mkFirst("c-1", c1, sAccepted, at, "33", agency33a, procLand, chDirect), communePhoHien),
-		withCommune(mkFirst("c-2", c2, sNew, at, "33", agency33a, procLand, chOnline), communePhoHien),
-		withCommune(mkFirst("c-3", c3, sNew, at, "33", agency33a, procLand, chDirect), communeTanHung),
-		mkFirst("c-4", c4, sNew, at, "33", agency33a, procLand, chDirect),
-		withCommune(mkEv("c-5", c1, sResolved, vn(2026, 11, 20, 9, 0)), communePhoHien),
-	)
+	c1, _, _, c4 := createCommuneDossiers(f, "c")
 	if got := f.dossier(c1).GetCommuneCode(); got != communePhoHien {
 		t.Errorf("dossier %s commune %q, want %s", c1, got, communePhoHien)
 	}
@@ -181,4 +172,20 @@ func TestCommuneCellEncoding(t *testing.T) {
 	if _, err := decodeCellKey(append(encodeCellKey(cellKey{unit: "33", commune: communePhoHien}), 'x')); err == nil {
 		t.Error("a cell key with trailing bytes after its commune was read")
 	}
+}
+
+// createCommuneDossiers creates four dossiers of Hưng Yên received on 2026-11-20 (event ids
+// prefix-1 to prefix-5): two of Phố Hiến (the first resolved), one of Tân Hưng, one without
+// a commune.
+func createCommuneDossiers(f *fixture, prefix string) (c1, c2, c3, c4 string) {
+	at := vn(2026, 11, 20, 8, 0)
+	c1, c2, c3, c4 = dcode(agency33a, "261120", 1), dcode(agency33a, "261120", 2), dcode(agency33a, "261120", 3), dcode(agency33a, "261120", 4)
+	f.mustCreate(f.province("33"),
+		withCommune(mkFirst(prefix+"-1", c1, sAccepted, at, "33", agency33a, procLand, chDirect), communePhoHien),
+		withCommune(mkFirst(prefix+"-2", c2, sNew, at, "33", agency33a, procLand, chOnline), communePhoHien),
+		withCommune(mkFirst(prefix+"-3", c3, sNew, at, "33", agency33a, procLand, chDirect), communeTanHung),
+		mkFirst(prefix+"-4", c4, sNew, at, "33", agency33a, procLand, chDirect),
+		withCommune(mkEv(prefix+"-5", c1, sResolved, vn(2026, 11, 20, 9, 0)), communePhoHien),
+	)
+	return c1, c2, c3, c4
 }

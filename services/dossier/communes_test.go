@@ -141,16 +141,7 @@ func TestCommuneFilterRefused(t *testing.T) {
 func TestCommuneCellsOfEarlierFiles(t *testing.T) {
 	f := newFixture(t)
 	withCommunes(f)
-	ctx := f.province("33")
-	at := vn(2026, 11, 20, 8, 0)
-	c1, c2, c3, c4 := dcode(agency33a, "261120", 1), dcode(agency33a, "261120", 2), dcode(agency33a, "261120", 3), dcode(agency33a, "261120", 4)
-	f.mustCreate(ctx,
-		withCommune(mkFirst("o-1", c1, sAccepted, at, "33", agency33a, procLand, chDirect), communePhoHien),
-		withCommune(mkFirst("o-2", c2, sNew, at, "33", agency33a, procLand, chOnline), communePhoHien),
-		withCommune(mkFirst("o-3", c3, sNew, at, "33", agency33a, procLand, chDirect), communeTanHung),
-		mkFirst("o-4", c4, sNew, at, "33", agency33a, procLand, chDirect),
-		withCommune(mkEv("o-5", c1, sResolved, vn(2026, 11, 20, 9, 0)), communePhoHien),
-	)
+	createCommuneDossiers(f, "o")
 	reqs := []*dossierv1.GetDossierStatsRequest{
 		{Unit: "33", From: "2026-11", GroupBy: "commune"}, {Unit: "33", From: "2026-11"},
 		{From: "2026-11", GroupBy: "channel"}, {GroupBy: "commune", Geography: "historical"},
