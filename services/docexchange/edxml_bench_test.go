@@ -43,15 +43,7 @@ func benchLetter(n int64) (*docv1.Document, [][]byte) {
 // network). The packages are built before the timing.
 func BenchmarkImportEdxmlSmall(b *testing.B) {
 	s, ctx := benchService(b)
-	pkgs := make([][]byte, b.N)
-	for i := range pkgs {
-		d, contents := benchLetter(int64(i + 1))
-		pkg, err := MarshalNationalEdxml(d, contents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkgs[i] = pkg
-	}
+	pkgs := benchPackages(b)
 	var n atomic.Int64
 	b.SetParallelism(8) // 16 callers on 2 cores, as `lienthong bench` runs
 	b.ReportAllocs()
@@ -107,4 +99,18 @@ func BenchmarkImportStatusPackage(b *testing.B) {
 			k++
 		}
 	})
+}
+
+// benchPackages are b.N small national-form packages, each of its own letter.
+func benchPackages(b *testing.B) [][]byte {
+	pkgs := make([][]byte, b.N)
+	for i := range pkgs {
+		d, contents := benchLetter(int64(i + 1))
+		pkg, err := MarshalNationalEdxml(d, contents)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pkgs[i] = pkg
+	}
+	return pkgs
 }

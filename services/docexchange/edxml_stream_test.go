@@ -311,15 +311,7 @@ func TestStaleImportFilesRemoved(t *testing.T) {
 // body): the XML read once, no JSON or base64 wrapping.
 func BenchmarkImportEdxmlSmallStreamed(b *testing.B) {
 	s, ctx := benchService(b)
-	pkgs := make([][]byte, b.N)
-	for i := range pkgs {
-		d, contents := benchLetter(int64(i + 1))
-		pkg, err := MarshalNationalEdxml(d, contents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkgs[i] = pkg
-	}
+	pkgs := benchPackages(b)
 	var n atomic.Int64
 	b.SetParallelism(8)
 	b.ReportAllocs()
